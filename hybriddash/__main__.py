@@ -1,0 +1,5 @@
+import sys
+
+from hybriddash.cli import main
+
+sys.exit(main())

@@ -1,0 +1,135 @@
+"""One source of truth for language codes.
+
+Canonical form is the ISO 639-1 two-letter code where one exists (``en``, ``zh``),
+else the ISO 639-3 code. :func:`normalize_language` accepts ISO 639-1, ISO 639-3
+(and 639-2/B), common English names and a few regional tags (``zh-CN``, ``pt_BR``).
+"""
+
+from __future__ import annotations
+
+# canonical code -> (English name, ISO 639-3 code, script family shown in the UI)
+LANGUAGES: dict[str, tuple[str, str, str]] = {
+    "af": ("Afrikaans", "afr", "Latin"),
+    "am": ("Amharic", "amh", "Ethiopic"),
+    "ar": ("Arabic", "ara", "Arabic"),
+    "az": ("Azerbaijani", "aze", "Latin"),
+    "be": ("Belarusian", "bel", "Cyrillic"),
+    "bg": ("Bulgarian", "bul", "Cyrillic"),
+    "bn": ("Bengali", "ben", "Bengali"),
+    "ca": ("Catalan", "cat", "Latin"),
+    "cs": ("Czech", "ces", "Latin"),
+    "cy": ("Welsh", "cym", "Latin"),
+    "da": ("Danish", "dan", "Latin"),
+    "de": ("German", "deu", "Latin"),
+    "el": ("Greek", "ell", "Greek"),
+    "en": ("English", "eng", "Latin"),
+    "es": ("Spanish", "spa", "Latin"),
+    "et": ("Estonian", "est", "Latin"),
+    "eu": ("Basque", "eus", "Latin"),
+    "fa": ("Persian", "fas", "Arabic"),
+    "fi": ("Finnish", "fin", "Latin"),
+    "fr": ("French", "fra", "Latin"),
+    "ga": ("Irish", "gle", "Latin"),
+    "gl": ("Galician", "glg", "Latin"),
+    "gu": ("Gujarati", "guj", "Gujarati"),
+    "he": ("Hebrew", "heb", "Hebrew"),
+    "hi": ("Hindi", "hin", "Devanagari"),
+    "hr": ("Croatian", "hrv", "Latin"),
+    "hu": ("Hungarian", "hun", "Latin"),
+    "hy": ("Armenian", "hye", "Armenian"),
+    "id": ("Indonesian", "ind", "Latin"),
+    "is": ("Icelandic", "isl", "Latin"),
+    "it": ("Italian", "ita", "Latin"),
+    "ja": ("Japanese", "jpn", "Japanese"),
+    "ka": ("Georgian", "kat", "Georgian"),
+    "kk": ("Kazakh", "kaz", "Cyrillic"),
+    "km": ("Khmer", "khm", "Khmer"),
+    "kn": ("Kannada", "kan", "Kannada"),
+    "ko": ("Korean", "kor", "Hangul"),
+    "lt": ("Lithuanian", "lit", "Latin"),
+    "lv": ("Latvian", "lav", "Latin"),
+    "mk": ("Macedonian", "mkd", "Cyrillic"),
+    "ml": ("Malayalam", "mal", "Malayalam"),
+    "mn": ("Mongolian", "mon", "Cyrillic"),
+    "mr": ("Marathi", "mar", "Devanagari"),
+    "ms": ("Malay", "msa", "Latin"),
+    "my": ("Burmese", "mya", "Myanmar"),
+    "ne": ("Nepali", "nep", "Devanagari"),
+    "nl": ("Dutch", "nld", "Latin"),
+    "no": ("Norwegian", "nor", "Latin"),
+    "pa": ("Punjabi", "pan", "Gurmukhi"),
+    "pl": ("Polish", "pol", "Latin"),
+    "pt": ("Portuguese", "por", "Latin"),
+    "ro": ("Romanian", "ron", "Latin"),
+    "ru": ("Russian", "rus", "Cyrillic"),
+    "si": ("Sinhala", "sin", "Sinhala"),
+    "sk": ("Slovak", "slk", "Latin"),
+    "sl": ("Slovenian", "slv", "Latin"),
+    "sq": ("Albanian", "sqi", "Latin"),
+    "sr": ("Serbian", "srp", "Cyrillic"),
+    "sv": ("Swedish", "swe", "Latin"),
+    "sw": ("Swahili", "swa", "Latin"),
+    "ta": ("Tamil", "tam", "Tamil"),
+    "te": ("Telugu", "tel", "Telugu"),
+    "th": ("Thai", "tha", "Thai"),
+    "tl": ("Tagalog", "tgl", "Latin"),
+    "tr": ("Turkish", "tur", "Latin"),
+    "uk": ("Ukrainian", "ukr", "Cyrillic"),
+    "ur": ("Urdu", "urd", "Arabic"),
+    "uz": ("Uzbek", "uzb", "Latin"),
+    "vi": ("Vietnamese", "vie", "Latin"),
+    "yo": ("Yoruba", "yor", "Latin"),
+    "zh": ("Chinese", "zho", "Han"),
+    "zu": ("Zulu", "zul", "Latin"),
+}
+
+# ISO 639-2/B codes and other common aliases that differ from the 639-3 code.
+_ALIASES: dict[str, str] = {
+    "ger": "de", "fre": "fr", "chi": "zh", "cze": "cs", "dut": "nl", "gre": "el",
+    "per": "fa", "arm": "hy", "geo": "ka", "alb": "sq", "baq": "eu", "bur": "my",
+    "ice": "is", "mac": "mk", "may": "ms", "rum": "ro", "slo": "sk", "wel": "cy",
+    "iw": "he", "in": "id", "nb": "no", "nn": "no", "fil": "tl", "filipino": "tl",
+    "mandarin": "zh", "farsi": "fa", "cmn": "zh", "arb": "ar",
+}
+
+_BY_KEY: dict[str, str] = {}
+for _code, (_name, _iso3, _script) in LANGUAGES.items():
+    _BY_KEY[_code] = _code
+    _BY_KEY[_iso3] = _code
+    _BY_KEY[_name.lower()] = _code
+_BY_KEY.update(_ALIASES)
+
+
+class UnknownLanguageError(ValueError):
+    """A language code or name that hybriddash cannot map to a canonical code."""
+
+
+def normalize_language(value: str) -> str:
+    """Map a code or name to its canonical code.
+
+    ``"EN"``, ``"eng"``, ``"English"``, ``"en-US"`` and ``"en_GB"`` all give ``"en"``.
+    Raises :class:`UnknownLanguageError` naming the value when it is not known.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise UnknownLanguageError(f"empty language code {value!r}")
+    key = value.strip().lower().replace("_", "-")
+    if key in _BY_KEY:
+        return _BY_KEY[key]
+    base = key.split("-", 1)[0]
+    if base in _BY_KEY:
+        return _BY_KEY[base]
+    raise UnknownLanguageError(
+        f"unknown language {value!r}: expected an ISO 639-1/639-3 code or an English "
+        "language name (e.g. 'de', 'deu', 'German')"
+    )
+
+
+def language_name(code: str) -> str:
+    """English name of a canonical code (the code itself when unknown)."""
+    entry = LANGUAGES.get(code)
+    return entry[0] if entry else code
+
+
+def script_of(code: str) -> str:
+    entry = LANGUAGES.get(code)
+    return entry[2] if entry else "unknown"

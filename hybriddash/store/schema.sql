@@ -1,0 +1,181 @@
+-- hybriddash store schema (DuckDB). The contract between the backend and the UI:
+-- every page and every export is a query over these tables.
+-- Conventions: language codes are canonical (hybriddash.languages); ranks are
+-- 1-based; mAP/AP values are in [0, 1]; fingerprints are 16 hex characters.
+
+CREATE TABLE IF NOT EXISTS schema_info (
+    key   VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
+
+-- One row per model the store knows (base, hub, trained, uploaded path).
+CREATE TABLE IF NOT EXISTS models (
+    model_id          VARCHAR PRIMARY KEY,   -- stable id shown everywhere
+    fingerprint       VARCHAR NOT NULL,      -- weights hash or training-config hash
+    kind              VARCHAR NOT NULL,      -- offline-base | sentence-transformers | trained | tiny
+    source            VARCHAR,               -- folder path or hub id
+    description       VARCHAR,
+    query_prefix      VARCHAR,
+    passage_prefix    VARCHAR,
+    sampler           VARCHAR,               -- mono | cross | hybrid (trained models)
+    alpha             DOUBLE,
+    base_model_id     VARCHAR,
+    train_dataset     VARCHAR,               -- dataset id (with subset) it was trained on
+    train_corpus_fp   VARCHAR,               -- fingerprint of that training corpus
+    training_card     JSON,                  -- the card saved beside the model
+    registered_at     TIMESTAMP DEFAULT current_timestamp
+);
+
+-- Parallel groups (question ids) and question texts a model was trained on:
+-- the contamination guard joins evaluation queries against this.
+CREATE TABLE IF NOT EXISTS model_training_groups (
+    model_id   VARCHAR NOT NULL,
+    group_id   VARCHAR NOT NULL,
+    text_hash  VARCHAR,                      -- sha1 of a normalised question text
+    PRIMARY KEY (model_id, group_id, text_hash)
+);
+
+-- One row per corpus (dataset + subset) that was evaluated.
+CREATE TABLE IF NOT EXISTS corpora (
+    corpus_fp     VARCHAR PRIMARY KEY,
+    dataset_id    VARCHAR NOT NULL,          -- xquad-r | mlqa-r | sample | upload:<name>
+    name          VARCHAR NOT NULL,          -- dataset id with its subset, e.g. xquad-r[en,de;articles=4]
+    subset        JSON,
+    languages     VARCHAR[],
+    n_queries     INTEGER,
+    n_candidates  INTEGER,
+    registered_at TIMESTAMP DEFAULT current_timestamp
+);
+
+-- One evaluation of one model on one corpus. run_id = hash(model fp, corpus fp,
+-- encode mode, metrics version, k): re-running the same thing replaces nothing.
+CREATE TABLE IF NOT EXISTS runs (
+    run_id         VARCHAR PRIMARY KEY,
+    model_id       VARCHAR NOT NULL,
+    model_fp       VARCHAR NOT NULL,
+    corpus_fp      VARCHAR NOT NULL,
+    dataset_id     VARCHAR NOT NULL,
+    corpus_name    VARCHAR NOT NULL,
+    encode_mode    VARCHAR NOT NULL,         -- float32 | bf16 | int8 | onnx ...
+    top_k          INTEGER NOT NULL,
+    n_queries      INTEGER,
+    n_candidates   INTEGER,
+    contaminated   BOOLEAN DEFAULT FALSE,    -- shares groups/texts with the model's training data
+    contamination_note VARCHAR,
+    wall_seconds   DOUBLE,
+    created_at     TIMESTAMP DEFAULT current_timestamp
+);
+
+-- Headline numbers of a run, macro-averaged as in the paper.
+CREATE TABLE IF NOT EXISTS run_headline (
+    run_id          VARCHAR PRIMARY KEY,
+    monolingual     DOUBLE,   -- mean over languages X of mAP(X -> X)
+    crosslingual    DOUBLE,   -- mean over pairs X != Y of mAP(X -> Y)
+    multilingual    DOUBLE,   -- mean over X of mAP(X -> all)
+    rank_distance   DOUBLE,   -- mean over X of mean over queries (lowest - highest relevant rank)
+    ndcg_at_10      DOUBLE,   -- multilingual pool, macro over X
+    recall_at_100   DOUBLE    -- multilingual pool, macro over X
+);
+
+-- mAP per (query language, candidate language); cand_lang = 'all' for the pooled setting.
+CREATE TABLE IF NOT EXISTS run_pair_metrics (
+    run_id      VARCHAR NOT NULL,
+    query_lang  VARCHAR NOT NULL,
+    cand_lang   VARCHAR NOT NULL,
+    setting     VARCHAR NOT NULL,   -- monolingual | crosslingual | multilingual
+    map         DOUBLE,
+    ndcg_at_10  DOUBLE,
+    recall_at_100 DOUBLE,
+    n_queries   INTEGER,
+    PRIMARY KEY (run_id, query_lang, cand_lang)
+);
+
+-- Per-query metrics per setting (the basis of significance tests and exports).
+CREATE TABLE IF NOT EXISTS query_metrics (
+    run_id      VARCHAR NOT NULL,
+    query_id    VARCHAR NOT NULL,
+    query_lang  VARCHAR NOT NULL,
+    group_id    VARCHAR NOT NULL,
+    cand_lang   VARCHAR NOT NULL,   -- a language, or 'all'
+    setting     VARCHAR NOT NULL,
+    ap          DOUBLE,
+    ndcg_at_10  DOUBLE,
+    recall_at_100 DOUBLE,
+    first_relevant_rank INTEGER,
+    n_relevant  INTEGER,
+    PRIMARY KEY (run_id, query_id, cand_lang)
+);
+
+-- Rank (in the pooled, all-language set) of each relevant candidate of each query.
+CREATE TABLE IF NOT EXISTS query_relevant_ranks (
+    run_id      VARCHAR NOT NULL,
+    query_id    VARCHAR NOT NULL,
+    query_lang  VARCHAR NOT NULL,
+    cand_lang   VARCHAR NOT NULL,
+    candidate_id VARCHAR NOT NULL,
+    pooled_rank INTEGER NOT NULL,
+    PRIMARY KEY (run_id, query_id, candidate_id)
+);
+
+-- Language bias per query (pooled setting).
+CREATE TABLE IF NOT EXISTS query_bias (
+    run_id        VARCHAR NOT NULL,
+    query_id      VARCHAR NOT NULL,
+    query_lang    VARCHAR NOT NULL,
+    rank_distance INTEGER,           -- lowest-ranked relevant minus highest-ranked relevant
+    PRIMARY KEY (run_id, query_id)
+);
+
+-- Per-query top-k in the pooled set (faiss), what the explorer and dominance pages show.
+CREATE TABLE IF NOT EXISTS topk_hits (
+    run_id       VARCHAR NOT NULL,
+    query_id     VARCHAR NOT NULL,
+    rank         INTEGER NOT NULL,
+    candidate_id VARCHAR NOT NULL,
+    cand_lang    VARCHAR NOT NULL,
+    score        REAL NOT NULL,
+    relevant     BOOLEAN NOT NULL,
+    PRIMARY KEY (run_id, query_id, rank)
+);
+
+-- Share of each candidate language in the pooled top-k, per query language, k = 1..top_k.
+CREATE TABLE IF NOT EXISTS run_lang_share (
+    run_id      VARCHAR NOT NULL,
+    query_lang  VARCHAR NOT NULL,
+    k           INTEGER NOT NULL,
+    cand_lang   VARCHAR NOT NULL,
+    share       DOUBLE NOT NULL,     -- fraction of the top-k slots, averaged over queries
+    PRIMARY KEY (run_id, query_lang, k, cand_lang)
+);
+
+-- Texts of queries and candidates per corpus, so pages can show hits without loading the corpus.
+CREATE TABLE IF NOT EXISTS corpus_queries (
+    corpus_fp VARCHAR NOT NULL,
+    query_id  VARCHAR NOT NULL,
+    lang      VARCHAR NOT NULL,
+    group_id  VARCHAR NOT NULL,
+    text      VARCHAR NOT NULL,
+    PRIMARY KEY (corpus_fp, query_id)
+);
+CREATE TABLE IF NOT EXISTS corpus_candidates (
+    corpus_fp    VARCHAR NOT NULL,
+    candidate_id VARCHAR NOT NULL,
+    lang         VARCHAR NOT NULL,
+    text         VARCHAR NOT NULL,
+    groups       VARCHAR[],
+    PRIMARY KEY (corpus_fp, candidate_id)
+);
+
+-- Cached 2-D projections (UMAP) for the alignment page.
+CREATE TABLE IF NOT EXISTS projections (
+    projection_id VARCHAR NOT NULL,   -- hash(model fp, corpus fp, item selection, UMAP params)
+    model_id      VARCHAR NOT NULL,
+    corpus_fp     VARCHAR NOT NULL,
+    item_id       VARCHAR NOT NULL,
+    item_kind     VARCHAR NOT NULL,   -- candidate | query
+    lang          VARCHAR NOT NULL,
+    group_id      VARCHAR,
+    x             DOUBLE NOT NULL,
+    y             DOUBLE NOT NULL,
+    PRIMARY KEY (projection_id, item_id)
+);
