@@ -4,8 +4,9 @@ One source of truth for paths. Every path can be overridden by an environment
 variable (and by the CLI's global options, which set these variables):
 
 - ``HYBRIDDASH_DATA``: folder holding ``xquad-r/``, ``mlqa-r/``, ``mlqa-train/``
-  (default: ``../shared/data`` beside the repository when it exists, else unset —
-  then only the built-in sample corpus and uploaded corpora are available).
+  (default: ``../shared/data`` beside the repository when it exists, else
+  ``<artifacts>/data`` where ``data download`` puts benchmarks; with neither, only
+  the built-in sample corpus and uploaded corpora are available).
 - ``HYBRIDDASH_ARTIFACTS``: generated models, embedding caches, projections
   (default: ``artifacts/`` in the repository).
 - ``HYBRIDDASH_STORE``: the DuckDB file (default: ``<artifacts>/hybriddash.duckdb``).
@@ -25,7 +26,11 @@ def data_dir() -> Path | None:
     if configured:
         return Path(configured).expanduser().resolve()
     beside = REPO_ROOT.parent / "shared" / "data"
-    return beside.resolve() if beside.is_dir() else None
+    if beside.is_dir():
+        return beside.resolve()
+    # where `hybriddash data download` puts benchmarks when no folder is configured
+    downloaded = Path(os.environ.get("HYBRIDDASH_ARTIFACTS", REPO_ROOT / "artifacts")) / "data"
+    return downloaded.resolve() if downloaded.is_dir() else None
 
 
 def artifacts_dir() -> Path:

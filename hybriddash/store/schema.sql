@@ -2,6 +2,17 @@
 -- every page and every export is a query over these tables.
 -- Conventions: language codes are canonical (hybriddash.languages); ranks are
 -- 1-based; mAP/AP values are in [0, 1]; fingerprints are 16 hex characters.
+--
+-- Keys. Small tables carry PRIMARY KEYs. The per-query tables of a run
+-- (query_metrics, query_relevant_ranks, query_bias, topk_hits: up to 1.3M rows
+-- per full-XQuAD-R run) and model_training_groups carry none: an ART index over
+-- millions of rows makes every insert and every open of the file slow. Their key
+-- is written beside each table and enforced by hybriddash.store.writes, the only
+-- writer, which deletes a run's (model's) rows and inserts the new ones in one
+-- transaction.
+--
+-- schema_info holds ('schema_version', hybriddash.store.db.SCHEMA_VERSION); bump
+-- both whenever a table changes.
 
 CREATE TABLE IF NOT EXISTS schema_info (
     key   VARCHAR PRIMARY KEY,
@@ -28,11 +39,11 @@ CREATE TABLE IF NOT EXISTS models (
 
 -- Parallel groups (question ids) and question texts a model was trained on:
 -- the contamination guard joins evaluation queries against this.
+-- Key: (model_id, group_id, text_hash); text_hash is NULL when only the group is known.
 CREATE TABLE IF NOT EXISTS model_training_groups (
     model_id   VARCHAR NOT NULL,
     group_id   VARCHAR NOT NULL,
-    text_hash  VARCHAR,                      -- sha1 of a normalised question text
-    PRIMARY KEY (model_id, group_id, text_hash)
+    text_hash  VARCHAR                       -- sha1 of a normalised question text
 );
 
 -- One row per corpus (dataset + subset) that was evaluated.
@@ -48,7 +59,7 @@ CREATE TABLE IF NOT EXISTS corpora (
 );
 
 -- One evaluation of one model on one corpus. run_id = hash(model fp, corpus fp,
--- encode mode, metrics version, k): re-running the same thing replaces nothing.
+-- encode mode, k, metrics version): re-running the same thing replaces nothing.
 CREATE TABLE IF NOT EXISTS runs (
     run_id         VARCHAR PRIMARY KEY,
     model_id       VARCHAR NOT NULL,
@@ -58,8 +69,12 @@ CREATE TABLE IF NOT EXISTS runs (
     corpus_name    VARCHAR NOT NULL,
     encode_mode    VARCHAR NOT NULL,         -- float32 | bf16 | int8 | onnx ...
     top_k          INTEGER NOT NULL,
+    metrics_version VARCHAR,                 -- hybriddash.evaluation.METRICS_VERSION
+    languages      VARCHAR[],                -- languages of the corpus, sorted
     n_queries      INTEGER,
     n_candidates   INTEGER,
+    n_encoded      INTEGER,                  -- texts encoded for this run (0: all from the cache)
+    n_cached       INTEGER,                  -- texts read from the embedding cache
     contaminated   BOOLEAN DEFAULT FALSE,    -- shares groups/texts with the model's training data
     contamination_note VARCHAR,
     wall_seconds   DOUBLE,
@@ -91,6 +106,7 @@ CREATE TABLE IF NOT EXISTS run_pair_metrics (
 );
 
 -- Per-query metrics per setting (the basis of significance tests and exports).
+-- Key: (run_id, query_id, cand_lang).
 CREATE TABLE IF NOT EXISTS query_metrics (
     run_id      VARCHAR NOT NULL,
     query_id    VARCHAR NOT NULL,
@@ -102,31 +118,30 @@ CREATE TABLE IF NOT EXISTS query_metrics (
     ndcg_at_10  DOUBLE,
     recall_at_100 DOUBLE,
     first_relevant_rank INTEGER,
-    n_relevant  INTEGER,
-    PRIMARY KEY (run_id, query_id, cand_lang)
+    n_relevant  INTEGER
 );
 
 -- Rank (in the pooled, all-language set) of each relevant candidate of each query.
+-- Key: (run_id, query_id, candidate_id).
 CREATE TABLE IF NOT EXISTS query_relevant_ranks (
     run_id      VARCHAR NOT NULL,
     query_id    VARCHAR NOT NULL,
     query_lang  VARCHAR NOT NULL,
     cand_lang   VARCHAR NOT NULL,
     candidate_id VARCHAR NOT NULL,
-    pooled_rank INTEGER NOT NULL,
-    PRIMARY KEY (run_id, query_id, candidate_id)
+    pooled_rank INTEGER NOT NULL
 );
 
--- Language bias per query (pooled setting).
+-- Language bias per query (pooled setting). Key: (run_id, query_id).
 CREATE TABLE IF NOT EXISTS query_bias (
     run_id        VARCHAR NOT NULL,
     query_id      VARCHAR NOT NULL,
     query_lang    VARCHAR NOT NULL,
-    rank_distance INTEGER,           -- lowest-ranked relevant minus highest-ranked relevant
-    PRIMARY KEY (run_id, query_id)
+    rank_distance INTEGER            -- lowest-ranked relevant minus highest-ranked relevant
 );
 
 -- Per-query top-k in the pooled set (faiss), what the explorer and dominance pages show.
+-- Key: (run_id, query_id, rank).
 CREATE TABLE IF NOT EXISTS topk_hits (
     run_id       VARCHAR NOT NULL,
     query_id     VARCHAR NOT NULL,
@@ -134,8 +149,7 @@ CREATE TABLE IF NOT EXISTS topk_hits (
     candidate_id VARCHAR NOT NULL,
     cand_lang    VARCHAR NOT NULL,
     score        REAL NOT NULL,
-    relevant     BOOLEAN NOT NULL,
-    PRIMARY KEY (run_id, query_id, rank)
+    relevant     BOOLEAN NOT NULL
 );
 
 -- Share of each candidate language in the pooled top-k, per query language, k = 1..top_k.

@@ -1,0 +1,159 @@
+"""``hybriddash evaluate``: score a model on a dataset, store the run, print the headline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from hybriddash.evaluation import RunSummary
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a model on a dataset (mono / cross / multilingual mAP, rank distance)",
+        description="Encode a dataset with a model (cached embeddings), rank every relevant "
+        "candidate exactly, compute mAP per language pair and the language-bias rank "
+        "distance, store everything in the DuckDB store and print the headline. A run "
+        "already in the store (same model, corpus, mode, k, metrics version) is reused.",
+    )
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="model id (multilingual-e5-small-q4, trained/<name>), folder or hub id",
+    )
+    parser.add_argument(
+        "--dataset", required=True, help="dataset id: xquad-r, mlqa-r, sample, upload:<name>"
+    )
+    parser.add_argument(
+        "--langs", help="comma-separated languages to keep, e.g. en,de,zh (default: all)"
+    )
+    parser.add_argument(
+        "--articles", type=int, help="keep only the first N articles (default: all)"
+    )
+    parser.add_argument(
+        "--k", type=int, default=100, help="top-k hits stored per query (default: 100)"
+    )
+    parser.add_argument(
+        "--mode",
+        default="float32",
+        choices=("float32", "bf16", "int8"),
+        help="encode mode (default: float32)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="recompute and replace a run already in the store"
+    )
+    parser.add_argument(
+        "--json", metavar="OUT", help="also write the headline numbers as JSON to OUT ('-': stdout)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(func=_evaluate)
+
+
+def parse_langs(value: str | None) -> list[str] | None:
+    """``"en, de,zh"`` -> ``["en", "de", "zh"]`` (canonical codes); ``None`` stays None."""
+    if value is None:
+        return None
+    from hybriddash.languages import normalize_language
+
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if not parts:
+        raise ValueError(f"--langs: no language in {value!r}; expected e.g. en,de,zh")
+    return [normalize_language(p) for p in parts]
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from hybriddash.evaluation import evaluate
+
+    if args.articles is not None and args.articles < 1:
+        raise ValueError(f"--articles must be >= 1, got {args.articles}")
+    if args.k < 1:
+        raise ValueError(f"--k must be >= 1, got {args.k}")
+    summary = evaluate(
+        args.model,
+        args.dataset,
+        langs=parse_langs(args.langs),
+        articles=args.articles,
+        k=args.k,
+        mode=args.mode,
+        force=args.force,
+        progress=not args.quiet,
+    )
+    to_stdout = args.json == "-"
+    out = sys.stderr if to_stdout else sys.stdout
+    print_summary(summary, out)
+    if summary.contaminated:
+        print_contamination_warning(summary, sys.stderr)
+    if args.json:
+        text = json.dumps(summary.to_json(), indent=2, ensure_ascii=False)
+        if to_stdout:
+            print(text)
+        else:
+            path = Path(args.json)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text + "\n", encoding="utf-8")
+            print(f"wrote {path}", file=out)
+    return 0
+
+
+def print_summary(summary: RunSummary, out: TextIO) -> None:
+    """The headline table and the language-pair mAP matrix, compactly."""
+    s = summary
+    print(f"model   {s.model_id}  (fingerprint {s.model_fp})", file=out)
+    print(
+        f"corpus  {s.corpus_name}  ({s.n_queries} queries, {s.n_candidates} candidates, "
+        f"languages {','.join(s.languages)})",
+        file=out,
+    )
+    if s.reused:
+        how = "reused from the store (nothing recomputed; --force to recompute)"
+    else:
+        how = (
+            f"computed in {s.wall_seconds:.1f} s; encoded {s.n_encoded} texts, "
+            f"{s.n_cached} from the embedding cache"
+        )
+    print(f"run     {s.run_id}  {how}", file=out)
+    print(file=out)
+    rows = [
+        ("monolingual mAP", s.headline.get("monolingual"), "mean over X of mAP(X->X)"),
+        ("cross-lingual mAP", s.headline.get("crosslingual"), "mean over X!=Y of mAP(X->Y)"),
+        ("multilingual mAP", s.headline.get("multilingual"), "mean over X of mAP(X->all)"),
+        (
+            "rank distance",
+            s.headline.get("rank_distance"),
+            "lowest minus highest relevant rank, pooled (lower is better)",
+        ),
+        ("nDCG@10", s.headline.get("ndcg_at_10"), "pooled"),
+        ("Recall@100", s.headline.get("recall_at_100"), "pooled"),
+    ]
+    for name, value, note in rows:
+        print(f"  {name:<18} {_fmt(value, name == 'rank distance'):>8}   {note}", file=out)
+    langs = s.languages
+    if len(langs) > 1 or s.pairs:
+        print(file=out)
+        print("mAP, query language (rows) x candidate language (columns); all = pooled", file=out)
+        width = 6
+        print("      " + "".join(f"{c:>{width}}" for c in [*langs, "all"]), file=out)
+        for q in langs:
+            cells = [_fmt(s.pairs.get(f"{q}-{c}"), False, blank=True) for c in langs]
+            cells.append(_fmt(s.multilingual_by_lang.get(q), False, blank=True))
+            print(f"  {q:<4}" + "".join(f"{v:>{width}}" for v in cells), file=out)
+
+
+def print_contamination_warning(summary: RunSummary, out: TextIO) -> None:
+    bar = "!" * 78
+    print(bar, file=out)
+    print("!! CONTAMINATION: this model was trained on data this corpus contains.", file=out)
+    print(f"!! {summary.contamination_note}", file=out)
+    print("!! These numbers are not zero-shot; do not compare them with clean runs.", file=out)
+    print(bar, file=out)
+
+
+def _fmt(value: float | None, is_rank: bool, *, blank: bool = False) -> str:
+    if value is None or value != value:  # None or NaN
+        return "" if blank else "n/a"
+    return f"{value:.1f}" if is_rank else f"{value:.3f}".removeprefix("0")

@@ -1,0 +1,366 @@
+"""Encoding texts and corpora, with an embedding cache on disk.
+
+Conventions: every returned embedding is float32, L2-normalised (unit length), one
+row per input text in input order. Texts are prefixed by the model's prefix for their
+kind (``"query: "`` / ``"passage: "`` for e5) before encoding.
+
+Encode modes (``mode=``): ``"float32"`` (the reference), ``"bf16"`` (torch CPU autocast
+to bfloat16), ``"int8"`` (dynamic int8 quantization of every ``nn.Linear``). The mode
+is part of the cache key, so the modes never mix.
+
+The cache
+---------
+``<artifacts>/embeddings/<model fingerprint>/<mode>/`` holds append-only shards:
+``shard-*.npy`` (float32 ``[n, d]``) and ``shard-*.keys.npy`` (uint8 ``[n, 16]``: the first
+16 bytes of sha256 of the UTF-8 *prefixed* text). A shard becomes visible when its keys
+file appears; both are written to a temp name and renamed (atomic), under an
+exclusive ``fcntl`` lock on ``.lock`` that also deduplicates against shards another
+process wrote meanwhile. Readers take the lock shared. So a second evaluation encodes
+nothing, any subset reuses the full corpus's vectors, and two processes encoding at
+once never corrupt or lose each other's work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hybriddash import config
+from hybriddash.encoders._folder import file_lock
+from hybriddash.encoders.registry import ModelSpec, load_model
+
+if TYPE_CHECKING:
+    from hybriddash.data.corpus import Corpus
+
+ENCODE_MODES = ("float32", "bf16", "int8")
+TEXT_KINDS = ("query", "passage")
+# Texts encoded between two cache writes: an interrupted run keeps what it finished.
+FLUSH_EVERY = 2048
+# Merge shards into one when a cache folder holds more than this many.
+MAX_SHARDS = 64
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class EncodeStats:
+    """Distinct (prefixed) texts run through the model vs served from the cache."""
+
+    n_encoded: int
+    n_cached: int
+
+    def __add__(self, other: EncodeStats) -> EncodeStats:
+        return EncodeStats(self.n_encoded + other.n_encoded, self.n_cached + other.n_cached)
+
+
+@dataclass
+class EncodedCorpus:
+    """``queries``: ``[n_queries, d]``, ``candidates``: ``[n_candidates, d]``, in corpus order."""
+
+    queries: np.ndarray
+    candidates: np.ndarray
+    stats: EncodeStats
+
+
+# ---------------------------------------------------------------------------- cache
+def text_key(prefixed_text: str) -> bytes:
+    """Cache key of one prefixed text: the first 16 bytes of its UTF-8 sha256."""
+    return hashlib.sha256(prefixed_text.encode("utf-8")).digest()[:16]
+
+
+def _pack_keys(keys: Sequence[bytes]) -> np.ndarray:
+    # uint8 [n, 16] rather than numpy's "S16", which drops trailing zero bytes
+    return np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16)
+
+
+def _unpack_keys(array: np.ndarray) -> list[bytes]:
+    if array.ndim != 2 or array.shape[1] != 16 or array.dtype != np.uint8:
+        raise ValueError(f"cache keys must be uint8 [n, 16], got {array.dtype} {array.shape}")
+    raw = array.tobytes()
+    return [raw[i : i + 16] for i in range(0, len(raw), 16)]
+
+
+class EmbeddingCache:
+    """Append-only on-disk vectors of one (model fingerprint, encode mode).
+
+    Loaded shards are remembered per process, so repeated lookups read only shards
+    that appeared since.
+    """
+
+    _memo: dict[Path, EmbeddingCache] = {}
+    _memo_lock = threading.Lock()
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._loaded: set[str] = set()
+        self._index: dict[bytes, np.ndarray] = {}
+        self._dim: int | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, fingerprint: str, mode: str) -> EmbeddingCache:
+        """The cache of a model fingerprint and encode mode (created on demand)."""
+        folder = config.embeddings_dir() / fingerprint / mode
+        folder.mkdir(parents=True, exist_ok=True)
+        with cls._memo_lock:
+            cache = cls._memo.get(folder)
+            if cache is None:
+                cache = cls._memo[folder] = cls(folder)
+            return cache
+
+    @property
+    def _lock_path(self) -> Path:
+        return self.folder / ".lock"
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def _refresh(self) -> None:
+        """Read shards that appeared since the last call (caller holds the file lock)."""
+        for keys_path in sorted(self.folder.glob("shard-*.keys.npy")):
+            name = keys_path.name.removesuffix(".keys.npy")
+            if name in self._loaded:
+                continue
+            vec_path = self.folder / f"{name}.npy"
+            try:
+                keys = _unpack_keys(np.load(keys_path))
+                vectors = np.load(vec_path)
+            except (OSError, ValueError) as exc:
+                raise ValueError(
+                    f"{vec_path}: unreadable embedding cache shard ({exc}); delete the folder "
+                    f"{self.folder} to rebuild the cache"
+                ) from exc
+            if vectors.ndim != 2 or len(keys) != len(vectors):
+                raise ValueError(
+                    f"{vec_path}: shard holds {vectors.shape} vectors for {len(keys)} keys; "
+                    f"delete the folder {self.folder} to rebuild the cache"
+                )
+            if self._dim is not None and vectors.shape[1] != self._dim:
+                raise ValueError(
+                    f"{vec_path}: dimension {vectors.shape[1]} differs from {self._dim} "
+                    f"of the other shards in {self.folder}"
+                )
+            self._dim = vectors.shape[1]
+            for key, row in zip(keys, vectors, strict=True):
+                self._index[key] = row
+            self._loaded.add(name)
+
+    def lookup(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
+        """The cached vectors among ``keys`` (missing keys are absent from the result)."""
+        with self._lock:
+            with file_lock(self._lock_path, shared=True):
+                self._refresh()
+            return {k: self._index[k] for k in keys if k in self._index}
+
+    def add(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+        """Store ``vectors[i]`` under ``keys[i]`` (keys already stored are skipped)."""
+        if len(keys) != len(vectors):
+            raise ValueError(f"{len(keys)} keys for {len(vectors)} vectors")
+        if not len(keys):
+            return
+        with self._lock, file_lock(self._lock_path):
+            self._refresh()
+            fresh = [i for i, k in enumerate(keys) if k not in self._index]
+            seen: set[bytes] = set()
+            fresh = [i for i in fresh if not (keys[i] in seen or seen.add(keys[i]))]
+            if not fresh:
+                return
+            new_keys = _pack_keys([keys[i] for i in fresh])
+            new_vecs = np.ascontiguousarray(vectors[fresh], dtype=np.float32)
+            name = f"shard-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
+            self._write_shard(name, new_keys, new_vecs)
+            self._refresh()
+            if len(self._loaded) > MAX_SHARDS:
+                self._compact()
+
+    def _write_shard(self, name: str, keys: np.ndarray, vectors: np.ndarray) -> None:
+        # vectors first, keys last: a shard counts only once its keys file exists
+        for suffix, array in ((".npy", vectors), (".keys.npy", keys)):
+            final = self.folder / f"{name}{suffix}"
+            tmp = self.folder / f".{name}{suffix}.tmp-{os.getpid()}"
+            with open(tmp, "wb") as handle:
+                np.save(handle, array)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.rename(tmp, final)
+
+    def _compact(self) -> None:
+        """Merge all shards into one (caller holds the exclusive file lock)."""
+        old = sorted(self._loaded)
+        keys = _pack_keys(list(self._index))
+        vectors = np.stack(list(self._index.values())).astype(np.float32)
+        name = f"shard-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
+        self._write_shard(name, keys, vectors)
+        for shard in old:
+            (self.folder / f"{shard}.keys.npy").unlink(missing_ok=True)
+            (self.folder / f"{shard}.npy").unlink(missing_ok=True)
+        self._loaded = {name}
+
+
+# ------------------------------------------------------------------------- encoding
+def _check_mode(mode: str) -> None:
+    if mode not in ENCODE_MODES:
+        raise ValueError(f"encode mode must be one of {ENCODE_MODES}, got {mode!r}")
+
+
+def _run_model(spec: ModelSpec, texts: list[str], mode: str, batch_size: int) -> np.ndarray:
+    """Encode one batch of already-prefixed texts -> float32 ``[n, d]`` unit rows."""
+    import torch
+
+    model = load_model(spec, mode=mode)
+    with torch.inference_mode():
+        if mode == "bf16":
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out = model.encode(
+                    texts, batch_size=batch_size, convert_to_tensor=True, show_progress_bar=False
+                )
+        else:
+            out = model.encode(
+                texts, batch_size=batch_size, convert_to_tensor=True, show_progress_bar=False
+            )
+    vectors = out.float().cpu().numpy().astype(np.float32, copy=False)
+    # Normalise in float32 whatever the model's last module did (bf16 rounding, no
+    # Normalize module in a hub model): cosine == dot product downstream.
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+def _encode_prefixed(
+    spec: ModelSpec,
+    prefixed: list[str],
+    *,
+    mode: str,
+    batch_size: int,
+    bar: object | None,
+    on_progress: Callable[[int], None] | None,
+) -> tuple[np.ndarray, EncodeStats]:
+    """Encode ``prefixed`` texts through the cache; return rows in input order."""
+    unique: dict[str, int] = {}
+    for text in prefixed:
+        unique.setdefault(text, len(unique))
+    distinct = list(unique)
+    keys = [text_key(t) for t in distinct]
+    cache = EmbeddingCache.open(spec.fingerprint, mode)
+    found = cache.lookup(keys)
+    rows: list[np.ndarray | None] = [found.get(k) for k in keys]
+    n_cached = len(distinct) - sum(r is None for r in rows)
+    if n_cached:
+        if bar is not None:
+            bar.update(n_cached)  # type: ignore[attr-defined]
+        if on_progress:
+            on_progress(n_cached)
+    missing = [i for i, r in enumerate(rows) if r is None]
+    # Longest first, so batches hold texts of similar length (less padding) and the
+    # peak memory shows in the first batch.
+    missing.sort(key=lambda i: len(distinct[i]), reverse=True)
+    pending_idx: list[int] = []
+    pending_vec: list[np.ndarray] = []
+    for start in range(0, len(missing), batch_size):
+        batch = missing[start : start + batch_size]
+        vectors = _run_model(spec, [distinct[i] for i in batch], mode, batch_size)
+        for i, vec in zip(batch, vectors, strict=True):
+            rows[i] = vec
+        pending_idx.extend(batch)
+        pending_vec.append(vectors)
+        if bar is not None:
+            bar.update(len(batch))  # type: ignore[attr-defined]
+        if on_progress:
+            on_progress(len(batch))
+        if len(pending_idx) >= FLUSH_EVERY or start + batch_size >= len(missing):
+            cache.add([keys[i] for i in pending_idx], np.concatenate(pending_vec))
+            pending_idx, pending_vec = [], []
+    if not distinct:
+        return np.zeros((0, 0), dtype=np.float32), EncodeStats(0, 0)
+    table = np.stack(rows).astype(np.float32, copy=False)  # type: ignore[arg-type]
+    order = np.fromiter((unique[t] for t in prefixed), dtype=np.int64, count=len(prefixed))
+    return table[order], EncodeStats(n_encoded=len(missing), n_cached=n_cached)
+
+
+def _make_bar(total: int, progress: bool, desc: str) -> object | None:
+    if not progress or total == 0:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="text", dynamic_ncols=True)
+
+
+def encode_texts(
+    spec: ModelSpec,
+    texts: Sequence[str],
+    kind: str,
+    *,
+    mode: str = "float32",
+    batch_size: int = 64,
+    progress: bool = True,
+) -> np.ndarray:
+    """Embed ``texts`` of one kind (``"query"`` or ``"passage"``) with ``spec``.
+
+    Returns float32 ``[len(texts), d]``, L2-normalised rows in input order. Cached
+    texts are not re-encoded; the model is loaded only if something is missing.
+    An empty ``texts`` gives shape ``(0, 0)``.
+    """
+    _check_mode(mode)
+    prefix = spec.prefix(kind)
+    prefixed = [prefix + t for t in texts]
+    bar = _make_bar(len(set(prefixed)), progress, f"encoding {kind}s ({spec.model_id}, {mode})")
+    try:
+        vectors, _ = _encode_prefixed(
+            spec, prefixed, mode=mode, batch_size=batch_size, bar=bar, on_progress=None
+        )
+    finally:
+        if bar is not None:
+            bar.close()  # type: ignore[attr-defined]
+    return vectors
+
+
+def encode_corpus(
+    spec: ModelSpec,
+    corpus: Corpus,
+    *,
+    mode: str = "float32",
+    batch_size: int = 64,
+    progress: bool = True,
+    progress_callback: ProgressCallback | None = None,
+) -> EncodedCorpus:
+    """Embed a corpus's queries (query prefix) and candidates (passage prefix).
+
+    ``progress_callback(done, total)`` is called as texts finish (cached ones count
+    at once); ``total`` = distinct prefixed queries + distinct prefixed candidates.
+    ``stats`` counts distinct texts: ``n_encoded`` ran through the model,
+    ``n_cached`` came from the cache (a second call has ``n_encoded == 0``).
+    """
+    _check_mode(mode)
+    q_texts = [spec.query_prefix + q.text for q in corpus.queries]
+    c_texts = [spec.passage_prefix + c.text for c in corpus.candidates]
+    total = len(set(q_texts)) + len(set(c_texts))
+    done = 0
+
+    def on_progress(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress_callback is not None:
+            progress_callback(done, total)
+
+    bar = _make_bar(total, progress, f"encoding {corpus.name} ({spec.model_id}, {mode})")
+    try:
+        queries, q_stats = _encode_prefixed(
+            spec, q_texts, mode=mode, batch_size=batch_size, bar=bar, on_progress=on_progress
+        )
+        candidates, c_stats = _encode_prefixed(
+            spec, c_texts, mode=mode, batch_size=batch_size, bar=bar, on_progress=on_progress
+        )
+    finally:
+        if bar is not None:
+            bar.close()  # type: ignore[attr-defined]
+    if progress_callback is not None and done < total:
+        progress_callback(total, total)
+    return EncodedCorpus(queries=queries, candidates=candidates, stats=q_stats + c_stats)

@@ -1,0 +1,397 @@
+"""Evaluate one model on one corpus and store the run: the orchestration step.
+
+``evaluate(model, dataset)`` runs, in order:
+
+1. resolve the model (:func:`hybriddash.encoders.registry.resolve_model`) and load the
+   corpus (:func:`hybriddash.data.datasets.load_dataset`, optionally a subset);
+2. ``run_id = sha256(model fp, corpus fp, encode mode, k, METRICS_VERSION)[:16]``; when
+   the store already holds that run (and ``force`` is off) its stored summary is
+   returned and nothing is encoded, ranked or computed;
+3. encode queries and candidates (:func:`hybriddash.encoders.encode.encode_corpus`:
+   embeddings come from the on-disk cache when present, so ``force`` re-ranks but does
+   not re-encode);
+4. exact ranks of every relevant candidate, per language and pooled
+   (:func:`hybriddash.retrieval.exact_ranks.corpus_relevant_ranks`), and from them all
+   metric tables (:func:`hybriddash.metrics.settings.compute_corpus_metrics`);
+5. pooled faiss top-k lists (:func:`hybriddash.retrieval.search.topk`) and the language
+   share of the top-k for k = 1..K (:func:`hybriddash.metrics.settings.topk_frames`);
+6. the contamination guard: the model's training groups and question-text hashes
+   (store table ``model_training_groups``) against the corpus's query groups and
+   normalised question texts (:func:`hybriddash.training.contamination.check_contamination`);
+7. ONE write transaction: model row, corpus row + texts, run row and all its tables.
+   An interrupted run leaves nothing in the store; the embedding cache keeps what was
+   encoded, so a restart resumes from there.
+
+No store connection is held while encoding or ranking (see ``hybriddash.store.db``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from hybriddash.data.corpus import Corpus
+from hybriddash.encoders.registry import ModelSpec
+from hybriddash.store import reads, writes
+from hybriddash.store.db import Store
+
+# Bump whenever a change in ranking or metric code changes any stored number: the
+# version is part of every run_id, so old runs are recomputed instead of reused.
+METRICS_VERSION = "1"
+
+# progress_callback(stage, fraction): fraction is the overall progress in [0, 1].
+ProgressCallback = Callable[[str, float], None]
+# Overall fraction at which each stage starts (encoding dominates a fresh run).
+_STAGES = {"load": 0.0, "encode": 0.05, "rank": 0.75, "topk": 0.85, "store": 0.95, "done": 1.0}
+
+
+@dataclass
+class RunSummary:
+    """What an evaluation produced (or what the store holds for it).
+
+    ``headline``: ``monolingual``, ``crosslingual``, ``multilingual`` (mAP in [0, 1]),
+    ``rank_distance`` (ranks), ``ndcg_at_10``, ``recall_at_100`` (pooled), macro-averaged
+    as documented in :mod:`hybriddash.metrics.settings`. ``pairs``: mAP per
+    ``"<query lang>-<candidate lang>"`` (``"en-en"`` monolingual, ``"en-de"`` cross-lingual);
+    ``multilingual_by_lang``: mAP(X -> all) per query language X. ``reused``: True when
+    the run came from the store and nothing was recomputed. ``n_encoded``/``n_cached``:
+    distinct texts run through the model / read from the embedding cache (both 0 when
+    reused).
+    """
+
+    run_id: str
+    model_id: str
+    model_fp: str
+    dataset_id: str
+    corpus_name: str
+    corpus_fp: str
+    mode: str
+    k: int
+    languages: list[str]
+    headline: dict[str, float]
+    pairs: dict[str, float]
+    multilingual_by_lang: dict[str, float]
+    n_queries: int
+    n_candidates: int
+    n_encoded: int = 0
+    n_cached: int = 0
+    contaminated: bool = False
+    contamination_note: str = ""
+    reused: bool = False
+    wall_seconds: float = 0.0
+    metrics_version: str = METRICS_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` document; NaN becomes null.
+
+        Required keys: ``monolingual``, ``crosslingual``, ``multilingual``,
+        ``rank_distance``, ``pairs`` (``{"en-de": mAP, ...}``), ``n_queries``,
+        ``n_candidates``; the rest describe the run.
+        """
+        doc: dict[str, Any] = {
+            "monolingual": self.headline.get("monolingual"),
+            "crosslingual": self.headline.get("crosslingual"),
+            "multilingual": self.headline.get("multilingual"),
+            "rank_distance": self.headline.get("rank_distance"),
+            "pairs": dict(self.pairs),
+            "n_queries": self.n_queries,
+            "n_candidates": self.n_candidates,
+            "multilingual_by_lang": dict(self.multilingual_by_lang),
+            "ndcg_at_10": self.headline.get("ndcg_at_10"),
+            "recall_at_100": self.headline.get("recall_at_100"),
+            "run_id": self.run_id,
+            "model": self.model_id,
+            "model_fp": self.model_fp,
+            "dataset": self.dataset_id,
+            "corpus": self.corpus_name,
+            "corpus_fp": self.corpus_fp,
+            "languages": list(self.languages),
+            "mode": self.mode,
+            "k": self.k,
+            "metrics_version": self.metrics_version,
+            "contaminated": self.contaminated,
+            "contamination_note": self.contamination_note,
+            "reused": self.reused,
+            "n_encoded": self.n_encoded,
+            "n_cached": self.n_cached,
+        }
+        return _nan_to_none(doc)
+
+
+def make_run_id(model_fp: str, corpus_fp: str, mode: str, k: int) -> str:
+    """16 hex chars of sha256 over (model fp, corpus fp, mode, k, METRICS_VERSION)."""
+    key = json.dumps([model_fp, corpus_fp, mode, int(k), METRICS_VERSION])
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def evaluate(
+    model: str | ModelSpec,
+    dataset: str | Corpus,
+    *,
+    langs: Sequence[str] | None = None,
+    articles: int | None = None,
+    k: int = 100,
+    mode: str = "float32",
+    store: Store | None = None,
+    force: bool = False,
+    batch_size: int = 64,
+    progress_callback: ProgressCallback | None = None,
+    progress: bool = True,
+) -> RunSummary:
+    """Evaluate ``model`` on ``dataset`` and store the run (see the module docstring).
+
+    Args:
+        model: a model name/path for :func:`~hybriddash.encoders.registry.resolve_model`,
+            or a :class:`ModelSpec`.
+        dataset: a dataset id (``xquad-r``, ``sample``, ``upload:<name>`` …) or a Corpus.
+        langs, articles: restrict the corpus (parallel structure kept).
+        k: length of the stored pooled top-k lists and of the share@k curves.
+        mode: encode mode (``float32``, ``bf16``, ``int8``).
+        store: the store (default: the configured one).
+        force: recompute (ranks, metrics, top-k) and replace a run already stored.
+        progress_callback: ``(stage, fraction)`` with stage in load, encode, rank,
+            topk, store, done, and fraction the overall progress in [0, 1].
+        progress: show tqdm bars while encoding.
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    started = time.perf_counter()
+    store = store if store is not None else Store()
+
+    def report(stage: str, within: float = 0.0) -> None:
+        if progress_callback is None:
+            return
+        names = list(_STAGES)
+        start = _STAGES[stage]
+        end = _STAGES[names[min(names.index(stage) + 1, len(names) - 1)]]
+        progress_callback(stage, start + (end - start) * min(max(within, 0.0), 1.0))
+
+    report("load")
+    spec = _resolve(model)
+    corpus = _load(dataset, langs, articles)
+    if not corpus.queries or not corpus.candidates:
+        raise ValueError(f"{corpus.name}: nothing to evaluate (no queries or no candidates)")
+    run_id = make_run_id(spec.fingerprint, corpus.fingerprint, mode, k)
+
+    if not force:
+        stored = stored_summary(run_id, store=store)
+        if stored is not None:
+            report("done")
+            return stored
+
+    from hybriddash.encoders.encode import encode_corpus
+    from hybriddash.metrics.settings import compute_corpus_metrics, topk_frames
+    from hybriddash.retrieval.exact_ranks import corpus_relevant_ranks, relevance_csr
+    from hybriddash.retrieval.search import topk
+
+    report("encode")
+    encoded = encode_corpus(
+        spec,
+        corpus,
+        mode=mode,
+        batch_size=batch_size,
+        progress=progress,
+        progress_callback=(lambda done, total: report("encode", done / total if total else 1.0)),
+    )
+
+    report("rank")
+    ranks = corpus_relevant_ranks(corpus, encoded.queries, encoded.candidates)
+    metrics = compute_corpus_metrics(corpus, ranks)
+
+    report("topk")
+    scores, indices = topk(encoded.queries, encoded.candidates, k)
+    rel_indptr, rel_indices = relevance_csr(corpus)
+    hits, shares = topk_frames(
+        [q.id for q in corpus.queries],
+        [q.lang for q in corpus.queries],
+        [c.id for c in corpus.candidates],
+        [c.lang for c in corpus.candidates],
+        rel_indptr,
+        rel_indices,
+        scores,
+        indices,
+    )
+
+    contaminated, note = contamination(spec, corpus, store=store)
+
+    report("store")
+    run_row = {
+        "run_id": run_id,
+        "model_id": spec.model_id,
+        "model_fp": spec.fingerprint,
+        "corpus_fp": corpus.fingerprint,
+        "dataset_id": corpus.dataset_id,
+        "corpus_name": corpus.name,
+        "encode_mode": mode,
+        "top_k": int(k),
+        "metrics_version": METRICS_VERSION,
+        "languages": list(corpus.languages),
+        "n_queries": len(corpus.queries),
+        "n_candidates": len(corpus.candidates),
+        "n_encoded": encoded.stats.n_encoded,
+        "n_cached": encoded.stats.n_cached,
+        "contaminated": contaminated,
+        "contamination_note": note,
+        "wall_seconds": round(time.perf_counter() - started, 3),
+    }
+    frames = {
+        "run_headline": metrics.headline,
+        "run_pair_metrics": metrics.pairs,
+        "query_metrics": metrics.per_query,
+        "query_relevant_ranks": metrics.relevant_ranks,
+        "query_bias": metrics.bias,
+        "topk_hits": hits,
+        "run_lang_share": shares,
+    }
+    with store.write() as con:
+        writes.register_model(con, spec)
+        writes.register_corpus(con, corpus)
+        writes.write_run(con, run_row, frames)
+    report("done")
+
+    pairs, by_lang = _pair_dicts(metrics.pairs)
+    return RunSummary(
+        run_id=run_id,
+        model_id=spec.model_id,
+        model_fp=spec.fingerprint,
+        dataset_id=corpus.dataset_id,
+        corpus_name=corpus.name,
+        corpus_fp=corpus.fingerprint,
+        mode=mode,
+        k=int(k),
+        languages=list(corpus.languages),
+        headline=metrics.headline_dict(),
+        pairs=pairs,
+        multilingual_by_lang=by_lang,
+        n_queries=len(corpus.queries),
+        n_candidates=len(corpus.candidates),
+        n_encoded=encoded.stats.n_encoded,
+        n_cached=encoded.stats.n_cached,
+        contaminated=contaminated,
+        contamination_note=note,
+        reused=False,
+        wall_seconds=float(run_row["wall_seconds"]),
+    )
+
+
+def stored_summary(run_id: str, *, store: Store | None = None) -> RunSummary | None:
+    """The :class:`RunSummary` of a stored run (``reused=True``), or None."""
+    run = reads.get_run(run_id, store=store)
+    if run is None:
+        return None
+    pairs, by_lang = _pair_dicts(reads.pair_metrics(run_id, store=store))
+    headline = {c: _float(run.get(c)) for c in reads.HEADLINE_COLUMNS}
+    languages = run.get("languages")
+    return RunSummary(
+        run_id=run_id,
+        model_id=str(run["model_id"]),
+        model_fp=str(run["model_fp"]),
+        dataset_id=str(run["dataset_id"]),
+        corpus_name=str(run["corpus_name"]),
+        corpus_fp=str(run["corpus_fp"]),
+        mode=str(run["encode_mode"]),
+        k=int(run["top_k"]),
+        languages=[str(x) for x in languages] if languages is not None else [],
+        headline=headline,
+        pairs=pairs,
+        multilingual_by_lang=by_lang,
+        n_queries=int(run["n_queries"]),
+        n_candidates=int(run["n_candidates"]),
+        n_encoded=0,
+        n_cached=0,
+        contaminated=bool(run["contaminated"]),
+        contamination_note=str(run["contamination_note"] or ""),
+        reused=True,
+        wall_seconds=_float(run.get("wall_seconds")),
+        metrics_version=str(run.get("metrics_version") or METRICS_VERSION),
+    )
+
+
+def contamination(
+    spec: ModelSpec, corpus: Corpus, *, store: Store | None = None
+) -> tuple[bool, str]:
+    """(contaminated, note) for evaluating ``spec`` on ``corpus``.
+
+    Compares the model's registered training groups and question-text hashes with the
+    corpus (:func:`~hybriddash.training.contamination.check_contamination`). A trained
+    model whose groups were never registered in this store but whose training card names
+    the same dataset is flagged too: its overlap cannot be ruled out.
+    """
+    from hybriddash.training.contamination import check_contamination
+
+    groups = reads.training_groups(spec.model_id, store=store)
+    rows = [
+        (str(g), h if isinstance(h, str) else None)
+        for g, h in zip(groups["group_id"], groups["text_hash"], strict=True)
+    ]
+    if rows:
+        report = check_contamination(corpus, rows)
+        return report.contaminated, report.note()
+    card = spec.training_card or {}
+    trained_on = str(card.get("train_dataset") or "").split("[", 1)[0]
+    if trained_on and trained_on == corpus.dataset_id:
+        return True, (
+            f"contaminated: {spec.model_id} was trained on {card.get('train_dataset')} and its "
+            f"training groups are not registered in this store, so overlap with "
+            f"{corpus.name} cannot be ruled out"
+        )
+    return False, ""
+
+
+# ---- helpers -----------------------------------------------------------------
+def _resolve(model: str | ModelSpec) -> ModelSpec:
+    if isinstance(model, ModelSpec):
+        return model
+    from hybriddash.encoders.registry import resolve_model
+
+    return resolve_model(model)
+
+
+def _load(dataset: str | Corpus, langs: Sequence[str] | None, articles: int | None) -> Corpus:
+    if isinstance(dataset, Corpus):
+        if langs is None and articles is None:
+            return dataset
+        from hybriddash.languages import normalize_language
+
+        norm = [normalize_language(x) for x in langs] if langs is not None else None
+        return dataset.subset_by(langs=norm, articles=articles)
+    from hybriddash.data.datasets import load_dataset
+
+    return load_dataset(dataset, langs=langs, articles=articles)
+
+
+def _pair_dicts(pairs: pd.DataFrame) -> tuple[dict[str, float], dict[str, float]]:
+    """``run_pair_metrics`` rows -> ({"q-c": mAP}, {q: mAP(q -> all)})."""
+    by_pair: dict[str, float] = {}
+    by_lang: dict[str, float] = {}
+    for q, c, value in zip(pairs["query_lang"], pairs["cand_lang"], pairs["map"], strict=True):
+        if c == "all":
+            by_lang[str(q)] = _float(value)
+        else:
+            by_pair[f"{q}-{c}"] = _float(value)
+    return by_pair, by_lang
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _nan_to_none(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_to_none(v) for v in value]
+    return value

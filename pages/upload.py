@@ -1,0 +1,140 @@
+"""Upload a corpus: validate every file, store it as ``upload:<name>``, evaluate it."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import streamlit as st
+
+from hybriddash.data.upload import UploadRejected, import_upload, max_upload_bytes
+from hybriddash.data.upload.importer import MANIFEST_FILE, uploads_root
+
+st.title("Upload a corpus")
+st.markdown(
+    "Bring your own multilingual retrieval corpus in one of three formats:\n\n"
+    "- **SQuAD / LAReQA JSON**, one file per language (`de.json`, `en.json`, or a zip of "
+    "them); with `sentences`/`sentence_breaks` the sentences are the candidates, without "
+    "them the paragraphs are. The same question `id` in several files = translations.\n"
+    "- **BEIR**: `corpus.jsonl` (`_id`, `text`, `lang`), `queries.jsonl` (`_id`, `text`, "
+    "`lang`, optional `group_id`) and a qrels `.tsv` (query-id, corpus-id, score) — as "
+    "files or one zip.\n"
+    "- **Parallel table** (CSV, TSV, JSONL or Parquet): `group_id`, `lang`, `question`, "
+    "`answer` (+ optional `context`, `article`, `distractor`); rows sharing a `group_id` "
+    "are translations.\n\n"
+    f"Everything is checked before anything is stored (limit {max_upload_bytes() / 2**20:.0f} MB); "
+    "every problem is listed with its file, line and field."
+)
+
+
+def _default_name(files: list) -> str:
+    if not files:
+        return ""
+    stem = re.sub(r"\.[^.]*$", "", files[0].name)
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")[:64] or "corpus"
+
+
+files = st.file_uploader(
+    "Corpus files",
+    type=["json", "jsonl", "csv", "tsv", "parquet", "zip"],
+    accept_multiple_files=True,
+    key="hd_upload_files",
+)
+c1, c2, c3 = st.columns([2, 1, 1])
+name = c1.text_input(
+    "Dataset name",
+    value=_default_name(files or []),
+    key="hd_upload_name",
+    help="Letters, digits, '.', '_' or '-'; the dataset becomes upload:<name>.",
+)
+fmt = c2.selectbox("Format", ["auto", "squad", "beir", "table"], key="hd_upload_format")
+overwrite = c3.checkbox("Replace an upload of that name", key="hd_upload_overwrite")
+
+if st.button("Validate and import", type="primary", disabled=not files, key="hd_upload_go"):
+    sources = [(f.name, f.getvalue()) for f in files]
+    try:
+        with st.spinner("Validating…"):
+            result = import_upload(sources, name, fmt=fmt, overwrite=overwrite)
+    except UploadRejected as exc:
+        st.error(f"Upload refused: {len(exc.problems)} problem(s). Nothing was stored.")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"file": p.file, "line": p.line, "field": p.field, "problem": p.message}
+                    for p in exc.problems
+                ]
+            ),
+            hide_index=True,
+            key="hd_upload_problems",
+        )
+        for notice in exc.notices:
+            st.caption(notice)
+    else:
+        st.success(
+            f"Imported **{result.dataset_id}** ({result.format}; {result.n_queries:,} queries, "
+            f"{result.n_candidates:,} candidates; languages {', '.join(result.languages)}; "
+            f"fingerprint `{result.fingerprint}`)."
+        )
+        for notice in result.notices:
+            st.info(notice)
+        st.session_state["hd_upload_last"] = result.dataset_id
+
+st.subheader("Uploaded corpora")
+root = uploads_root()
+manifests = sorted(root.glob(f"*/{MANIFEST_FILE}")) if root.is_dir() else []
+if not manifests:
+    st.caption("No corpus uploaded yet.")
+    st.stop()
+listing = []
+for path in manifests:
+    m = json.loads(path.read_text(encoding="utf-8"))
+    listing.append(
+        {
+            "dataset": m["dataset_id"],
+            "format": m["format"],
+            "languages": ", ".join(m["languages"]),
+            "queries": m["n_queries"],
+            "candidates": m["n_candidates"],
+            "fingerprint": m["fingerprint"],
+            "imported": m["imported_at"],
+        }
+    )
+uploads = pd.DataFrame(listing)
+st.dataframe(uploads, hide_index=True, key="hd_upload_list")
+
+st.subheader("Evaluate an upload")
+e1, e2 = st.columns(2)
+dataset = e1.selectbox(
+    "Dataset",
+    list(uploads["dataset"]),
+    key="hd_upload_eval_dataset",
+    index=list(uploads["dataset"]).index(st.session_state["hd_upload_last"])
+    if st.session_state.get("hd_upload_last") in list(uploads["dataset"])
+    else 0,
+)
+model = e2.text_input(
+    "Model",
+    value="multilingual-e5-small-q4",
+    key="hd_upload_eval_model",
+    help="A model id (the offline base model, trained/<name>), a folder or a hub id.",
+)
+if st.button("Evaluate", key="hd_upload_eval_go"):
+    from hybriddash.evaluation import evaluate
+
+    bar = st.progress(0.0, text="starting…")
+
+    def report(stage: str, fraction: float) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=stage)
+
+    try:
+        summary = evaluate(model, dataset, progress_callback=report, progress=False)
+    except (ValueError, FileNotFoundError, LookupError) as exc:
+        st.error(f"Evaluation failed: {exc}")
+    else:
+        bar.progress(1.0, text="done")
+        st.success(
+            f"{summary.model_id} on {dataset}: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in summary.headline.items() if v is not None)
+            + ". Select the dataset in the sidebar to explore it."
+        )

@@ -1,0 +1,50 @@
+"""Shared fixtures: an isolated artifacts folder + store, the sample corpus, a tiny model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def tmp_artifacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point artifacts and the store at a fresh temporary folder for one test."""
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    monkeypatch.setenv("HYBRIDDASH_ARTIFACTS", str(artifacts))
+    monkeypatch.setenv("HYBRIDDASH_STORE", str(artifacts / "test.duckdb"))
+    return artifacts
+
+
+@pytest.fixture(scope="session")
+def sample_corpus():
+    """The built-in sample corpus (parallel QA groups in >= 5 languages)."""
+    from hybriddash.data.datasets import load_dataset
+
+    return load_dataset("sample")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_spec(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny random BERT with the real XLM-R tokenizer, built once per session."""
+    from hybriddash.encoders.tiny import tiny_model_spec as build
+
+    return build(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The benchmark data folder; skips the test when none is configured."""
+    from hybriddash.config import data_dir as configured
+
+    path = configured()
+    if path is None or not (path / "xquad-r").is_dir():
+        pytest.skip("benchmark data folder not configured (set HYBRIDDASH_DATA)")
+    return path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Keep torch from oversubscribing the 2 cores when tests run beside other work.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

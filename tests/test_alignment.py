@@ -1,0 +1,140 @@
+"""Alignment statistics, cached UMAP projections and free-text search (reports.alignment)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hybriddash.reports import alignment
+from hybriddash.reports.alignment import ProjectionParams, translation_stats
+from hybriddash.store.db import Store
+from hybriddash.store.writes import register_corpus, register_model
+
+
+def _cands(rows: list[tuple[str, str, list[str]]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["candidate_id", "lang", "groups"])
+
+
+def test_translation_stats_perfect_alignment() -> None:
+    # three groups, each translated into en and de with identical (orthogonal) vectors
+    cands = _cands([(f"{g}/{lang}", lang, [g]) for lang in ("de", "en") for g in ("a", "b", "c")])
+    basis = np.eye(3, dtype=np.float32)
+    vectors = np.vstack([basis, basis])
+    stats = translation_stats(cands, vectors)
+    assert set(stats.pairs["source_lang"]) == {"de", "en"}
+    assert stats.pairs["accuracy"].tolist() == [1.0, 1.0]
+    assert stats.pairs["cos_translation"].to_numpy() == pytest.approx([1.0, 1.0])
+    assert stats.pairs["cos_random"].to_numpy() == pytest.approx([0.0, 0.0])  # orthogonal
+    assert stats.languages["gap"].to_numpy() == pytest.approx([1.0, 1.0])
+
+
+def test_translation_stats_counts_misaligned_translations() -> None:
+    # en vectors are rotated one step: en/a sits on de/b etc. -> nearest neighbour wrong
+    cands = _cands(
+        [(f"{g}/de", "de", [g]) for g in "abc"]
+        + [(f"{g}/en", "en", [g]) for g in "abc"]
+        + [("d:en", "en", [])]  # a distractor: no translation, must not count as a source
+    )
+    basis = np.eye(3, dtype=np.float32)
+    rotated = basis[[1, 2, 0]]
+    vectors = np.vstack([basis, rotated, [[0.6, 0.8, 0.0]]]).astype(np.float32)
+    stats = translation_stats(cands, vectors)
+    en_de = stats.pairs.set_index(["source_lang", "target_lang"]).loc[("en", "de")]
+    assert en_de["n"] == 3  # the distractor has no translation
+    assert en_de["accuracy"] == 0.0
+    assert en_de["cos_translation"] == pytest.approx(0.0)
+    de_en = stats.pairs.set_index(["source_lang", "target_lang"]).loc[("de", "en")]
+    # de/a's nearest en candidate is c/en (rotated onto a): never its translation a/en
+    assert de_en["accuracy"] == 0.0
+
+
+def test_translation_stats_without_groups_is_empty() -> None:
+    cands = _cands([("x", "en", []), ("y", "de", [])])
+    stats = translation_stats(cands, np.eye(2, dtype=np.float32))
+    assert stats.pairs.empty and stats.languages.empty
+
+
+@pytest.fixture
+def tiny_store(tmp_artifacts, sample_corpus, tiny_model_spec) -> Store:
+    """A store that knows the tiny model and the sample corpus (no run needed here)."""
+    store = Store(tmp_artifacts / "align.duckdb")
+    register_model(store, tiny_model_spec)
+    register_corpus(store, sample_corpus)
+    return store
+
+
+def test_projection_is_computed_once_then_read_from_the_store(
+    tiny_store: Store, sample_corpus, tiny_model_spec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    params = ProjectionParams(n_groups=6, include_queries=True, n_neighbors=5, seed=1)
+    first = alignment.projection(tiny_model_spec.model_id, sample_corpus.fingerprint, params,
+                                 store=tiny_store)
+    assert first["group_id"].nunique() == 6
+    assert set(first["item_kind"]) == {"candidate", "query"}
+    assert np.isfinite(first[["x", "y"]].to_numpy()).all()
+    stored = tiny_store.query("SELECT count(*) AS n FROM projections")["n"].iloc[0]
+    assert stored == len(first)
+
+    def no_umap(*args, **kwargs):
+        raise AssertionError("UMAP ran again although the projection was cached")
+
+    monkeypatch.setattr(alignment, "_umap_2d", no_umap)
+    again = alignment.projection(tiny_model_spec.model_id, sample_corpus.name, params,
+                                 store=tiny_store)
+    pd.testing.assert_frame_equal(first.reset_index(drop=True), again.reset_index(drop=True))
+    # other parameters are another projection: not served from the cache
+    with pytest.raises(AssertionError, match="UMAP ran again"):
+        alignment.projection(tiny_model_spec.model_id, sample_corpus.fingerprint,
+                             replace(params, seed=2), store=tiny_store)
+
+
+def test_projection_selects_languages_and_groups(tiny_store, sample_corpus, tiny_model_spec):
+    langs = tuple(sample_corpus.languages[:2])
+    items = alignment.select_items(
+        sample_corpus.fingerprint, ProjectionParams(langs=langs, n_groups=4), store=tiny_store
+    )
+    assert set(items["lang"]) <= set(langs)
+    assert items["group_id"].nunique() == 4
+    assert (items["item_kind"] == "candidate").all()
+    assert items["item_id"].is_unique
+
+
+def test_search_text_ranks_all_candidates_by_cosine(tiny_store, sample_corpus, tiny_model_spec):
+    from hybriddash.encoders.encode import encode_texts
+
+    text = sample_corpus.queries[0].text
+    hits = alignment.search_text(tiny_model_spec.model_id, sample_corpus.fingerprint, text, 5,
+                                 store=tiny_store)
+    assert hits["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert (np.diff(hits["score"].to_numpy()) <= 1e-7).all()
+    cands = sorted(sample_corpus.candidates, key=lambda c: c.id)
+    vecs = encode_texts(tiny_model_spec, [c.text for c in cands], "passage", progress=False)
+    q = encode_texts(tiny_model_spec, [text], "query", progress=False)[0]
+    best = int(np.argmax(vecs @ q))
+    assert hits["candidate_id"].iloc[0] == cands[best].id
+    assert hits["score"].iloc[0] == pytest.approx(float(vecs[best] @ q), abs=1e-5)
+    with pytest.raises(ValueError, match="empty"):
+        alignment.search_text(tiny_model_spec.model_id, sample_corpus.fingerprint, "  ",
+                              store=tiny_store)
+
+
+def test_alignment_stats_on_the_tiny_model(tiny_store, sample_corpus, tiny_model_spec):
+    stats = alignment.alignment_stats(tiny_model_spec.model_id, sample_corpus.fingerprint,
+                                      store=tiny_store)
+    n_langs = len(sample_corpus.languages)
+    assert len(stats.pairs) == n_langs * (n_langs - 1)
+    assert stats.pairs["accuracy"].between(0, 1).all()
+    assert stats.pairs["cos_translation"].between(-1, 1).all()
+
+
+def test_model_with_changed_weights_is_refused(tmp_artifacts, sample_corpus, tiny_model_spec):
+    store = Store(tmp_artifacts / "stale.duckdb")
+    register_model(store, replace(tiny_model_spec, fingerprint="0" * 16))
+    register_corpus(store, sample_corpus)
+    with pytest.raises(ValueError, match="fingerprint"):
+        alignment.model_spec_for(tiny_model_spec.model_id, store=store)
+    with pytest.raises(LookupError, match="nope"):
+        alignment.model_spec_for("nope", store=store)

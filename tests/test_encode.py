@@ -1,0 +1,181 @@
+"""Encoding with the tiny model: shapes, order, prefixes, the on-disk cache, modes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hybriddash.encoders import encode as encode_module
+from hybriddash.encoders.encode import (
+    EmbeddingCache,
+    encode_corpus,
+    encode_texts,
+    text_key,
+)
+from hybriddash.encoders.registry import load_model
+
+
+def test_encode_texts_unit_rows_in_input_order(tiny_model_spec, tmp_artifacts: Path) -> None:
+    texts = ["Berlin ist groß.", "hello world", "柏林有多少人口？", "hello world", ""]
+    vectors = encode_texts(tiny_model_spec, texts, "query", progress=False)
+    assert vectors.shape == (5, 32) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(vectors[1], vectors[3])
+    # identical to sentence-transformers run directly on the prefixed texts
+    model = load_model(tiny_model_spec)
+    direct = model.encode([f"query: {t}" for t in texts], normalize_embeddings=True)
+    np.testing.assert_allclose(vectors, direct, atol=1e-5)
+
+
+def test_query_and_passage_prefixes_differ(tiny_model_spec, tmp_artifacts: Path) -> None:
+    q = encode_texts(tiny_model_spec, ["the same text"], "query", progress=False)
+    p = encode_texts(tiny_model_spec, ["the same text"], "passage", progress=False)
+    assert float(q[0] @ p[0]) < 0.9999
+    with pytest.raises(ValueError, match="'query' or 'passage'"):
+        encode_texts(tiny_model_spec, ["x"], "document", progress=False)
+    with pytest.raises(ValueError, match="encode mode must be one of"):
+        encode_texts(tiny_model_spec, ["x"], "query", mode="fp8", progress=False)
+
+
+def test_empty_input(tiny_model_spec, tmp_artifacts: Path) -> None:
+    assert encode_texts(tiny_model_spec, [], "query", progress=False).shape[0] == 0
+
+
+def test_second_encoding_reads_everything_from_the_cache(
+    tiny_model_spec, sample_corpus, tmp_artifacts: Path
+) -> None:
+    calls: list[tuple[int, int]] = []
+    first = encode_corpus(
+        tiny_model_spec,
+        sample_corpus,
+        progress=False,
+        progress_callback=lambda d, t: calls.append((d, t)),
+    )
+    n_q, n_c = len(sample_corpus.queries), len(sample_corpus.candidates)
+    assert first.queries.shape == (n_q, 32) and first.candidates.shape == (n_c, 32)
+    distinct = len({q.text for q in sample_corpus.queries}) + len(
+        {c.text for c in sample_corpus.candidates}
+    )
+    assert first.stats.n_encoded == distinct and first.stats.n_cached == 0
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and calls[-1] == (distinct, distinct)
+
+    second = encode_corpus(tiny_model_spec, sample_corpus, progress=False)
+    assert second.stats.n_encoded == 0 and second.stats.n_cached == distinct
+    np.testing.assert_array_equal(first.queries, second.queries)
+    np.testing.assert_array_equal(first.candidates, second.candidates)
+    assert (
+        list((tmp_artifacts / "embeddings" / tiny_model_spec.fingerprint).iterdir())[0].name
+        == "float32"
+    )
+
+
+def test_subset_reuses_the_full_corpus(tiny_model_spec, sample_corpus, tmp_artifacts: Path) -> None:
+    subset = sample_corpus.subset_by(langs=["de", "zh"], articles=2)
+    part = encode_corpus(tiny_model_spec, subset, progress=False)
+    assert part.stats.n_cached == 0 and part.stats.n_encoded > 0
+    full = encode_corpus(tiny_model_spec, sample_corpus, progress=False)
+    assert full.stats.n_cached == part.stats.n_encoded
+    again = encode_corpus(tiny_model_spec, subset, progress=False)
+    assert again.stats.n_encoded == 0
+    index = sample_corpus.candidate_index
+    rows = [index[c.id] for c in subset.candidates]
+    np.testing.assert_array_equal(again.candidates, full.candidates[rows])
+
+
+def test_cache_is_keyed_by_model_fingerprint(tiny_model_spec, tmp_artifacts: Path) -> None:
+    from dataclasses import replace
+
+    encode_texts(tiny_model_spec, ["a b c"], "query", progress=False)
+    other = replace(tiny_model_spec, fingerprint="0" * 16)
+    before = len(list((tmp_artifacts / "embeddings").iterdir()))
+    encode_texts(other, ["a b c"], "query", progress=False)
+    assert len(list((tmp_artifacts / "embeddings").iterdir())) == before + 1
+
+
+def test_two_writers_on_one_cache_neither_lose_nor_duplicate(tmp_artifacts: Path) -> None:
+    # Two cache objects on one folder behave like two processes: each sees the other's
+    # shards only through the files, under the file lock.
+    folder = tmp_artifacts / "embeddings" / "f" / "float32"
+    folder.mkdir(parents=True)
+    a, b = EmbeddingCache(folder), EmbeddingCache(folder)
+    keys = [text_key(f"t{i}") for i in range(10)]
+    vectors = np.eye(10, 4, dtype=np.float32)
+    a.add(keys[:6], vectors[:6])
+    b.add(keys[3:], vectors[3:])  # 3..5 were written by `a`: skipped, not duplicated
+    c = EmbeddingCache(folder)
+    found = c.lookup(keys)
+    assert len(found) == 10
+    for i, k in enumerate(keys):
+        np.testing.assert_array_equal(found[k], vectors[i])
+    stored = sum(len(np.load(p)) for p in folder.glob("shard-*.keys.npy"))
+    assert stored == 10
+    assert not list(folder.glob(".*.tmp-*"))  # no temp file left behind
+
+
+def test_shards_are_compacted(tmp_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(encode_module, "MAX_SHARDS", 3)
+    folder = tmp_artifacts / "embeddings" / "f" / "float32"
+    folder.mkdir(parents=True)
+    cache = EmbeddingCache(folder)
+    rng = np.random.default_rng(0)
+    written = {}
+    for i in range(5):
+        key = text_key(f"text {i}")
+        written[key] = rng.normal(size=8).astype(np.float32)
+        cache.add([key], written[key][None])
+    assert len(list(folder.glob("shard-*.keys.npy"))) <= 3
+    fresh = EmbeddingCache(folder).lookup(list(written))
+    for key, vec in written.items():
+        np.testing.assert_array_equal(fresh[key], vec)
+
+
+def test_corrupt_shard_is_reported_with_its_path(tmp_artifacts: Path) -> None:
+    folder = tmp_artifacts / "embeddings" / "f" / "float32"
+    folder.mkdir(parents=True)
+    EmbeddingCache(folder).add([text_key("x")], np.ones((1, 4), dtype=np.float32))
+    shard = next(folder.glob("shard-*[0-9a-f].npy"))
+    shard.write_bytes(b"not numpy")
+    with pytest.raises(ValueError, match=r"shard-.*\.npy: unreadable embedding cache shard"):
+        EmbeddingCache(folder).lookup([text_key("x")])
+
+
+def test_interrupted_run_keeps_finished_batches(
+    tiny_model_spec, tmp_artifacts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(encode_module, "FLUSH_EVERY", 2)
+    real = encode_module._run_model
+    calls = {"n": 0}
+
+    def failing(spec, texts, mode, batch_size):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(spec, texts, mode, batch_size)
+
+    monkeypatch.setattr(encode_module, "_run_model", failing)
+    texts = [f"sentence number {i}" for i in range(6)]
+    with pytest.raises(KeyboardInterrupt):
+        encode_texts(tiny_model_spec, texts, "passage", batch_size=2, progress=False)
+    monkeypatch.setattr(encode_module, "_run_model", real)
+    spec_cache = EmbeddingCache.open(tiny_model_spec.fingerprint, "float32")
+    found = spec_cache.lookup([text_key(f"passage: {t}") for t in texts])
+    assert len(found) == 4  # two finished batches survived
+
+
+@pytest.mark.parametrize("mode", ["bf16", "int8"])
+def test_reduced_precision_modes_stay_close_and_cache_apart(
+    mode: str, tiny_model_spec, sample_corpus, tmp_artifacts: Path
+) -> None:
+    texts = [q.text for q in sample_corpus.queries[:24]]
+    reference = encode_texts(tiny_model_spec, texts, "query", progress=False)
+    reduced = encode_texts(tiny_model_spec, texts, "query", mode=mode, progress=False)
+    assert reduced.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(reduced, axis=1), 1.0, atol=1e-5)
+    cosine = (reference * reduced).sum(axis=1)
+    assert cosine.min() > 0.95
+    assert not np.array_equal(reference, reduced)  # a different computation ...
+    folder = tmp_artifacts / "embeddings" / tiny_model_spec.fingerprint
+    assert {p.name for p in folder.iterdir()} == {"float32", mode}  # ... cached apart

@@ -1,0 +1,128 @@
+"""AppTest tests of the upload page (good and bad files) and the export page's downloads."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from hybriddash import ui_state
+
+REPO = Path(__file__).resolve().parent.parent
+UPLOAD_PAGE = str(REPO / "pages" / "upload.py")
+EXPORT_PAGE = str(REPO / "pages" / "export.py")
+
+GOOD_CSV = (
+    b"group_id,lang,question,answer\n"
+    b"g1,en,What is the capital of France?,Paris is the capital of France.\n"
+    b"g1,de,Was ist die Hauptstadt Frankreichs?,Paris ist die Hauptstadt Frankreichs.\n"
+    b"g2,en,How many legs does a spider have?,A spider has eight legs.\n"
+    b"g2,de,Wie viele Beine hat eine Spinne?,Eine Spinne hat acht Beine.\n"
+)
+BAD_CSV = (
+    b"group_id,lang,question,answer\n"
+    b"g1,en,What is the capital of France?,Paris is the capital of France.\n"
+    b"g1,xx,Quoi?,Paris.\n"
+    b"g2,en,How many legs?,\n"
+)
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _upload(at: AppTest, name: str, data: bytes, dataset: str) -> AppTest:
+    at.file_uploader(key="hd_upload_files").set_value((name, data, "text/csv"))
+    at.run()
+    at.text_input(key="hd_upload_name").input(dataset)
+    at.button(key="hd_upload_go").click()
+    at.run()
+    _no_exception(at)
+    return at
+
+
+def test_upload_page_imports_a_good_file(tmp_artifacts: Path) -> None:
+    from hybriddash.data.datasets import list_datasets
+
+    at = AppTest.from_file(UPLOAD_PAGE, default_timeout=60)
+    at.run()
+    _no_exception(at)
+    assert at.button(key="hd_upload_go").disabled  # nothing chosen yet
+    _upload(at, "capitals.csv", GOOD_CSV, "capitals")
+    assert any("Imported **upload:capitals**" in s.value for s in at.success)
+    assert "upload:capitals" in {d.id for d in list_datasets()}
+    listed = at.dataframe[0].value  # the only table: the uploads listing
+    assert list(listed["dataset"]) == ["upload:capitals"] and listed["queries"].iloc[0] == 4
+    assert at.selectbox(key="hd_upload_eval_dataset").value == "upload:capitals"
+
+
+def test_upload_page_lists_every_problem_of_a_bad_file_and_stores_nothing(
+    tmp_artifacts: Path,
+) -> None:
+    at = AppTest.from_file(UPLOAD_PAGE, default_timeout=60)
+    at.run()
+    before = _tree(tmp_artifacts)
+    _upload(at, "broken.csv", BAD_CSV, "broken")
+    assert any("Upload refused: 2 problem(s)" in e.value for e in at.error)
+    problems = at.dataframe[0].value  # the only table: the problems
+    assert list(problems["file"]) == ["broken.csv", "broken.csv"]
+    assert list(problems["line"]) == [3, 4]
+    assert list(problems["field"]) == ["lang", "answer"]
+    assert not at.success
+    assert _tree(tmp_artifacts) == before
+
+
+@pytest.fixture
+def toy_store(tmp_artifacts: Path):
+    from dash_toy_store import TOY_FP, build_toy_store
+
+    build_toy_store(tmp_artifacts / "test.duckdb")
+    return TOY_FP
+
+
+def test_export_page_download_buttons_serve_the_exported_files(toy_store: str) -> None:
+    # Streamlit names a download's media file by a hash of (data, mime, file name):
+    # recomputing it proves each button serves exactly the bytes build_export renders.
+    from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+
+    from hybriddash.reports.export import EXTENSIONS, FORMATS, MIME_TYPES, build_export, render
+
+    at = AppTest.from_file(EXPORT_PAGE, default_timeout=120)
+    at.session_state[ui_state.CORPUS_KEY] = toy_store
+    at.session_state[ui_state.MODELS_KEY] = ["base", "hybrid", "leaky"]
+    at.run()
+    _no_exception(at)
+    for table in ("headline", "pairs"):
+        at.selectbox(key="hd_export_table").set_value(table)
+        at.run()
+        _no_exception(at)
+        exported = build_export(
+            table, toy_store, ["base", "hybrid", "leaky"], baseline="base", k=10
+        )
+        for fmt in FORMATS:
+            button = at.get("download_button")
+            button = [b for b in button if b.proto.id.endswith(f"hd_export_download_{fmt}")][0]
+            file_name = f"hybriddash-{table}-toy{EXTENSIONS[fmt]}"
+            expected = _calculate_file_id(render(exported, fmt), MIME_TYPES[fmt], file_name)
+            assert expected in button.proto.url, (table, fmt)
+    # the contaminated model is never bold in the headline (best among clean runs only)
+    preview = at.dataframe[0].value
+    assert set(preview["model_id"]) == {"base", "hybrid", "leaky"}
+
+
+def test_export_page_explains_an_empty_store(tmp_artifacts: Path) -> None:
+    at = AppTest.from_file(EXPORT_PAGE, default_timeout=60)
+    at.run()
+    _no_exception(at)
+    assert any("Nothing to show yet" in i.value for i in at.info)
+    assert not at.get("download_button")
