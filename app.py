@@ -35,5 +35,12 @@ navigation = st.navigation(
         if (HERE / path).is_file()
     ]
 )
-st.session_state["_hd_selection"] = ui_state.sidebar()
-navigation.run()
+# The sidebar is drawn here for every page; pages read the selection through
+# ui_state.selection(). It is dropped after the page ran: Streamlit runs a page file
+# directly (without this script) when a fresh server process is first asked for a deep
+# link, and AppTest does so on every rerun; such a page then draws the sidebar itself.
+st.session_state[ui_state.SELECTION_KEY] = ui_state.sidebar()
+try:
+    navigation.run()
+finally:
+    st.session_state.pop(ui_state.SELECTION_KEY, None)

@@ -62,8 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=6, help="steps per variant (first is warm-up)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=96)
-    parser.add_argument("--articles", type=int, default=6, help="MLQA-R articles to draw pairs from")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"subset of {list(VARIANTS)}")
+    parser.add_argument(
+        "--articles", type=int, default=6, help="MLQA-R articles to draw pairs from"
+    )
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help=f"subset of {list(VARIANTS)}"
+    )
     args = parser.parse_args(argv)
 
     import torch

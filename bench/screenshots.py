@@ -78,12 +78,29 @@ def running_app(
     env = dict(os.environ, HYBRIDDASH_STORE=str(store))
     if artifacts is not None:
         env["HYBRIDDASH_ARTIFACTS"] = str(artifacts)
-    log = tempfile.NamedTemporaryFile("w+", prefix="hybriddash-app-", suffix=".log", delete=False)
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - outlives this block: the server's log
+        "w+", prefix="hybriddash-app-", suffix=".log", delete=False
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
-         "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -141,8 +158,12 @@ class PageShot:
 
 
 def capture(
-    driver: object, url: str, out: Path, pages: list[tuple[str, str, bool]] | None = None,
-    *, timeout: float = 120,
+    driver: object,
+    url: str,
+    out: Path,
+    pages: list[tuple[str, str, bool]] | None = None,
+    *,
+    timeout: float = 120,
 ) -> list[PageShot]:
     """Open each page, wait for its plotly charts (or the app to settle), save a PNG.
 
@@ -210,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"screenshots: {args.store}: no such store file", file=sys.stderr)
         return 2
     pages = PAGES + [p for p in OPTIONAL_PAGES if (REPO / "pages" / f"{p[0]}.py").is_file()]
-    with running_app(args.store.resolve(), artifacts=args.artifacts, port=args.port) as url, \
-            chromium() as driver:
+    with (
+        running_app(args.store.resolve(), artifacts=args.artifacts, port=args.port) as url,
+        chromium() as driver,
+    ):
         shots = capture(driver, url, args.out, pages, timeout=args.timeout)
     for shot in shots:
         note = f"  EXCEPTION: {shot.exceptions}" if shot.exceptions else ""

@@ -11,7 +11,8 @@ alignment statistics and free-text searches depend only on immutable inputs (mod
 fingerprint, corpus fingerprint, text) and are cached without the version.
 
 Session state (shared by every page through the sidebar widgets' keys):
-``hd_corpus`` (corpus fingerprint) and ``hd_models`` (list of model ids).
+``hd_corpus`` (the dataset selector's label; code may put a corpus fingerprint there)
+and ``hd_models`` (list of model ids).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import streamlit as st
 from hybriddash.store.db import Store
 
 CORPUS_KEY = "hd_corpus"
+SELECTION_KEY = "_hd_selection"
 MODELS_KEY = "hd_models"
 MAX_DEFAULT_MODELS = 4
 
@@ -144,6 +146,8 @@ def model_label(model_id: str, models: pd.DataFrame) -> str:
 
 
 _PENDING_KEY = "_hd_pending"
+_LAST_CORPUS_KEY = "_hd_corpus_fp"
+_LAST_MODELS_KEY = "_hd_models_last"
 
 
 def show_next(corpus_fp: str, model_id: str) -> None:
@@ -167,21 +171,34 @@ def sidebar() -> Selection:
         if corpora.empty:
             st.caption("The store has no evaluation run yet — see **Overview**.")
             return Selection(corpora=corpora)
-        labels = {
-            row.corpus_fp: f"{row.name} · {row.n_queries:,} queries · {row.n_runs} run(s)"
-            for row in corpora.itertuples()
-        }
-        if st.session_state.get(CORPUS_KEY) not in labels:
-            st.session_state[CORPUS_KEY] = corpora["corpus_fp"].iloc[0]
-        corpus_fp = st.selectbox(
-            "Dataset", list(labels), format_func=labels.__getitem__, key=CORPUS_KEY
-        )
+        # The widget's options are the labels themselves (not fingerprints with a
+        # format_func) so that its session-state value is what is shown; a fingerprint
+        # put into the state by code (show_next, tests, bench) is turned into its label.
+        labels: dict[str, str] = {}
+        for row in corpora.itertuples():
+            label = f"{row.name} · {row.n_queries:,} queries · {row.n_runs} run(s)"
+            if label in labels.values():  # same name and size, different content
+                label += f" · {row.corpus_fp[:8]}"
+            labels[row.corpus_fp] = label
+        by_label = {label: fp for fp, label in labels.items()}
+        current = st.session_state.get(CORPUS_KEY)
+        if current in labels:
+            st.session_state[CORPUS_KEY] = labels[current]
+        elif current not in by_label:
+            # first visit, or the label changed (a new run): keep the same corpus
+            last = st.session_state.get(_LAST_CORPUS_KEY)
+            st.session_state[CORPUS_KEY] = labels.get(last, next(iter(labels.values())))
+        corpus_fp = by_label[st.selectbox("Dataset", list(by_label), key=CORPUS_KEY)]
+        st.session_state[_LAST_CORPUS_KEY] = corpus_fp
         runs = query("tables:runs_for", corpus_fp)
         models = query("tables:models_table")
         available = list(dict.fromkeys(runs.sort_values("created_at")["model_id"]))
         # the base model first, then in order of evaluation
         available.sort(key=lambda m: m != BASE_MODEL_ID)
-        chosen = list(dict.fromkeys(m for m in st.session_state.get(MODELS_KEY, []) if m in available))
+        # a page without the sidebar (upload, export) lets Streamlit drop the widget's
+        # state; the shadow copy brings the user's choice back
+        remembered = st.session_state.get(MODELS_KEY, st.session_state.get(_LAST_MODELS_KEY, []))
+        chosen = list(dict.fromkeys(m for m in remembered if m in available))
         if not chosen:
             chosen = available[:MAX_DEFAULT_MODELS]
         st.session_state[MODELS_KEY] = chosen
@@ -192,6 +209,7 @@ def sidebar() -> Selection:
             key=MODELS_KEY,
             help="Each model's newest run on the dataset is shown.",
         )
+        st.session_state[_LAST_MODELS_KEY] = list(model_ids)
         st.caption(f"Store: `{current_store().path}`")
     name = corpora.loc[corpora["corpus_fp"] == corpus_fp, "name"].iloc[0]
     latest = query("tables:latest_runs", corpus_fp, list(model_ids))
@@ -199,8 +217,11 @@ def sidebar() -> Selection:
 
 
 def selection() -> Selection:
-    """The selection drawn by ``app.py`` for this script run (pages call this)."""
-    sel = st.session_state.get("_hd_selection")
+    """The selection drawn by ``app.py`` for this script run (pages call this).
+
+    When the page runs without ``app.py`` (see there), the page draws the sidebar itself.
+    """
+    sel = st.session_state.get(SELECTION_KEY)
     return sel if isinstance(sel, Selection) else sidebar()
 
 

@@ -29,7 +29,9 @@ model_a = c1.selectbox("Model", sel.model_ids, key="hd_al_model")
 others = [m for m in sel.model_ids if m != model_a]
 ui_state.keep_valid("hd_al_compare", [None, *others])
 model_b = c2.selectbox(
-    "Side by side with", [None, *others], format_func=lambda m: "—" if m is None else m,
+    "Side by side with",
+    [None, *others],
+    format_func=lambda m: "—" if m is None else m,
     key="hd_al_compare",
 )
 with st.expander("Selection and UMAP settings", expanded=False):
@@ -41,15 +43,20 @@ with st.expander("Selection and UMAP settings", expanded=False):
     seed = c5.number_input("Seed", 0, 10_000, 0, key="hd_al_seed")
     with_queries = st.checkbox("Include the questions", value=False, key="hd_al_queries")
 params = ProjectionParams(
-    langs=tuple(langs) if langs else None, n_groups=int(n_groups),
-    include_queries=bool(with_queries), n_neighbors=int(n_neighbors), seed=int(seed),
+    langs=tuple(langs) if langs else None,
+    n_groups=int(n_groups),
+    include_queries=bool(with_queries),
+    n_neighbors=int(n_neighbors),
+    seed=int(seed),
 )
 
 projections = {}
 for model in [m for m in (model_a, model_b) if m is not None]:
     with st.spinner(f"Projecting {model} (first time only: encode + UMAP)"):
         try:
-            projections[model] = ui_state.query("alignment:projection", model, sel.corpus_fp, params)
+            projections[model] = ui_state.query(
+                "alignment:projection", model, sel.corpus_fp, params
+            )
         except Exception as exc:  # e.g. a model folder that no longer exists here
             st.error(f"{model}: cannot project ({exc})")
 if not projections:
@@ -59,18 +66,25 @@ first = next(iter(projections.values()))
 groups = sorted(first["group_id"].dropna().unique())
 ui_state.keep_valid("hd_al_group", [None, *groups])
 group = st.selectbox(
-    "Join the translations of group", [None, *groups],
-    format_func=lambda g: "—" if g is None else g, key="hd_al_group",
+    "Join the translations of group",
+    [None, *groups],
+    format_func=lambda g: "—" if g is None else g,
+    key="hd_al_group",
     index=1 if groups else 0,
 )
 
 
 def projection_figure(frame, model: str) -> go.Figure:
     fig = px.scatter(
-        frame, x="x", y="y", color="lang", symbol="item_kind",
+        frame,
+        x="x",
+        y="y",
+        color="lang",
+        symbol="item_kind",
         hover_data={"text": True, "group_id": True, "x": False, "y": False},
         category_orders={"lang": sorted(frame["lang"].unique())},
-        labels={"lang": "language", "item_kind": "item"}, title=model,
+        labels={"lang": "language", "item_kind": "item"},
+        title=model,
     )
     if group is not None:
         members = frame[frame["group_id"] == group]
@@ -79,9 +93,11 @@ def projection_figure(frame, model: str) -> go.Figure:
         fig.add_scatter(
             x=list(ring["x"]) + list(ring["x"].iloc[:1]),
             y=list(ring["y"]) + list(ring["y"].iloc[:1]),
-            mode="lines+markers", line={"color": "black", "width": 1.5},
+            mode="lines+markers",
+            line={"color": "black", "width": 1.5},
             marker={"size": 12, "symbol": "circle-open", "color": "black"},
-            name=f"group {group}", hovertext=list(ring["text"]) + list(ring["text"].iloc[:1]),
+            name=f"group {group}",
+            hovertext=list(ring["text"]) + list(ring["text"].iloc[:1]),
         )
     fig.update_xaxes(showticklabels=False, title="")
     fig.update_yaxes(showticklabels=False, title="")
@@ -116,13 +132,20 @@ if stats_frames:
 
     per_lang = pd.concat(stats_frames, ignore_index=True)
     fig = px.bar(
-        per_lang, x="lang", y="accuracy", color="model", barmode="group",
+        per_lang,
+        x="lang",
+        y="accuracy",
+        color="model",
+        barmode="group",
         labels={"lang": "source language", "accuracy": "translation retrieval accuracy"},
         range_y=[0, 1],
     )
     fig.update_layout(height=320, margin={"t": 20})
     st.plotly_chart(fig, key="hd_al_accuracy")
     st.dataframe(
-        per_lang[["model", "lang", "n_targets", "cos_translation", "cos_random", "gap", "accuracy"]],
-        hide_index=True, key="hd_al_stats",
+        per_lang[
+            ["model", "lang", "n_targets", "cos_translation", "cos_random", "gap", "accuracy"]
+        ],
+        hide_index=True,
+        key="hd_al_stats",
     )

@@ -39,9 +39,17 @@ for model, run in runs.items():
 ideal = frames[0].assign(share=frames[0]["ideal_share"], source="ideal (no bias)")
 shares = pd.concat([*frames, ideal], ignore_index=True)
 fig = px.bar(
-    shares, x="query_lang", y="share", color="cand_lang", facet_col="source",
-    facet_col_wrap=4, labels={"query_lang": "query language", "cand_lang": "candidate language",
-                              "share": f"share of top-{k}"},
+    shares,
+    x="query_lang",
+    y="share",
+    color="cand_lang",
+    facet_col="source",
+    facet_col_wrap=4,
+    labels={
+        "query_lang": "query language",
+        "cand_lang": "candidate language",
+        "share": f"share of top-{k}",
+    },
     hover_data={"ideal_share": ":.3f", "share": ":.3f"},
     category_orders={"cand_lang": sorted(shares["cand_lang"].unique())},
 )
@@ -52,7 +60,10 @@ st.plotly_chart(fig, key="hd_dom_stacked")
 # same-language share@k against the ideal
 st.subheader(f"Same-language share@{k}")
 same = pd.concat(
-    [ui_state.query("tables:same_language_share", run, k).assign(model=m) for m, run in runs.items()],
+    [
+        ui_state.query("tables:same_language_share", run, k).assign(model=m)
+        for m, run in runs.items()
+    ],
     ignore_index=True,
 )
 fig_same = go.Figure()
@@ -61,12 +72,17 @@ for model in runs:
     fig_same.add_bar(x=part["query_lang"], y=part["share"], name=model)
 ideal_same = same.drop_duplicates("query_lang")
 fig_same.add_scatter(
-    x=ideal_same["query_lang"], y=ideal_same["ideal_share"], mode="markers", name="ideal",
+    x=ideal_same["query_lang"],
+    y=ideal_same["ideal_share"],
+    mode="markers",
+    name="ideal",
     marker={"symbol": "line-ew-open", "size": 28, "color": "black", "line": {"width": 3}},
 )
 fig_same.update_layout(
-    barmode="group", height=340, margin={"t": 20}, yaxis={"title": f"own-language share of top-{k}",
-                                                          "range": [0, 1]},
+    barmode="group",
+    height=340,
+    margin={"t": 20},
+    yaxis={"title": f"own-language share of top-{k}", "range": [0, 1]},
     xaxis={"title": "query language"},
 )
 event = st.plotly_chart(fig_same, key="hd_dom_same", on_select="rerun", selection_mode="points")
@@ -75,9 +91,16 @@ event = st.plotly_chart(fig_same, key="hd_dom_same", on_select="rerun", selectio
 st.subheader("Rank distance per query")
 dist = ui_state.query("tables:rank_distance_distribution", list(runs.values()))
 fig_rd = px.box(
-    dist, x="query_lang", y="rank_distance", color="model_id", points=False,
-    labels={"query_lang": "query language", "rank_distance": "rank distance (lower is better)",
-            "model_id": "model"},
+    dist,
+    x="query_lang",
+    y="rank_distance",
+    color="model_id",
+    points=False,
+    labels={
+        "query_lang": "query language",
+        "rank_distance": "rank distance (lower is better)",
+        "model_id": "model",
+    },
 )
 fig_rd.update_layout(height=360, margin={"t": 20})
 st.plotly_chart(fig_rd, key="hd_dom_rank_distance")

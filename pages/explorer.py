@@ -49,7 +49,9 @@ if mode == "Pick from the dataset":
     )
 else:
     text = st.text_input(
-        "Type a question in any language", value="", key="hd_exp_text",
+        "Type a question in any language",
+        value="",
+        key="hd_exp_text",
         placeholder="e.g. Wann wurde die Universität gegründet?",
     )
     relevant = pd.DataFrame()
@@ -71,17 +73,24 @@ else:
     if not frames:
         st.stop()
     hits = pd.concat(frames, ignore_index=True)
-    st.caption("Typed queries have no relevance judgements; `groups` names the question groups a "
-               "candidate answers.")
+    st.caption(
+        "Typed queries have no relevance judgements; `groups` names the question groups a "
+        "candidate answers."
+    )
 
 if hits.empty:
     st.warning("The store has no top-k hits for this query.")
     st.stop()
 
 fig = px.scatter(
-    hits.assign(relevant=hits["relevant"].map({True: "relevant", False: "not relevant"})
-                .fillna("unjudged")),
-    x="rank", y="score", color="cand_lang", symbol="relevant", facet_col="model_id",
+    hits.assign(
+        relevant=hits["relevant"].map({True: "relevant", False: "not relevant"}).fillna("unjudged")
+    ),
+    x="rank",
+    y="score",
+    color="cand_lang",
+    symbol="relevant",
+    facet_col="model_id",
     hover_data={"candidate_id": True, "text": True},
     labels={"cand_lang": "language", "score": "cosine", "model_id": "model"},
     category_orders={"cand_lang": sorted(hits["cand_lang"].unique())},

@@ -21,10 +21,14 @@ if not ui_state.require_runs(sel):
     st.stop()
 
 
-def heatmap(matrix: pd.DataFrame, counts: pd.DataFrame, *, diverging: bool, title: str) -> go.Figure:
+def heatmap(
+    matrix: pd.DataFrame, counts: pd.DataFrame, *, diverging: bool, title: str
+) -> go.Figure:
     """A language x language heatmap with values printed and the diagonal outlined."""
     z = matrix.to_numpy(dtype=float)
-    text = np.vectorize(lambda v: "" if np.isnan(v) else f"{v:+.3f}" if diverging else f"{v:.3f}")(z)
+    text = np.vectorize(lambda v: "" if np.isnan(v) else f"{v:+.3f}" if diverging else f"{v:.3f}")(
+        z
+    )
     custom = counts.reindex(index=matrix.index, columns=matrix.columns).to_numpy()
     if diverging:
         bound = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0
@@ -33,22 +37,33 @@ def heatmap(matrix: pd.DataFrame, counts: pd.DataFrame, *, diverging: bool, titl
         colour = {"colorscale": "Viridis", "zmin": 0.0, "zmax": 1.0}
     fig = go.Figure(
         go.Heatmap(
-            z=z, x=list(matrix.columns), y=list(matrix.index), text=text,
-            texttemplate="%{text}", customdata=custom,
+            z=z,
+            x=list(matrix.columns),
+            y=list(matrix.index),
+            text=text,
+            texttemplate="%{text}",
+            customdata=custom,
             hovertemplate="query %{y} → candidates %{x}<br>value %{z:.4f}"
             "<br>queries %{customdata}<extra></extra>",
-            colorbar={"title": "Δ mAP" if diverging else "mAP"}, **colour,
+            colorbar={"title": "Δ mAP" if diverging else "mAP"},
+            **colour,
         )
     )
     for i, lang in enumerate(matrix.index):
         if lang in matrix.columns:
             j = list(matrix.columns).index(lang)
             fig.add_shape(
-                type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
+                type="rect",
+                x0=j - 0.5,
+                x1=j + 0.5,
+                y0=i - 0.5,
+                y1=i + 0.5,
                 line={"color": "white" if not diverging else "black", "width": 3},
             )
     fig.update_layout(
-        title=title, height=120 + 42 * len(matrix.index), margin={"t": 50, "b": 10},
+        title=title,
+        height=120 + 42 * len(matrix.index),
+        margin={"t": 50, "b": 10},
         xaxis={"title": "candidate language", "side": "top"},
         yaxis={"title": "query language", "autorange": "reversed"},
     )
@@ -61,8 +76,11 @@ model_a = c1.selectbox("Model", sel.model_ids, key="hd_pairs_model")
 others = [m for m in sel.model_ids if m != model_a]
 ui_state.keep_valid("hd_pairs_compare", [None, *others])
 model_b = c2.selectbox(
-    "Compare with", [None, *others], format_func=lambda m: "—" if m is None else m,
-    index=1 if others else 0, key="hd_pairs_compare",
+    "Compare with",
+    [None, *others],
+    format_func=lambda m: "—" if m is None else m,
+    index=1 if others else 0,
+    key="hd_pairs_compare",
 )
 pooled = c3.toggle("Pooled column", value=False, key="hd_pairs_pooled")
 
@@ -86,12 +104,17 @@ if model_b is not None:
     diff = ui_state.query("tables:pair_difference", run_b, run_a, include_pooled=pooled)
     diff_matrix = as_matrix(diff.rename(columns={"diff": "value"}), "value")
     st.plotly_chart(
-        heatmap(diff_matrix, counts, diverging=True,
-                title=f"{model_b} − {model_a}: Δ mAP (blue: {model_b} better)"),
+        heatmap(
+            diff_matrix,
+            counts,
+            diverging=True,
+            title=f"{model_b} − {model_a}: Δ mAP (blue: {model_b} better)",
+        ),
         key="hd_pairs_heatmap_diff",
     )
-    table = diff.rename(columns={"map_a": f"mAP {model_b}", "map_b": f"mAP {model_a}",
-                                 "diff": "Δ mAP"})
+    table = diff.rename(
+        columns={"map_a": f"mAP {model_b}", "map_b": f"mAP {model_a}", "diff": "Δ mAP"}
+    )
 else:
     table = pairs_a.rename(columns={"map": f"mAP {model_a}"})
 st.subheader("Per language pair")

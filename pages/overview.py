@@ -99,8 +99,13 @@ else:
     long = table.melt(id_vars="model_id", value_vars=[m for m in measures if m != "rank_distance"])
     long["measure"] = long["variable"].map(MEASURE_LABELS)
     fig = px.bar(
-        long, x="measure", y="value", color="model_id", barmode="group",
-        labels={"value": "score", "measure": "", "model_id": "model"}, range_y=[0, 1],
+        long,
+        x="measure",
+        y="value",
+        color="model_id",
+        barmode="group",
+        labels={"value": "score", "measure": "", "model_id": "model"},
+        range_y=[0, 1],
     )
     fig.update_layout(height=330, margin={"t": 20, "b": 10})
     st.plotly_chart(fig, key="hd_headline_chart")
@@ -116,8 +121,18 @@ if store_models.empty:
     st.caption("No model has been evaluated yet.")
 else:
     st.dataframe(
-        store_models[["model_id", "kind", "sampler", "alpha", "base_model_id", "train_dataset",
-                      "n_runs", "description"]],
+        store_models[
+            [
+                "model_id",
+                "kind",
+                "sampler",
+                "alpha",
+                "base_model_id",
+                "train_dataset",
+                "n_runs",
+                "description",
+            ]
+        ],
         hide_index=True,
         key="hd_models_table",
     )
@@ -139,9 +154,14 @@ def _backend_catalogue() -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
         datasets = pd.DataFrame(
             [
                 {
-                    "dataset": d.id, "title": d.title, "kind": d.kind,
-                    "available": d.available, "languages": ", ".join(d.languages or []),
-                    "queries": d.n_queries, "candidates": d.n_candidates, "note": d.note,
+                    "dataset": d.id,
+                    "title": d.title,
+                    "kind": d.kind,
+                    "available": d.available,
+                    "languages": ", ".join(d.languages or []),
+                    "queries": d.n_queries,
+                    "candidates": d.n_candidates,
+                    "note": d.note,
                 }
                 for d in list_datasets()
             ]
@@ -152,8 +172,10 @@ def _backend_catalogue() -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
         from hybriddash.encoders.registry import list_models
 
         models = pd.DataFrame(
-            [{"model": m.model_id, "kind": m.kind, "description": m.description}
-             for m in list_models()]
+            [
+                {"model": m.model_id, "kind": m.kind, "description": m.description}
+                for m in list_models()
+            ]
         )
     except Exception as exc:
         problems.append(f"models: {type(exc).__name__}: {exc}")
@@ -183,21 +205,33 @@ else:
     c1, c2, c3 = st.columns([2, 2, 1])
     ds_ids = available["dataset"].tolist()
     dataset_id = c1.selectbox(
-        "Dataset", ds_ids, index=ds_ids.index("sample") if "sample" in ds_ids else 0,
+        "Dataset",
+        ds_ids,
+        index=ds_ids.index("sample") if "sample" in ds_ids else 0,
         key="hd_eval_dataset",
     )
     model_id = c2.selectbox("Model", model_choices, key="hd_eval_model")
     articles = c3.number_input(
-        "First N articles (0 = all)", min_value=0, value=0, step=1, key="hd_eval_articles",
+        "First N articles (0 = all)",
+        min_value=0,
+        value=0,
+        step=1,
+        key="hd_eval_articles",
         help="XQuAD-R has 48 parallel articles; a few make a quick first look.",
     )
     ds_row = available[available["dataset"] == dataset_id].iloc[0]
     ds_langs = [x.strip() for x in str(ds_row["languages"]).split(",") if x.strip()]
-    langs = st.multiselect(
-        "Languages (empty = all)", ds_langs, default=[], key="hd_eval_langs"
-    )
-    command = ["python", "-m", "hybriddash", "evaluate", "--model", model_id,
-               "--dataset", dataset_id]
+    langs = st.multiselect("Languages (empty = all)", ds_langs, default=[], key="hd_eval_langs")
+    command = [
+        "python",
+        "-m",
+        "hybriddash",
+        "evaluate",
+        "--model",
+        model_id,
+        "--dataset",
+        dataset_id,
+    ]
     if langs:
         command += ["--langs", ",".join(langs)]
     if articles:
@@ -223,8 +257,13 @@ else:
                 from hybriddash.evaluation import evaluate
 
                 summary = evaluate(
-                    model_id, dataset_id, langs=langs or None, articles=int(articles) or None,
-                    store=ui_state.current_store(), progress_callback=_progress, progress=False,
+                    model_id,
+                    dataset_id,
+                    langs=langs or None,
+                    articles=int(articles) or None,
+                    store=ui_state.current_store(),
+                    progress_callback=_progress,
+                    progress=False,
                 )
             except Exception as exc:  # show the backend's message, keep the page alive
                 status.update(label=f"Evaluation failed: {exc}", state="error")
@@ -244,7 +283,8 @@ st.markdown(
 )
 st.code(
     "python -m hybriddash train --help\n"
-    "python -m hybriddash train --sampler hybrid --alpha 0.5 --train-dataset mlqa-r\n"
+    "python -m hybriddash train --sampler hybrid --alpha 0.5 --base multilingual-e5-small-q4 "
+    "--train-data mlqa-r --steps 100 --batch-size 16 --out hybrid-mlqa\n"
     "python -m hybriddash evaluate --model trained/<name> --dataset xquad-r",
     language="bash",
 )

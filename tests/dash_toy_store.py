@@ -53,9 +53,15 @@ def build_toy_store(path: Path) -> Store:
             con.execute(
                 "INSERT INTO models (model_id, fingerprint, kind, description, sampler, "
                 "base_model_id, train_dataset) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [model, f"{model:0<16}"[:16], kind, f"toy {model}",
-                 None if model == "base" else "hybrid", None if model == "base" else "base",
-                 None if model == "base" else "toy"],
+                [
+                    model,
+                    f"{model:0<16}"[:16],
+                    kind,
+                    f"toy {model}",
+                    None if model == "base" else "hybrid",
+                    None if model == "base" else "base",
+                    None if model == "base" else "toy",
+                ],
             )
         for fp, name in ((TOY_FP, "toy"), (OTHER_FP, "toy[en]")):
             con.execute(
@@ -80,8 +86,15 @@ def build_toy_store(path: Path) -> Store:
                 "encode_mode, top_k, n_queries, n_candidates, contaminated, contamination_note, "
                 "created_at) VALUES (?, ?, ?, ?, 'toy', 'toy', 'float32', 3, 5, 6, ?, ?, "
                 "TIMESTAMP '2024-01-01 00:00:00' + INTERVAL (?) MINUTE)",
-                [run, model, f"{model:0<16}"[:16], TOY_FP, model == "leaky",
-                 "trained on toy" if model == "leaky" else None, i],
+                [
+                    run,
+                    model,
+                    f"{model:0<16}"[:16],
+                    TOY_FP,
+                    model == "leaky",
+                    "trained on toy" if model == "leaky" else None,
+                    i,
+                ],
             )
             con.execute("INSERT INTO run_headline VALUES (?, ?, ?, ?, ?, ?, ?)", [run, *head])
             for q in LANGS:
@@ -143,7 +156,7 @@ def _write_query_rows(con, run: str, model: str, queries: list[tuple[str, str, s
         for q in LANGS:
             qs = [(qid, g) for qid, lang, g in queries if lang == q]
             shares = dict.fromkeys(LANGS, 0.0)
-            for qid, g in qs:
+            for _qid, g in qs:
                 group_answers = [f"{g}/{q}"] + [f"{g}/{x}" for x in GROUP_LANGS[g] if x != q]
                 if model == "hybrid" and q == "en":
                     group_answers[0], group_answers[1] = group_answers[1], group_answers[0]

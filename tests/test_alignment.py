@@ -70,8 +70,9 @@ def test_projection_is_computed_once_then_read_from_the_store(
     tiny_store: Store, sample_corpus, tiny_model_spec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     params = ProjectionParams(n_groups=6, include_queries=True, n_neighbors=5, seed=1)
-    first = alignment.projection(tiny_model_spec.model_id, sample_corpus.fingerprint, params,
-                                 store=tiny_store)
+    first = alignment.projection(
+        tiny_model_spec.model_id, sample_corpus.fingerprint, params, store=tiny_store
+    )
     assert first["group_id"].nunique() == 6
     assert set(first["item_kind"]) == {"candidate", "query"}
     assert np.isfinite(first[["x", "y"]].to_numpy()).all()
@@ -82,13 +83,18 @@ def test_projection_is_computed_once_then_read_from_the_store(
         raise AssertionError("UMAP ran again although the projection was cached")
 
     monkeypatch.setattr(alignment, "_umap_2d", no_umap)
-    again = alignment.projection(tiny_model_spec.model_id, sample_corpus.name, params,
-                                 store=tiny_store)
+    again = alignment.projection(
+        tiny_model_spec.model_id, sample_corpus.name, params, store=tiny_store
+    )
     pd.testing.assert_frame_equal(first.reset_index(drop=True), again.reset_index(drop=True))
     # other parameters are another projection: not served from the cache
     with pytest.raises(AssertionError, match="UMAP ran again"):
-        alignment.projection(tiny_model_spec.model_id, sample_corpus.fingerprint,
-                             replace(params, seed=2), store=tiny_store)
+        alignment.projection(
+            tiny_model_spec.model_id,
+            sample_corpus.fingerprint,
+            replace(params, seed=2),
+            store=tiny_store,
+        )
 
 
 def test_projection_selects_languages_and_groups(tiny_store, sample_corpus, tiny_model_spec):
@@ -106,8 +112,9 @@ def test_search_text_ranks_all_candidates_by_cosine(tiny_store, sample_corpus, t
     from hybriddash.encoders.encode import encode_texts
 
     text = sample_corpus.queries[0].text
-    hits = alignment.search_text(tiny_model_spec.model_id, sample_corpus.fingerprint, text, 5,
-                                 store=tiny_store)
+    hits = alignment.search_text(
+        tiny_model_spec.model_id, sample_corpus.fingerprint, text, 5, store=tiny_store
+    )
     assert hits["rank"].tolist() == [1, 2, 3, 4, 5]
     assert (np.diff(hits["score"].to_numpy()) <= 1e-7).all()
     cands = sorted(sample_corpus.candidates, key=lambda c: c.id)
@@ -117,13 +124,15 @@ def test_search_text_ranks_all_candidates_by_cosine(tiny_store, sample_corpus, t
     assert hits["candidate_id"].iloc[0] == cands[best].id
     assert hits["score"].iloc[0] == pytest.approx(float(vecs[best] @ q), abs=1e-5)
     with pytest.raises(ValueError, match="empty"):
-        alignment.search_text(tiny_model_spec.model_id, sample_corpus.fingerprint, "  ",
-                              store=tiny_store)
+        alignment.search_text(
+            tiny_model_spec.model_id, sample_corpus.fingerprint, "  ", store=tiny_store
+        )
 
 
 def test_alignment_stats_on_the_tiny_model(tiny_store, sample_corpus, tiny_model_spec):
-    stats = alignment.alignment_stats(tiny_model_spec.model_id, sample_corpus.fingerprint,
-                                      store=tiny_store)
+    stats = alignment.alignment_stats(
+        tiny_model_spec.model_id, sample_corpus.fingerprint, store=tiny_store
+    )
     n_langs = len(sample_corpus.languages)
     assert len(stats.pairs) == n_langs * (n_langs - 1)
     assert stats.pairs["accuracy"].between(0, 1).all()

@@ -60,8 +60,15 @@ def test_two_gloo_processes_train_on_disjoint_deterministic_shares(
     env = dict(os.environ, OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
     proc = subprocess.run(
         [
-            sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-            str(script), tiny_model_spec.source, str(out),
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            str(script),
+            tiny_model_spec.source,
+            str(out),
         ],
         env=env,
         capture_output=True,

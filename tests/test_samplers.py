@@ -37,9 +37,13 @@ def parallel_corpus(
                 continue
             cid = f"c{owner}-{lang}"
             if owner == g:
-                candidates.append(Candidate(cid, lang, f"answer {g} in {lang}", article=f"a{g // 10}"))
+                candidates.append(
+                    Candidate(cid, lang, f"answer {g} in {lang}", article=f"a{g // 10}")
+                )
             qid = f"q{g}-{lang}"
-            queries.append(Query(qid, lang, f"question {g} in {lang}?", f"g{g}", article=f"a{g // 10}"))
+            queries.append(
+                Query(qid, lang, f"question {g} in {lang}?", f"g{g}", article=f"a{g // 10}")
+            )
             relevant[qid] = frozenset({cid})
     # relevance in every language of the group, as LAReQA has it
     by_group: dict[str, set[str]] = {}

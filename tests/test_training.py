@@ -76,7 +76,9 @@ def test_card_names_config_data_and_timings(trained, sample_corpus, tiny_model_s
     assert card["config"]["seed"] == 0 and card["config"]["steps"] == 40
     assert card["wall_seconds"] > 0 and card["step_seconds_median"] > 0
     assert card["cpu_options"]["freeze_embeddings"] is False
-    assert card["n_train_groups"] + card["n_val_groups"] == len({q.group for q in sample_corpus.queries})
+    assert card["n_train_groups"] + card["n_val_groups"] == len(
+        {q.group for q in sample_corpus.queries}
+    )
 
 
 def test_saved_model_reloads_and_evaluates_with_contamination_flag(
@@ -105,7 +107,9 @@ def test_saved_model_reloads_and_evaluates_with_contamination_flag(
     assert 0 <= summary.headline["monolingual"] <= 1
 
 
-def test_same_configuration_is_reused_not_retrained(trained, in_trained_artifacts, sample_corpus, tiny_model_spec):
+def test_same_configuration_is_reused_not_retrained(
+    trained, in_trained_artifacts, sample_corpus, tiny_model_spec
+):
     cfg, result, _ = trained
     mtime = (result.folder / "model.safetensors").stat().st_mtime
     again = train(cfg, corpus=sample_corpus, base_spec=tiny_model_spec, progress=False)
@@ -113,7 +117,9 @@ def test_same_configuration_is_reused_not_retrained(trained, in_trained_artifact
     assert (result.folder / "model.safetensors").stat().st_mtime == mtime
 
 
-def test_same_name_other_configuration_is_refused(trained, in_trained_artifacts, sample_corpus, tiny_model_spec):
+def test_same_name_other_configuration_is_refused(
+    trained, in_trained_artifacts, sample_corpus, tiny_model_spec
+):
     cfg, _, _ = trained
     other = tiny_config(tiny_model_spec, seed=1)
     with pytest.raises(ValueError, match="already exists"):
@@ -170,9 +176,26 @@ def test_train_cli_runs_and_prints_summary(tmp_artifacts, tiny_model_spec, capsy
     from hybriddash.cli import main
 
     argv = [
-        "train", "--sampler", "hybrid", "--alpha", "0.5", "--base", tiny_model_spec.source,
-        "--train-data", "sample", "--steps", "3", "--batch-size", "4", "--max-length", "24",
-        "--out", "cli-run", "--eval-every", "3", "--quiet",
+        "train",
+        "--sampler",
+        "hybrid",
+        "--alpha",
+        "0.5",
+        "--base",
+        tiny_model_spec.source,
+        "--train-data",
+        "sample",
+        "--steps",
+        "3",
+        "--batch-size",
+        "4",
+        "--max-length",
+        "24",
+        "--out",
+        "cli-run",
+        "--eval-every",
+        "3",
+        "--quiet",
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
@@ -216,3 +239,48 @@ def test_real_model_smoke_few_steps_on_mlqa_r(tmp_artifacts, data_dir):
     assert all(v["val_loss"] > 0 for v in card["val_losses"])
     spec = resolve_model("trained/smoke")
     assert Path(spec.source, "model.safetensors").is_file()
+
+
+def test_reproduction_protocol_runs_end_to_end_and_renders(tmp_artifacts, tiny_model_spec):
+    """The protocol on the sample corpus with the tiny model (sample -> sample: contaminated
+    on purpose, so the guard must show up in the rendered results)."""
+    from hybriddash.training.reproduce import Profile, render_results, run_reproduction
+
+    prof = Profile(
+        name="test",
+        steps=2,
+        batch_size=4,
+        max_length=24,
+        eval_every=2,
+        seeds=(0,),
+        eval_articles={"sample": 2},
+        note="TEST PROFILE: tiny model, 2 steps.",
+    )
+    lines: list[str] = []
+    res = run_reproduction(
+        prof,
+        base=tiny_model_spec.source,
+        progress=False,
+        log=lines.append,
+        directions=(("sample", "sample"),),
+    )
+    labels = [r.label for r in res.rows]
+    assert labels == ["base (no training)", "X-X-mono", "X-Y", "Hybrid"]
+    assert [r.card["sampler"] for r in res.rows[1:]] == ["mono", "cross", "hybrid"]
+    assert all(r.card["config"]["steps"] == 2 for r in res.rows[1:])  # same budget
+    assert all(r.contaminated for r in res.rows[1:]) and not res.rows[0].contaminated
+    md = render_results(res)
+    assert md.count("TEST PROFILE") >= 4  # on every table
+    assert "Table 1" in md and "Table 2" in md and ".792 / .674 / .547" in md
+    assert "contaminated" in md
+    assert "Hybrid vs X-X-mono" in md
+    # resumable: a second run trains and evaluates nothing new
+    again = run_reproduction(
+        prof,
+        base=tiny_model_spec.source,
+        progress=False,
+        log=lines.append,
+        directions=(("sample", "sample"),),
+    )
+    assert [r.run_id for r in again.rows] == [r.run_id for r in res.rows]
+    assert any("reused" in line for line in lines)

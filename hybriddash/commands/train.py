@@ -132,7 +132,8 @@ def _train(args: argparse.Namespace) -> int:
         file=out,
     )
     print(
-        f"batches    {cfg.sampler}" + (f" (alpha {cfg.alpha:g})" if cfg.sampler == "hybrid" else "")
+        f"batches    {cfg.sampler}"
+        + (f" (alpha {cfg.alpha:g})" if cfg.sampler == "hybrid" else "")
         + f", {card['steps_done']} steps x {cfg.batch_size} pairs",
         file=out,
     )

@@ -5,7 +5,8 @@ row per input text in input order. Texts are prefixed by the model's prefix for 
 kind (``"query: "`` / ``"passage: "`` for e5) before encoding.
 
 Encode modes (``mode=``): ``"float32"`` (the reference), ``"bf16"`` (torch CPU autocast
-to bfloat16), ``"int8"`` (dynamic int8 quantization of every ``nn.Linear``). The mode
+to bfloat16), ``"int8"`` (dynamic int8 quantization of the linear layers but the FFN
+output projections, see :func:`hybriddash.encoders.registry.load_model`). The mode
 is part of the cache key, so the modes never mix.
 
 The cache

@@ -284,8 +284,9 @@ def load_model(
 ) -> SentenceTransformer:
     """The spec's ``SentenceTransformer`` in eval mode, cached per process.
 
-    ``mode="int8"`` returns a dynamically quantized copy (``nn.Linear`` weights int8,
-    activations quantized per batch; CPU only); ``"float32"`` and ``"bf16"`` share the
+    ``mode="int8"`` returns a dynamically quantized copy (``nn.Linear`` weights int8
+    per output channel, activations quantized per batch; the FFN output projections
+    stay float32; CPU only); ``"float32"`` and ``"bf16"`` share the
     float32 model (bf16 is applied by autocast at encode time).
     """
     key = (spec.source, spec.fingerprint, device, "int8" if mode == "int8" else "float32")
@@ -323,6 +324,13 @@ def load_model_unlocked(spec: ModelSpec, device: str) -> SentenceTransformer:
 
 
 def _quantize_int8(model: SentenceTransformer) -> SentenceTransformer:
+    """A copy with dynamic int8 quantization of the linear layers (weights per channel).
+
+    The FFN output projections (BERT's ``layer.N.output.dense``) stay float32: their
+    input is the GELU activation, whose outliers per-tensor int8 activation scales clip
+    badly (measured on XQuAD-R: cosine to float32 min 0.972 with them quantized,
+    0.995 without, at nearly the same speed-up).
+    """
     import copy
 
     import torch
@@ -335,9 +343,15 @@ def _quantize_int8(model: SentenceTransformer) -> SentenceTransformer:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
-        return torch.ao.quantization.quantize_dynamic(
-            quantized, {torch.nn.Linear}, dtype=torch.qint8
-        )
+        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+        targets = {
+            name: per_channel_dynamic_qconfig
+            for name, module in quantized.named_modules()
+            if isinstance(module, torch.nn.Linear)
+            and not (name.endswith("output.dense") and "attention" not in name)
+        }
+        return quantize_dynamic(quantized, targets, dtype=torch.qint8)
 
 
 def clear_loaded_models() -> None:

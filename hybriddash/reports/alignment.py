@@ -56,19 +56,27 @@ def model_spec_for(model_id: str, *, store: ReadableStore | None = None) -> Any:
         raise StoreEmptyError(f"model {model_id!r} is not in the store (table models)")
     stored = row.iloc[0]
     source = stored["source"]
-    spec = None
     # The stored folder first: it is what was evaluated, and resolving a bare id that
     # is not a local model would ask the (unreachable) hub.
+    resolvers = []
     if isinstance(source, str) and Path(source).is_dir():
+        resolvers.append(lambda: replace(resolve_model(source), model_id=model_id))
+    resolvers.append(lambda: resolve_model(model_id))
+    found, error = None, None
+    for resolve in resolvers:
         try:
-            spec = replace(resolve_model(source), model_id=model_id)
-        except ModelNotAvailableError:
-            spec = None
-    if spec is None or spec.fingerprint != stored["fingerprint"]:
-        spec = resolve_model(model_id)
-    if spec.fingerprint != stored["fingerprint"]:
+            spec = resolve()
+        except ModelNotAvailableError as exc:
+            error = error or exc
+            continue
+        if spec.fingerprint == stored["fingerprint"]:
+            break
+        found = found or spec
+    else:
+        if found is None:
+            raise error  # type: ignore[misc]
         raise ValueError(
-            f"model {model_id!r}: fingerprint {spec.fingerprint} differs from "
+            f"model {model_id!r}: fingerprint {found.fingerprint} differs from "
             f"{stored['fingerprint']} stored when it was evaluated (models.fingerprint); "
             "its weights changed — re-evaluate it"
         )
@@ -184,7 +192,9 @@ def select_items(
     return items[["item_id", "item_kind", "lang", "group_id", "text"]]
 
 
-def projection_id(model_fp: str, corpus_fp: str, items: pd.DataFrame, params: ProjectionParams) -> str:
+def projection_id(
+    model_fp: str, corpus_fp: str, items: pd.DataFrame, params: ProjectionParams
+) -> str:
     """16 hex chars: sha256 of model, corpus, item selection, UMAP parameters, version."""
     h = hashlib.sha256()
     h.update(json.dumps([PROJECTION_VERSION, model_fp, corpus_fp]).encode())
@@ -223,9 +233,7 @@ def projection(
     if items.empty:
         return items.assign(x=pd.Series(dtype=float), y=pd.Series(dtype=float))
     pid = projection_id(f"{model['fingerprint'].iloc[0]}:{mode}", fp, items, params)
-    cached = _frame(
-        store, "SELECT item_id, x, y FROM projections WHERE projection_id = ?", [pid]
-    )
+    cached = _frame(store, "SELECT item_id, x, y FROM projections WHERE projection_id = ?", [pid])
     if len(cached) == len(items):
         return items.merge(cached, on="item_id", how="left")
     spec = model_spec_for(model_id, store=store)

@@ -466,7 +466,11 @@ def corpus_queries(
 
 
 def query_hits(
-    run_ids: Sequence[str], query_id: str, *, k: int | None = None, store: ReadableStore | None = None
+    run_ids: Sequence[str],
+    query_id: str,
+    *,
+    k: int | None = None,
+    store: ReadableStore | None = None,
 ) -> pd.DataFrame:
     """The stored pooled top-k of one query for each run, with candidate texts.
 

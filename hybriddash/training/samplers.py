@@ -218,4 +218,6 @@ def make_batch_sampler(
         raise ValueError(f"sampler kind must be one of {SAMPLER_KINDS}, got {kind!r}")
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-    return functools.partial(ParallelPairBatchSampler, kind=kind, alpha=alpha, num_batches=num_batches)
+    return functools.partial(
+        ParallelPairBatchSampler, kind=kind, alpha=alpha, num_batches=num_batches
+    )

@@ -44,7 +44,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,7 +102,9 @@ class TrainConfig:
         self.alpha = {"mono": 1.0, "cross": 0.0}.get(self.sampler, float(self.alpha))
         for name in ("steps", "batch_size", "max_length"):
             if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+                raise ValueError(
+                    f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}"
+                )
         if self.batch_size < 2:
             raise ValueError("--batch-size must be >= 2: in-batch negatives need a second pair")
         if not self.out or "/" in self.out or self.out.startswith("."):
@@ -184,7 +186,8 @@ def train(
 
     ``corpus`` / ``base_spec`` replace loading ``cfg.train_data`` / resolving
     ``cfg.base`` (tests, the reproduce protocol). ``overwrite`` replaces a model of the
-    same name trained with another configuration (otherwise that is an error).
+    same name trained with another configuration (otherwise that is an error); a model
+    saved with the same configuration fingerprint is always reused.
     ``store`` is a :class:`hybriddash.store.db.Store` (default: the configured one).
     """
     if base_spec is None:
@@ -202,12 +205,12 @@ def train(
     target = trained_dir() / cfg.out
 
     existing = read_card(target)
+    if existing is not None and existing.get("fingerprint") == fingerprint:
+        result = TrainResult(model_id, target, fingerprint, existing, reused=True)
+        if register and _is_main_process():
+            register_trained(result, corpus, store=store)
+        return result
     if existing is not None and not overwrite:
-        if existing.get("fingerprint") == fingerprint:
-            result = TrainResult(model_id, target, fingerprint, existing, reused=True)
-            if register and _is_main_process():
-                register_trained(result, corpus, store=store)
-            return result
         raise ValueError(
             f"{target}: a model named {cfg.out!r} already exists, trained with another "
             f"configuration (fingerprint {existing.get('fingerprint')} != {fingerprint}); "
@@ -306,7 +309,11 @@ def _run_trainer(
         frozen = emb.weight.numel()
 
     train_ds = train_table.to_dataset(base_spec.query_prefix, base_spec.passage_prefix)
-    val_ds = val_table.to_dataset(base_spec.query_prefix, base_spec.passage_prefix) if len(val_table) else None
+    val_ds = (
+        val_table.to_dataset(base_spec.query_prefix, base_spec.passage_prefix)
+        if len(val_table)
+        else None
+    )
     n_val_comp = len(set(val_table.component))
     # at least 4 validation batches: one short batch would make a noisy selection signal
     val_batches = max(4, n_val_comp // cfg.batch_size) if val_ds is not None else 0
@@ -440,7 +447,9 @@ def measure_steps(cfg: TrainConfig, base_spec: ModelSpec, corpus: Corpus) -> dic
     )
 
 
-def _save_atomically(model: Any, card: dict[str, Any], root: Path, name: str, file_lock: Any) -> Path:
+def _save_atomically(
+    model: Any, card: dict[str, Any], root: Path, name: str, file_lock: Any
+) -> Path:
     """Write model + card into ``.<name>.tmp-*`` under ``root``, then rename onto ``root/name``.
 
     Under ``.<name>.lock`` (one writer per name); leftovers of killed runs are removed
