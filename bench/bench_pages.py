@@ -75,6 +75,64 @@ def bench(
     return results
 
 
+RUN_TABLES = (
+    "run_headline",
+    "run_pair_metrics",
+    "query_metrics",
+    "query_relevant_ranks",
+    "query_bias",
+    "topk_hits",
+    "run_lang_share",
+)
+
+
+def replicate_runs(store: Path, copy: Path, model_id: str, corpus: str, n: int) -> list[str]:
+    """Copy ``store`` to ``copy`` and add ``n`` size replicas of one model's run.
+
+    A replica is the same rows under a new run id and model id
+    (``size-replica-<i>``): it has exactly the row counts of a real run on that corpus,
+    so page render times are measured at full size where encoding more real models is
+    too slow for this machine. Replicas are never written to the real store.
+    """
+    import shutil
+
+    from hybriddash.store.db import Store
+
+    shutil.copyfile(store, copy)
+    db = Store(copy)
+    with db.write() as con:
+        run = con.execute(
+            "SELECT r.run_id FROM runs r JOIN corpora c ON c.corpus_fp = r.corpus_fp "
+            "WHERE r.model_id = ? AND (c.name = ? OR c.corpus_fp = ?) "
+            "ORDER BY r.created_at DESC LIMIT 1",
+            [model_id, corpus, corpus],
+        ).fetchone()
+        if run is None:
+            raise SystemExit(f"{store}: no run of {model_id} on {corpus}")
+        source = run[0]
+        names = []
+        for i in range(1, n + 1):
+            replica, new_model = f"{source[:10]}rep{i}", f"size-replica-{i}"
+            names.append(new_model)
+            con.execute(
+                "INSERT INTO models SELECT ? AS model_id, * EXCLUDE (model_id) FROM models "
+                "WHERE model_id = ?",
+                [new_model, model_id],
+            )
+            con.execute(
+                "INSERT INTO runs SELECT ? AS run_id, ? AS model_id, * EXCLUDE (run_id, model_id) "
+                "FROM runs WHERE run_id = ?",
+                [replica, new_model, source],
+            )
+            for table in RUN_TABLES:
+                con.execute(
+                    f"INSERT INTO {table} SELECT ? AS run_id, * EXCLUDE (run_id) FROM {table} "
+                    "WHERE run_id = ?",
+                    [replica, source],
+                )
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", required=True, type=Path)
@@ -83,8 +141,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=600, help="seconds per cold run")
     parser.add_argument("--json", type=Path, help="write raw timings here")
+    parser.add_argument(
+        "--replicate",
+        type=int,
+        default=0,
+        help="measure on a temporary copy of the store with N size replicas of the first "
+        "--models model's run on --corpus added (same row counts; labelled size-replica-i)",
+    )
     args = parser.parse_args(argv)
-    results = bench(args.store.resolve(), args.models, args.corpus, args.repeats, args.timeout)
+    store = args.store.resolve()
+    models = args.models
+    if args.replicate:
+        if not models or not args.corpus:
+            raise SystemExit("--replicate needs --models (first = the run to copy) and --corpus")
+        import tempfile
+
+        copy = Path(tempfile.mkdtemp(prefix="bench-pages-")) / "replicas.duckdb"
+        models = [models[0], *replicate_runs(store, copy, models[0], args.corpus, args.replicate)]
+        store = copy
+        print(f"measuring on {copy}: {models[0]} + {args.replicate} size replicas of its run")
+    results = bench(store, models, args.corpus, args.repeats, args.timeout)
     print("| page | cold (s) | warm median (s) | warm max (s) | charts |")
     print("|---|---|---|---|---|")
     for page, r in results.items():

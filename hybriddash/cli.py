@@ -39,8 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir",
         help="folder with xquad-r/, mlqa-r/, mlqa-train/ (default: $HYBRIDDASH_DATA or ../shared/data)",
     )
-    parser.add_argument("--artifacts", help="folder for models, caches and the store (default: ./artifacts)")
-    parser.add_argument("--store", help="DuckDB store file (default: <artifacts>/hybriddash.duckdb)")
+    parser.add_argument(
+        "--artifacts", help="folder for models, caches and the store (default: ./artifacts)"
+    )
+    parser.add_argument(
+        "--store", help="DuckDB store file (default: <artifacts>/hybriddash.duckdb)"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -56,7 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for option, variable in (("data_dir", "HYBRIDDASH_DATA"), ("artifacts", "HYBRIDDASH_ARTIFACTS"), ("store", "HYBRIDDASH_STORE")):
+    for option, variable in (
+        ("data_dir", "HYBRIDDASH_DATA"),
+        ("artifacts", "HYBRIDDASH_ARTIFACTS"),
+        ("store", "HYBRIDDASH_STORE"),
+    ):
         value = getattr(args, option, None)
         if value:
             os.environ[variable] = value

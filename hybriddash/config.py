@@ -43,7 +43,11 @@ def artifacts_dir() -> Path:
 def store_path() -> Path:
     """The DuckDB database file."""
     configured = os.environ.get("HYBRIDDASH_STORE")
-    return Path(configured).expanduser().resolve() if configured else artifacts_dir() / "hybriddash.duckdb"
+    return (
+        Path(configured).expanduser().resolve()
+        if configured
+        else artifacts_dir() / "hybriddash.duckdb"
+    )
 
 
 def models_dir() -> Path:

@@ -4,7 +4,8 @@
 
 1. resolve the model (:func:`hybriddash.encoders.registry.resolve_model`) and load the
    corpus (:func:`hybriddash.data.datasets.load_dataset`, optionally a subset);
-2. ``run_id = sha256(model fp, corpus fp, encode mode, k, METRICS_VERSION)[:16]``; when
+2. ``run_id = sha256(model fp, corpus fp, encode mode, k, METRICS_VERSION[, index])[:16]``
+   (the top-k index kind enters only when approximate, so exact runs keep their ids); when
    the store already holds that run (and ``force`` is off) its stored summary is
    returned and nothing is encoded, ranked or computed;
 3. encode queries and candidates (:func:`hybriddash.encoders.encode.encode_corpus`:
@@ -13,8 +14,10 @@
 4. exact ranks of every relevant candidate, per language and pooled
    (:func:`hybriddash.retrieval.exact_ranks.corpus_relevant_ranks`), and from them all
    metric tables (:func:`hybriddash.metrics.settings.compute_corpus_metrics`);
-5. pooled faiss top-k lists (:func:`hybriddash.retrieval.search.topk`) and the language
-   share of the top-k for k = 1..K (:func:`hybriddash.metrics.settings.topk_frames`);
+5. pooled faiss top-k lists (:func:`hybriddash.retrieval.search.topk_with_report`: exact
+   ``flat`` index, or HNSW/IVF for large pools, with recall@k vs exact measured on a
+   sample of queries) and the language share of the top-k for k = 1..K
+   (:func:`hybriddash.metrics.settings.topk_frames`);
 6. the contamination guard: the model's training groups and question-text hashes
    (store table ``model_training_groups``) against the corpus's query groups and
    normalised question texts (:func:`hybriddash.training.contamination.check_contamination`);
@@ -63,7 +66,10 @@ class RunSummary:
     ``multilingual_by_lang``: mAP(X -> all) per query language X. ``reused``: True when
     the run came from the store and nothing was recomputed. ``n_encoded``/``n_cached``:
     distinct texts run through the model / read from the embedding cache (both 0 when
-    reused).
+    reused). ``index_kind``: the faiss index of the top-k lists (flat, hnsw, ivf; None
+    when unknown); ``index_recall_at_k``: recall@k of those lists vs exact search, over
+    ``index_recall_queries`` sampled queries (1.0 for flat; None when not measured, e.g. a
+    reused approximate run: the store has no column for it). Metrics never depend on it.
     """
 
     run_id: str
@@ -87,6 +93,9 @@ class RunSummary:
     reused: bool = False
     wall_seconds: float = 0.0
     metrics_version: str = METRICS_VERSION
+    index_kind: str | None = None
+    index_recall_at_k: float | None = None
+    index_recall_queries: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -122,13 +131,20 @@ class RunSummary:
             "reused": self.reused,
             "n_encoded": self.n_encoded,
             "n_cached": self.n_cached,
+            "index": self.index_kind,
+            "index_recall_at_k": self.index_recall_at_k,
+            "index_recall_queries": self.index_recall_queries,
         }
         return _nan_to_none(doc)
 
 
-def make_run_id(model_fp: str, corpus_fp: str, mode: str, k: int) -> str:
-    """16 hex chars of sha256 over (model fp, corpus fp, mode, k, METRICS_VERSION)."""
-    key = json.dumps([model_fp, corpus_fp, mode, int(k), METRICS_VERSION])
+def make_run_id(model_fp: str, corpus_fp: str, mode: str, k: int, index: str = "flat") -> str:
+    """16 hex chars of sha256 over (model fp, corpus fp, mode, k, METRICS_VERSION), plus
+    the top-k index kind when it is approximate (its lists differ from exact ones)."""
+    parts: list[object] = [model_fp, corpus_fp, mode, int(k), METRICS_VERSION]
+    if index != "flat":
+        parts.append(index)
+    key = json.dumps(parts)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -145,6 +161,7 @@ def evaluate(
     batch_size: int = 64,
     progress_callback: ProgressCallback | None = None,
     progress: bool = True,
+    index: str = "auto",
 ) -> RunSummary:
     """Evaluate ``model`` on ``dataset`` and store the run (see the module docstring).
 
@@ -160,9 +177,15 @@ def evaluate(
         progress_callback: ``(stage, fraction)`` with stage in load, encode, rank,
             topk, store, done, and fraction the overall progress in [0, 1].
         progress: show tqdm bars while encoding.
+        index: faiss index of the top-k lists: ``auto`` (exact up to
+            :func:`~hybriddash.retrieval.ann.ann_threshold` candidates, HNSW above),
+            ``flat``, ``hnsw`` or ``ivf``. Metrics are exact whatever the index.
     """
+    from hybriddash.retrieval.ann import resolve_index_kind, validate_index_kind
+
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
+    validate_index_kind(index)
     started = time.perf_counter()
     store = store if store is not None else Store()
 
@@ -179,18 +202,22 @@ def evaluate(
     corpus = _load(dataset, langs, articles)
     if not corpus.queries or not corpus.candidates:
         raise ValueError(f"{corpus.name}: nothing to evaluate (no queries or no candidates)")
-    run_id = make_run_id(spec.fingerprint, corpus.fingerprint, mode, k)
+    index_kind = resolve_index_kind(index, len(corpus.candidates))
+    run_id = make_run_id(spec.fingerprint, corpus.fingerprint, mode, k, index_kind)
 
     if not force:
         stored = stored_summary(run_id, store=store)
         if stored is not None:
+            # the run_id encodes the index kind; an approximate run's recall is not stored
+            stored.index_kind = index_kind
+            stored.index_recall_at_k = 1.0 if index_kind == "flat" else None
             report("done")
             return stored
 
     from hybriddash.encoders.encode import encode_corpus
     from hybriddash.metrics.settings import compute_corpus_metrics, topk_frames
     from hybriddash.retrieval.exact_ranks import corpus_relevant_ranks, relevance_csr
-    from hybriddash.retrieval.search import topk
+    from hybriddash.retrieval.search import topk_with_report
 
     report("encode")
     encoded = encode_corpus(
@@ -207,7 +234,8 @@ def evaluate(
     metrics = compute_corpus_metrics(corpus, ranks)
 
     report("topk")
-    scores, indices = topk(encoded.queries, encoded.candidates, k)
+    lists = topk_with_report(encoded.queries, encoded.candidates, k, index=index_kind)
+    scores, indices = lists.scores, lists.indices
     rel_indptr, rel_indices = relevance_csr(corpus)
     hits, shares = topk_frames(
         [q.id for q in corpus.queries],
@@ -279,6 +307,9 @@ def evaluate(
         contamination_note=note,
         reused=False,
         wall_seconds=float(run_row["wall_seconds"]),
+        index_kind=lists.index_kind,
+        index_recall_at_k=lists.recall_at_k,
+        index_recall_queries=lists.n_recall_queries,
     )
 
 

@@ -102,3 +102,83 @@ def test_fused_topk_is_clipped_to_the_pool_and_off_by_default():
         q, c, np.zeros(3, np.int64), 1, np.array([0, 1, 2]), np.array([0, 2]), top_k=10
     )
     np.testing.assert_array_equal(ranks.topk_indices, [[0, 1, 2], [0, 1, 2]])
+
+
+# ---- index choice: flat stays exact, approximate ones report recall vs exact ----------
+def clustered_pool(n: int, nq: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((n // 100, d)).astype(np.float32)
+    c = centres[rng.integers(0, len(centres), n)] + 0.5 * rng.standard_normal((n, d))
+    q = centres[rng.integers(0, len(centres), nq)] + 0.5 * rng.standard_normal((nq, d))
+    c = (c / np.linalg.norm(c, axis=1, keepdims=True)).astype(np.float32)
+    q = (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32)
+    return q, c
+
+
+def test_flat_report_is_exact_and_equals_topk():
+    from hybriddash.retrieval.search import topk_with_report
+
+    rng = np.random.default_rng(5)
+    q = rng.standard_normal((20, 16)).astype(np.float32)
+    c = rng.standard_normal((400, 16)).astype(np.float32)
+    report = topk_with_report(q, c, k=30, index="flat")
+    assert report.index_kind == "flat" and report.recall_at_k == 1.0 and report.k == 30
+    np.testing.assert_array_equal(report.indices, stable_reference(q, c, 30)[1])
+    np.testing.assert_array_equal(report.indices, topk(q, c, k=30)[1])
+    # auto below the threshold is flat: same lists
+    auto = topk_with_report(q, c, k=30, index="auto")
+    assert auto.index_kind == "flat"
+    np.testing.assert_array_equal(auto.indices, report.indices)
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_approximate_topk_reports_recall_measured_against_exact(kind):
+    from hybriddash.retrieval.ann import recall_at_k_vs_exact
+    from hybriddash.retrieval.search import topk_with_report
+
+    q, c = clustered_pool(5000, 300, 64, seed=6)
+    report = topk_with_report(q, c, k=100, index=kind, recall_sample=200, seed=1)
+    assert report.index_kind == kind and report.n_recall_queries == 200
+    assert report.indices.shape == (300, 100) and (report.indices >= 0).all()
+    # rows keep the tie rule's order: descending score, then index
+    assert (np.diff(report.scores, axis=1) <= 0).all()
+    # the reported number is the recall of the sampled rows; the full one is close
+    full = recall_at_k_vs_exact(report.indices, stable_reference(q, c, 100)[1], 100)
+    assert 0.95 < report.recall_at_k <= 1.0
+    assert abs(full - report.recall_at_k) < 0.02
+    # same seed, same sample, same number (single-threaded build is deterministic)
+    again = topk_with_report(q, c, k=100, index=kind, recall_sample=200, seed=1)
+    assert again.n_recall_queries == 200 and again.recall_at_k == pytest.approx(
+        report.recall_at_k, abs=0.01
+    )
+
+
+def test_auto_switches_to_hnsw_above_the_env_threshold(monkeypatch):
+    from hybriddash.retrieval.search import topk_with_report
+
+    monkeypatch.setenv("HYBRIDDASH_ANN_THRESHOLD", "100")
+    q, c = clustered_pool(1000, 50, 16, seed=7)
+    report = topk_with_report(q, c, k=10, index="auto")
+    assert report.index_kind == "hnsw" and report.n_recall_queries == 50
+    assert report.recall_at_k is not None and report.recall_at_k > 0.9
+    # plain topk measures nothing but uses the same index
+    _, idx = topk(q, c, k=10, index="auto")
+    assert idx.shape == (50, 10)
+
+
+def test_unfilled_ivf_rows_fall_back_to_exact_search():
+    from hybriddash.retrieval.search import topk_with_report
+
+    # one probed list out of many cannot hold 100 candidates: faiss leaves -1 slots
+    q, c = clustered_pool(5000, 40, 16, seed=8)
+    report = topk_with_report(q, c, k=100, index="ivf", nprobe=1)
+    assert report.n_exact_fallback > 0
+    assert (report.indices >= 0).all()
+    exact = stable_reference(q, c, 100)[1]
+    short = [i for i in range(40) if np.array_equal(report.indices[i], exact[i])]
+    assert len(short) >= report.n_exact_fallback
+
+
+def test_bad_index_name_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"unknown kind 'bm25'.*auto, flat, hnsw, ivf"):
+        topk(np.ones((1, 3), np.float32), np.eye(3, dtype=np.float32), index="bm25")

@@ -50,6 +50,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--json", metavar="OUT", help="also write the headline numbers as JSON to OUT ('-': stdout)"
     )
+    parser.add_argument(
+        "--index",
+        default="auto",
+        choices=("auto", "flat", "hnsw", "ivf"),
+        help="faiss index of the stored top-k lists: auto = exact (flat) up to "
+        "HYBRIDDASH_ANN_THRESHOLD candidates (default 2000000), HNSW above; metrics stay "
+        "exact whatever the index (default: auto)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=_evaluate)
 
@@ -82,6 +90,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         mode=args.mode,
         force=args.force,
         progress=not args.quiet,
+        index=args.index,
     )
     to_stdout = args.json == "-"
     out = sys.stderr if to_stdout else sys.stdout
@@ -117,6 +126,7 @@ def print_summary(summary: RunSummary, out: TextIO) -> None:
             f"{s.n_cached} from the embedding cache"
         )
     print(f"run     {s.run_id}  {how}", file=out)
+    print(f"top-k   {_index_line(s)}", file=out)
     print(file=out)
     rows = [
         ("monolingual mAP", s.headline.get("monolingual"), "mean over X of mAP(X->X)"),
@@ -142,6 +152,21 @@ def print_summary(summary: RunSummary, out: TextIO) -> None:
             cells = [_fmt(s.pairs.get(f"{q}-{c}"), False, blank=True) for c in langs]
             cells.append(_fmt(s.multilingual_by_lang.get(q), False, blank=True))
             print(f"  {q:<4}" + "".join(f"{v:>{width}}" for v in cells), file=out)
+
+
+def _index_line(s: RunSummary) -> str:
+    """Which faiss index made the top-k lists and its recall@k vs exact search."""
+    if s.index_kind is None:
+        return "index not recorded for this run"
+    if s.index_kind == "flat":
+        return "exact index (faiss IndexFlatIP)"
+    if s.index_recall_at_k is None:
+        return f"approximate index {s.index_kind}; recall vs exact not stored (--force to measure)"
+    return (
+        f"approximate index {s.index_kind}: recall@{min(s.k, s.n_candidates)} vs exact "
+        f"{s.index_recall_at_k:.3f} on {s.index_recall_queries} sampled queries "
+        "(metrics are exact)"
+    )
 
 
 def print_contamination_warning(summary: RunSummary, out: TextIO) -> None:

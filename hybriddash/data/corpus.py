@@ -141,7 +141,9 @@ class Corpus:
 
     def counts(self) -> dict[str, dict[str, int]]:
         """``{lang: {"queries": n, "candidates": m}}``."""
-        out: dict[str, dict[str, int]] = {lang: {"queries": 0, "candidates": 0} for lang in self.languages}
+        out: dict[str, dict[str, int]] = {
+            lang: {"queries": 0, "candidates": 0} for lang in self.languages
+        }
         for c in self.candidates:
             out[c.lang]["candidates"] += 1
         for q in self.queries:
