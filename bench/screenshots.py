@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -164,6 +165,7 @@ def capture(
     pages: list[tuple[str, str, bool]] | None = None,
     *,
     timeout: float = 120,
+    dataset: str | None = None,
 ) -> list[PageShot]:
     """Open each page, wait for its plotly charts (or the app to settle), save a PNG.
 
@@ -177,7 +179,8 @@ def capture(
     shots = []
     for path, name, expects_chart in pages or PAGES:
         start = time.monotonic()
-        driver.get(f"{url}/{path}")  # type: ignore[attr-defined]
+        link = f"{url}/{path}" + (f"?dataset={urllib.parse.quote(dataset)}" if dataset else "")
+        driver.get(link)  # type: ignore[attr-defined]
         wait = WebDriverWait(driver, timeout, poll_frequency=0.5)
 
         def settled(d: object, expects: bool = expects_chart) -> bool:
@@ -222,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     parser.add_argument("--port", type=int, help="port for the app (default: a free one)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per page")
+    parser.add_argument("--dataset", help="corpus name or fingerprint to show (?dataset= link)")
     args = parser.parse_args(argv)
     missing = browser_available()
     if missing:
@@ -235,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         running_app(args.store.resolve(), artifacts=args.artifacts, port=args.port) as url,
         chromium() as driver,
     ):
-        shots = capture(driver, url, args.out, pages, timeout=args.timeout)
+        shots = capture(driver, url, args.out, pages, timeout=args.timeout, dataset=args.dataset)
     for shot in shots:
         note = f"  EXCEPTION: {shot.exceptions}" if shot.exceptions else ""
         print(f"{shot.page:16s} {shot.n_charts} chart(s) {shot.seconds:6.1f} s  {shot.path}{note}")

@@ -159,6 +159,14 @@ def show_next(corpus_fp: str, model_id: str) -> None:
     st.session_state[_PENDING_KEY] = (corpus_fp, model_id)
 
 
+def _linked_corpus(corpora: pd.DataFrame, wanted: str | None) -> str | None:
+    """Fingerprint of the corpus a ``?dataset=`` link names (by name or fingerprint)."""
+    if not wanted:
+        return None
+    match = corpora[(corpora["name"] == wanted) | (corpora["corpus_fp"] == wanted)]
+    return None if match.empty else str(match["corpus_fp"].iloc[0])
+
+
 def sidebar() -> Selection:
     """Draw the dataset and model selectors; return the selection (shared via session state)."""
     corpora = query("tables:corpora_table")
@@ -185,9 +193,13 @@ def sidebar() -> Selection:
         if current in labels:
             st.session_state[CORPUS_KEY] = labels[current]
         elif current not in by_label:
-            # first visit, or the label changed (a new run): keep the same corpus
+            # first visit, or the label changed (a new run): keep the same corpus; a
+            # deep link ``?dataset=<name or fingerprint>`` chooses it on a first visit
             last = st.session_state.get(_LAST_CORPUS_KEY)
-            st.session_state[CORPUS_KEY] = labels.get(last, next(iter(labels.values())))
+            linked = _linked_corpus(corpora, st.query_params.get("dataset"))
+            st.session_state[CORPUS_KEY] = labels.get(
+                last or linked or "", next(iter(labels.values()))
+            )
         corpus_fp = by_label[st.selectbox("Dataset", list(by_label), key=CORPUS_KEY)]
         st.session_state[_LAST_CORPUS_KEY] = corpus_fp
         runs = query("tables:runs_for", corpus_fp)
