@@ -54,24 +54,33 @@ def bench(
             raise SystemExit(f"{store}: no corpus {corpus!r} (have {list(corpora['name'])})")
         corpus_fp = str(match["corpus_fp"].iloc[0])
     results: dict[str, dict[str, object]] = {}
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=timeout)
-    at.session_state[ui_state.CORPUS_KEY] = corpus_fp
-    if models:
-        at.session_state[ui_state.MODELS_KEY] = list(models)
-    at.run()
     for page in PAGES:
-        at.switch_page(page)
+        # Each page file runs on its own with the selection preset in session state:
+        # under AppTest, switch_page() re-runs a page without app.py and drops the
+        # sidebar's state (see hybriddash/ui_state.py), which would measure the default
+        # dataset instead of the chosen one.
+        at = AppTest.from_file(str(REPO / page), default_timeout=timeout)
+        at.session_state[ui_state.CORPUS_KEY] = corpus_fp
+        if models:
+            at.session_state[ui_state.MODELS_KEY] = list(models)
         start = time.perf_counter()
         at.run()
         cold = time.perf_counter() - start
         if at.exception:
             raise SystemExit(f"{page}: exception {at.exception[0].value}")
+        shown = [m.value for m in at.sidebar.multiselect][:1]
         warm = []
         for _ in range(repeats):
             start = time.perf_counter()
             at.run()
             warm.append(time.perf_counter() - start)
-        results[page] = {"cold": cold, "warm": warm, "charts": len(at.get("plotly_chart"))}
+        results[page] = {
+            "cold": cold,
+            "warm": warm,
+            "charts": len(at.get("plotly_chart")),
+            "dataset": [b.value for b in at.sidebar.selectbox][:1],
+            "models": shown[0] if shown else [],
+        }
     return results
 
 
@@ -161,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         store = copy
         print(f"measuring on {copy}: {models[0]} + {args.replicate} size replicas of its run")
     results = bench(store, models, args.corpus, args.repeats, args.timeout)
+    first = next(iter(results.values()))
+    print(f"dataset shown: {first['dataset']}; models: {first['models']}")
     print("| page | cold (s) | warm median (s) | warm max (s) | charts |")
     print("|---|---|---|---|---|")
     for page, r in results.items():
