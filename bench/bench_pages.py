@@ -84,17 +84,6 @@ def bench(
     return results
 
 
-RUN_TABLES = (
-    "run_headline",
-    "run_pair_metrics",
-    "query_metrics",
-    "query_relevant_ranks",
-    "query_bias",
-    "topk_hits",
-    "run_lang_share",
-)
-
-
 def replicate_runs(store: Path, copy: Path, model_id: str, corpus: str, n: int) -> list[str]:
     """Copy ``store`` to ``copy`` and add ``n`` size replicas of one model's run.
 
@@ -106,6 +95,7 @@ def replicate_runs(store: Path, copy: Path, model_id: str, corpus: str, n: int) 
     import shutil
 
     from hybriddash.store.db import Store
+    from hybriddash.store.writes import RUN_TABLES
 
     shutil.copyfile(store, copy)
     db = Store(copy)

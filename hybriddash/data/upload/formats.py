@@ -573,79 +573,8 @@ def parse_beir(files: list[UploadFile], dataset_id: str, log: ProblemLog) -> Cor
         return None
     corpus_file, queries_file = by_name["corpus.jsonl"][0], by_name["queries.jsonl"][0]
 
-    cand_rows: dict[str, tuple[int, dict, str]] = {}
-    for number, rec in _jsonl_records(corpus_file, log):
-        cid = _id(rec.get("_id"))
-        if not cid:
-            log.add(corpus_file.name, number, "_id", "missing or empty id", "missing-column")
-            continue
-        if cid in cand_rows:
-            log.add(
-                corpus_file.name,
-                number,
-                "_id",
-                f"duplicate id {cid!r} (first on line {cand_rows[cid][0]})",
-                "duplicate",
-            )
-            continue
-        if "text" not in rec:
-            log.add(corpus_file.name, number, "text", "missing field", "missing-column")
-            continue
-        if not _text(rec.get("text")):
-            log.add(corpus_file.name, number, "text", "empty text", "empty")
-            continue
-        if "lang" not in rec:
-            log.add(
-                corpus_file.name,
-                number,
-                "lang",
-                "missing field (every document needs its language)",
-                "missing-column",
-            )
-            continue
-        lang = norm(rec.get("lang"), log, corpus_file.name, number, "lang")
-        if lang is None:
-            continue
-        cand_rows[cid] = (number, rec, lang)
-
-    query_rows: dict[str, tuple[int, dict, str]] = {}
-    for number, rec in _jsonl_records(queries_file, log):
-        qid = _id(rec.get("_id"))
-        if not qid:
-            log.add(queries_file.name, number, "_id", "missing or empty id", "missing-column")
-            continue
-        if qid in query_rows:
-            log.add(
-                queries_file.name,
-                number,
-                "_id",
-                f"duplicate id {qid!r} (first on line {query_rows[qid][0]})",
-                "duplicate",
-            )
-            continue
-        if not _text(rec.get("text")):
-            kind = "missing-column" if "text" not in rec else "empty"
-            log.add(
-                queries_file.name,
-                number,
-                "text",
-                "missing field" if "text" not in rec else "empty text",
-                kind,
-            )
-            continue
-        if "lang" not in rec:
-            log.add(
-                queries_file.name,
-                number,
-                "lang",
-                "missing field (every query needs its language)",
-                "missing-column",
-            )
-            continue
-        lang = norm(rec.get("lang"), log, queries_file.name, number, "lang")
-        if lang is None:
-            continue
-        query_rows[qid] = (number, rec, lang)
+    cand_rows = _beir_records(corpus_file, "document", log, norm)
+    query_rows = _beir_records(queries_file, "query", log, norm)
 
     relevant: dict[str, set[str]] = {}
     for qf in qrels_files:
@@ -1004,3 +933,47 @@ def _table_row(
             "distractor": bool(flag),
         }
     )
+
+
+def _beir_records(
+    path: UploadFile, what: str, log: ProblemLog, norm: LanguageNormaliser
+) -> dict[str, tuple[int, dict, str]]:
+    """``{_id: (line, record, lang)}`` of a BEIR JSONL file; every bad record is logged.
+
+    A record needs a unique non-empty ``_id``, a non-empty ``text`` and a ``lang``
+    that normalises; ``what`` ("document" / "query") names it in the messages.
+    """
+    rows: dict[str, tuple[int, dict, str]] = {}
+    for number, rec in _jsonl_records(path, log):
+        rid = _id(rec.get("_id"))
+        if not rid:
+            log.add(path.name, number, "_id", "missing or empty id", "missing-column")
+            continue
+        if rid in rows:
+            log.add(
+                path.name,
+                number,
+                "_id",
+                f"duplicate id {rid!r} (first on line {rows[rid][0]})",
+                "duplicate",
+            )
+            continue
+        if "text" not in rec:
+            log.add(path.name, number, "text", "missing field", "missing-column")
+            continue
+        if not _text(rec.get("text")):
+            log.add(path.name, number, "text", "empty text", "empty")
+            continue
+        if "lang" not in rec:
+            log.add(
+                path.name,
+                number,
+                "lang",
+                f"missing field (every {what} needs its language)",
+                "missing-column",
+            )
+            continue
+        lang = norm(rec.get("lang"), log, path.name, number, "lang")
+        if lang is not None:
+            rows[rid] = (number, rec, lang)
+    return rows
