@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hybriddash.training.samplers import SAMPLER_KINDS
+from hybriddash.training import SAMPLER_KINDS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -36,8 +36,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hybriddash.training.trainer import TrainConfig, train
-
 STRATEGIES = (("mono", "X-X-mono"), ("cross", "X-Y"), ("hybrid", "Hybrid"))
 # (training dataset, evaluation dataset)
 DIRECTIONS = (("mlqa-r", "xquad-r"), ("xquad-r", "mlqa-r"))
@@ -167,6 +165,9 @@ def run_reproduction(
     prof = PROFILES[profile] if isinstance(profile, str) else profile
     started = time.time()
     machine = machine_info()
+    # the trainer pulls in torch + sentence-transformers: import it only to run
+    from hybriddash.training.trainer import TrainConfig, train
+
     base_spec = resolve_model(base)
     rows: list[ModelRow] = []
     significance: dict[str, Any] = {}

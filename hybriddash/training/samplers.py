@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from sentence_transformers.base.sampler import DefaultBatchSampler
 
-SAMPLER_KINDS = ("mono", "cross", "hybrid")
+from hybriddash.training import SAMPLER_KINDS
 
 
 @dataclass(frozen=True)
