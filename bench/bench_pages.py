@@ -49,10 +49,10 @@ def bench(
     if corpus is None:
         corpus_fp = str(corpora["corpus_fp"].iloc[0])
     else:
-        match = corpora[(corpora["corpus_fp"] == corpus) | (corpora["name"] == corpus)]
-        if match.empty:
+        match = tables.find_corpus(corpora, corpus)
+        if match is None:
             raise SystemExit(f"{store}: no corpus {corpus!r} (have {list(corpora['name'])})")
-        corpus_fp = str(match["corpus_fp"].iloc[0])
+        corpus_fp = str(match["corpus_fp"])
     results: dict[str, dict[str, object]] = {}
     for page in PAGES:
         # Each page file runs on its own with the selection preset in session state:

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from hybriddash.reports import tables
 from hybriddash.store.db import Store
 
 CORPUS_KEY = "hd_corpus"
@@ -159,14 +160,6 @@ def show_next(corpus_fp: str, model_id: str) -> None:
     st.session_state[_PENDING_KEY] = (corpus_fp, model_id)
 
 
-def _linked_corpus(corpora: pd.DataFrame, wanted: str | None) -> str | None:
-    """Fingerprint of the corpus a ``?dataset=`` link names (by name or fingerprint)."""
-    if not wanted:
-        return None
-    match = corpora[(corpora["name"] == wanted) | (corpora["corpus_fp"] == wanted)]
-    return None if match.empty else str(match["corpus_fp"].iloc[0])
-
-
 def sidebar() -> Selection:
     """Draw the dataset and model selectors; return the selection (shared via session state)."""
     corpora = query("tables:corpora_table")
@@ -196,7 +189,8 @@ def sidebar() -> Selection:
             # first visit, or the label changed (a new run): keep the same corpus; a
             # deep link ``?dataset=<name or fingerprint>`` chooses it on a first visit
             last = st.session_state.get(_LAST_CORPUS_KEY)
-            linked = _linked_corpus(corpora, st.query_params.get("dataset"))
+            linked_row = tables.find_corpus(corpora, st.query_params.get("dataset"))
+            linked = None if linked_row is None else str(linked_row["corpus_fp"])
             st.session_state[CORPUS_KEY] = labels.get(
                 last or linked or "", next(iter(labels.values()))
             )

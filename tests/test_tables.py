@@ -131,3 +131,20 @@ def test_empty_store_gives_empty_frames(tmp_path) -> None:
     assert tables.corpora_table(store=empty).empty
     head = tables.headline_table("toy", store=empty)
     assert head.empty and "best_multilingual" in head.columns
+
+
+def test_find_corpus_matches_name_or_fingerprint_and_prefers_the_newest_run():
+    import pandas as pd
+
+    corpora = pd.DataFrame(
+        {
+            "corpus_fp": ["aaa", "bbb", "ccc"],
+            "name": ["upload:x", "upload:x", "sample"],
+            "last_run": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-01-15"]),
+        }
+    )
+    assert tables.find_corpus(corpora, "upload:x")["corpus_fp"] == "bbb"
+    assert tables.find_corpus(corpora, "aaa")["corpus_fp"] == "aaa"
+    assert tables.find_corpus(corpora, "sample")["name"] == "sample"
+    assert tables.find_corpus(corpora, "missing") is None
+    assert tables.find_corpus(corpora, None) is None

@@ -374,22 +374,6 @@ def queries_export(
     return ExportTable("queries", data, header, body, f"Per-query results on {corpus}.", notes)
 
 
-def resolve_corpus(ref: str, *, store: object | None = None) -> tuple[str, str]:
-    """``(corpus_fp, name)`` of a corpus given by fingerprint or name.
-
-    A name can cover several fingerprints (an upload re-imported with new content
-    keeps its name); then the corpus with the newest run wins, so one table never
-    mixes runs on different corpora. Raises ``LookupError`` when no run matches.
-    """
-    corpora = tables.corpora_table(store=store)  # type: ignore[arg-type]
-    hits = corpora[(corpora["corpus_fp"] == ref) | (corpora["name"] == ref)]
-    if hits.empty:
-        known = ", ".join(sorted(set(corpora["name"]))) or "none"
-        raise LookupError(f"no evaluated corpus {ref!r} in the store (evaluated: {known})")
-    newest = hits.sort_values("last_run", ascending=False).iloc[0]
-    return str(newest["corpus_fp"]), str(newest["name"])
-
-
 def build_export(
     table: str,
     corpus: str,
@@ -403,10 +387,10 @@ def build_export(
     store: object | None = None,
 ) -> ExportTable:
     """Build one of :data:`TABLES` for ``model_ids`` on ``corpus`` (name or fingerprint,
-    see :func:`resolve_corpus`)."""
+    see :func:`hybriddash.reports.tables.resolve_corpus`)."""
     if not model_ids:
         raise ValueError("no model given: pass at least one model id")
-    corpus_fp, label = resolve_corpus(corpus, store=store)
+    corpus_fp, label = tables.resolve_corpus(corpus, store=store)  # type: ignore[arg-type]
     exported = _build(
         table, corpus_fp, model_ids, baseline, k, significance, n_resamples, seed, store
     )

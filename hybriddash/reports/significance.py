@@ -445,8 +445,7 @@ def compare_models(
     fingerprint, as in :mod:`hybriddash.reports.tables`. Adds ``model_a``/``model_b``
     columns. Raises ``LookupError`` naming a model without a run on the corpus.
     """
-    from hybriddash.reports.export import resolve_corpus
-    from hybriddash.reports.tables import latest_runs
+    from hybriddash.reports.tables import latest_runs, resolve_corpus
 
     corpus_fp, _name = resolve_corpus(corpus, store=store)
     runs = latest_runs(corpus_fp, [model_a, model_b], store=store)  # type: ignore[arg-type]

@@ -87,6 +87,35 @@ def corpora_table(store: ReadableStore | None = None) -> pd.DataFrame:
     )
 
 
+def find_corpus(corpora: pd.DataFrame, ref: str | None) -> pd.Series | None:
+    """The row of ``corpora`` (a :func:`corpora_table` frame) that ``ref`` names.
+
+    ``ref`` is a fingerprint or a name. A name can cover several fingerprints (an
+    upload re-imported with new content keeps its name); then the corpus with the
+    newest run wins, so one view never mixes runs on different corpora. None when
+    nothing matches.
+    """
+    if not ref or corpora.empty:
+        return None
+    hits = corpora[(corpora["corpus_fp"] == ref) | (corpora["name"] == ref)]
+    if hits.empty:
+        return None
+    return hits.sort_values("last_run", ascending=False).iloc[0]
+
+
+def resolve_corpus(ref: str, *, store: ReadableStore | None = None) -> tuple[str, str]:
+    """``(corpus_fp, name)`` of a corpus given by fingerprint or name (see :func:`find_corpus`).
+
+    Raises ``LookupError`` when no evaluated corpus matches.
+    """
+    corpora = corpora_table(store=store)
+    row = find_corpus(corpora, ref)
+    if row is None:
+        known = ", ".join(sorted(set(corpora["name"]))) or "none"
+        raise LookupError(f"no evaluated corpus {ref!r} in the store (evaluated: {known})")
+    return str(row["corpus_fp"]), str(row["name"])
+
+
 def models_table(store: ReadableStore | None = None) -> pd.DataFrame:
     """Every model the store knows, with its training card (JSON text) and run count.
 
