@@ -134,6 +134,25 @@ class Corpus:
     def query_langs(self) -> np.ndarray:
         return np.array([q.lang for q in self.queries], dtype=object)
 
+    @cached_property
+    def relevance_csr(self) -> tuple[np.ndarray, np.ndarray]:
+        """Judgements as CSR ``(indptr (nq+1,), indices (nnz,))`` over candidate rows.
+
+        Queries in corpus order; each query's relevant candidates sorted by row index.
+        """
+        index = self.candidate_index
+        lists = [self.relevant[q.id] for q in self.queries]
+        indptr = np.zeros(len(lists) + 1, dtype=np.int64)
+        indptr[1:] = np.cumsum([len(x) for x in lists])
+        indices = np.fromiter(
+            (index[c] for x in lists for c in x), dtype=np.int64, count=int(indptr[-1])
+        )
+        query_of = np.repeat(np.arange(len(lists), dtype=np.int64), np.diff(indptr))
+        indices = indices[np.lexsort((indices, query_of))]
+        indices.flags.writeable = False  # shared by every caller
+        indptr.flags.writeable = False
+        return indptr, indices
+
     def relevant_indices(self, query_id: str) -> np.ndarray:
         """Sorted candidate row indices judged relevant for ``query_id``."""
         idx = self.candidate_index

@@ -38,8 +38,11 @@ def sorted_within_segments(
     Raises ValueError when a segment holds a rank twice (the tie rule makes ranks distinct).
     """
     seg = segment_ids(indptr)
-    order = np.lexsort((ranks, seg))
-    r = ranks[order]
+    rising = np.diff(ranks) > 0
+    if rising.all() or (rising | (np.diff(seg) != 0)).all():
+        r = ranks  # already ascending inside every segment (callers often pre-sort)
+    else:
+        r = ranks[np.lexsort((ranks, seg))]
     if r.size > 1:
         same = (np.diff(r) == 0) & (np.diff(seg) == 0)
         if same.any():

@@ -135,7 +135,8 @@ def compute_metrics(
     pair_code = c_code[ranks.indices]
 
     # ---- one segment per (query, candidate language) pool --------------------------
-    order = np.lexsort((pair_code, pair_q))
+    # Ranks ascending inside each segment already, so the kernels need not sort them.
+    order = np.lexsort((ranks.lang_rank, pair_code, pair_q))
     key = pair_q[order] * n_lang + pair_code[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else key
     lang_ptr = np.r_[starts, key.shape[0]].astype(np.int64)
@@ -147,7 +148,7 @@ def compute_metrics(
     counts = np.diff(ranks.indptr)
     pooled_q = np.flatnonzero(counts > 0)
     pooled_ptr = np.r_[0, np.cumsum(counts[pooled_q])].astype(np.int64)
-    pooled_ranks = ranks.pooled_rank
+    pooled_ranks = ranks.pooled_rank[np.lexsort((ranks.pooled_rank, pair_q))]
 
     def both(kernel, **kw) -> np.ndarray:
         values = np.r_[kernel(lang_ranks, lang_ptr, **kw), kernel(pooled_ranks, pooled_ptr, **kw)]
@@ -196,21 +197,47 @@ def compute_metrics(
         }
     )
 
-    pairs = pair_table(per_query)
+    pairs = pair_table(per_query, q_code[seg_q] * (n_lang + 1) + seg_pool, languages.astype(object))
     headline = headline_table(pairs, bias)
     return MetricFrames(per_query, bias, relevant, pairs, headline)
 
 
-def pair_table(per_query: pd.DataFrame) -> pd.DataFrame:
-    """``run_pair_metrics``: per (query_lang, cand_lang) the mean over queries."""
-    grouped = per_query.groupby(["query_lang", "cand_lang", "setting"], sort=True)
-    pairs = grouped.agg(
-        map=("ap", "mean"),
-        ndcg_at_10=("ndcg_at_10", "mean"),
-        recall_at_100=("recall_at_100", "mean"),
-        n_queries=("ap", "size"),
-    ).reset_index()
-    return pairs[PAIR_COLUMNS]
+def pair_table(
+    per_query: pd.DataFrame, pair_key: np.ndarray, languages: np.ndarray
+) -> pd.DataFrame:
+    """``run_pair_metrics``: per (query_lang, cand_lang) the mean over its queries.
+
+    ``pair_key`` (per ``per_query`` row) is ``query_lang_code * (L + 1) + pool_code`` over
+    ``languages`` (L of them, pool code L = 'all'): integer sums, ~10x faster than a pandas
+    groupby over the string columns.
+    """
+    keys, inverse = np.unique(pair_key, return_inverse=True)
+    n_queries = np.bincount(inverse, minlength=keys.shape[0])
+
+    def mean(column: str) -> np.ndarray:
+        return np.bincount(inverse, weights=per_query[column].to_numpy(float)) / n_queries
+
+    n_pool = languages.shape[0] + 1
+    query_lang, pool = keys // n_pool, keys % n_pool
+    names = np.r_[languages, [POOLED]]
+    pairs = pd.DataFrame(
+        {
+            "query_lang": names[query_lang].astype(str),
+            "cand_lang": names[pool].astype(str),
+            "setting": np.where(
+                pool == n_pool - 1,
+                MULTILINGUAL,
+                np.where(pool == query_lang, MONOLINGUAL, CROSSLINGUAL),
+            ),
+            "map": mean("ap"),
+            "ndcg_at_10": mean("ndcg_at_10"),
+            "recall_at_100": mean("recall_at_100"),
+            "n_queries": n_queries.astype(np.int64),
+        }
+    )
+    return pairs.sort_values(["query_lang", "cand_lang", "setting"], ignore_index=True)[
+        PAIR_COLUMNS
+    ]
 
 
 def headline_table(pairs: pd.DataFrame, bias: pd.DataFrame) -> pd.DataFrame:

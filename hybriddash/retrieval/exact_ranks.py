@@ -11,27 +11,37 @@ a stable sort of the row by ``-score``. Every relevant candidate gets its exact 
 whatever its depth: no top-k cut-off, so AP is exact.
 
 How (the hot path of evaluation): query blocks of ``block_size`` rows are scored
-against the candidate matrix in one float32 matmul (numpy/OpenBLAS sgemm, both cores),
-with the candidates permuted once so that each language is a contiguous column segment.
-A parallel numba kernel then counts, per relevant candidate, the scores strictly greater
-than its own in every language segment (a branch-free pass, vectorised 8 lanes wide, over
-a row that sits in cache), and resolves exact ties with a scalar pass only where a tie
-occurs. Nothing sorts a row. On full XQuAD-R (13,090 x 13,014 x 11 relevant) the matmul
-(131 GFLOP) is ~90% of the time; the counting kernel ~0.16 core-seconds.
+against the candidate matrix in one float32 matmul (numpy/OpenBLAS sgemm), with the
+candidates permuted once so that each language is a contiguous column segment. A numba
+kernel then counts, per relevant candidate, the scores strictly greater than its own in
+every language segment (a branch-free pass, vectorised 8 lanes wide, over a row that
+sits in cache), and resolves exact ties with a scalar pass only where a tie occurs.
+Nothing sorts a row.
+
+One worker thread per core takes the next block, scores it with a single-threaded
+sgemm and counts it, all without the GIL. Alternating a 2-thread OpenBLAS matmul with a
+parallel numba kernel instead made the two thread pools spin against each other: on full
+XQuAD-R (13,090 x 13,014 x 11 relevant; 131 GFLOP) that took ~1.0 s against ~0.85 s for
+the workers. A block's scores come from the same single-threaded call whatever the
+number of workers, so the ranks depend on ``block_size`` only, never on the thread count.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 if TYPE_CHECKING:
     from hybriddash.data.corpus import Corpus
 
-DEFAULT_BLOCK_SIZE = 2048
+DEFAULT_BLOCK_SIZE = 512
+_BLOCK_BUFFER_BYTES = 256 * 2**20  # all workers' score blocks together
 _TOPK_CHUNK = 32  # candidates per max-prefilter chunk of the top-k heap pass
 
 
@@ -75,7 +85,7 @@ class RelevantRanks:
         return np.repeat(np.arange(self.n_queries, dtype=np.int64), np.diff(self.indptr))
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True)
 def _count_block(
     scores: np.ndarray,  # (B, nc) float32, columns in language-grouped order
     rel_ptr: np.ndarray,  # (B + 1,) int64, offsets into rel_pos (block-local, starts at 0)
@@ -89,7 +99,7 @@ def _count_block(
 ) -> None:
     n_rows = scores.shape[0]
     n_langs = seg_start.shape[0] - 1
-    for qi in numba.prange(n_rows):
+    for qi in range(n_rows):
         for j in range(rel_ptr[qi], rel_ptr[qi + 1]):
             t = scores[qi, rel_pos[j]]
             own_lang = rel_lang[j]
@@ -148,7 +158,7 @@ def _sift_down(heap_s: np.ndarray, heap_i: np.ndarray, size: int, pos: int) -> N
         pos = child
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True)
 def _topk_block(
     scores: np.ndarray,  # (B, nc) float32, columns in language-grouped order
     col_orig: np.ndarray,  # (nc,) int64 original candidate index of each column
@@ -157,7 +167,7 @@ def _topk_block(
 ) -> None:
     n_rows, nc = scores.shape
     k = out_scores.shape[1]
-    for qi in numba.prange(n_rows):
+    for qi in range(n_rows):
         heap_s = np.empty(k, dtype=np.float32)
         heap_i = np.empty(k, dtype=np.int64)
         size = 0
@@ -220,8 +230,9 @@ def relevant_ranks(
     rel_indptr: np.ndarray,
     rel_indices: np.ndarray,
     *,
-    block_size: int = DEFAULT_BLOCK_SIZE,
+    block_size: int | None = None,
     top_k: int = 0,
+    n_threads: int | None = None,
 ) -> RelevantRanks:
     """Exact ranks of every relevant candidate of every query, in its language and pooled.
 
@@ -234,11 +245,15 @@ def relevant_ranks(
         rel_indptr: (nq + 1,) CSR row pointer of the relevance judgements.
         rel_indices: (nnz,) candidate row indices judged relevant; a query may list
             any number (MLQA-R: 2 to 4, XQuAD-R: 11), in any order, without repeats.
-        block_size: queries scored per matmul; memory is ``block_size * nc * 4`` bytes.
+        block_size: queries scored per matmul; memory is ``block_size * nc * 4`` bytes
+            per worker. Default: :data:`DEFAULT_BLOCK_SIZE`, lowered so that all
+            workers' blocks fit in 256 MiB (large pools).
         top_k: when > 0, also keep each query's pooled top-``top_k`` list (clipped to nc)
             from the same score blocks, exactly in tie-rule order: the same lists as
             :func:`hybriddash.retrieval.search.topk` without a second matmul (a heap
             pass, ~0.2 core-s on full XQuAD-R, against ~2.7 core-s for faiss).
+        n_threads: worker threads (default: the CPUs this process may run on). The
+            result does not depend on it.
 
     Returns:
         :class:`RelevantRanks` aligned with ``rel_indices``. Tie rule: descending score,
@@ -278,6 +293,13 @@ def relevant_ranks(
             raise ValueError(
                 f"rel_indices: query row {query_of[j]} lists candidate {indices[j]} twice"
             )
+    workers = n_threads if n_threads is not None else len(os.sched_getaffinity(0))
+    if workers < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+    if block_size is None:
+        block_size = max(
+            1, min(DEFAULT_BLOCK_SIZE, _BLOCK_BUFFER_BYTES // (4 * max(nc, 1) * workers))
+        )
     if block_size < 1:
         raise ValueError(f"block_size must be >= 1, got {block_size}")
     if top_k < 0:
@@ -302,27 +324,40 @@ def relevant_ranks(
     out_lang = np.empty(nnz, dtype=np.int64)
     out_pooled = np.empty(nnz, dtype=np.int64)
 
-    buf = np.empty((min(block_size, max(nq, 1)), nc), dtype=np.float32)
-    for start in range(0, nq, block_size):
-        stop = min(start + block_size, nq)
-        block = buf[: stop - start]
-        # numpy's OpenBLAS sgemm: ~88 GFLOP/s per core here vs ~56 for torch's MKL
-        # on this AMD CPU; the matmul is most of the time.
-        np.matmul(q[start:stop], c_cols.T, out=block)
-        lo, hi = indptr[start], indptr[stop]
-        _count_block(
-            block,
-            indptr[start : stop + 1] - lo,
-            rel_pos[lo:hi],
-            rel_lang[lo:hi],
-            seg_start,
-            col_orig,
-            out_score[lo:hi],
-            out_lang[lo:hi],
-            out_pooled[lo:hi],
-        )
-        if k:
-            _topk_block(block, col_orig, topk_scores[start:stop], topk_indices[start:stop])
+    starts = range(0, nq, block_size)
+    next_block = iter(starts).__next__  # shared by the workers; the GIL makes it atomic
+
+    def work() -> None:
+        buf = np.empty((min(block_size, nq), nc), dtype=np.float32)
+        while True:
+            try:
+                start = next_block()
+            except StopIteration:
+                return
+            stop = min(start + block_size, nq)
+            block = buf[: stop - start]
+            np.matmul(q[start:stop], c_cols.T, out=block)  # releases the GIL
+            lo, hi = indptr[start], indptr[stop]
+            _count_block(
+                block,
+                indptr[start : stop + 1] - lo,
+                rel_pos[lo:hi],
+                rel_lang[lo:hi],
+                seg_start,
+                col_orig,
+                out_score[lo:hi],
+                out_lang[lo:hi],
+                out_pooled[lo:hi],
+            )
+            if k:
+                _topk_block(block, col_orig, topk_scores[start:stop], topk_indices[start:stop])
+
+    workers = max(1, min(workers, len(starts)))
+    # Single-threaded BLAS inside each worker (process-wide while this runs): the
+    # workers are the parallelism.
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+        for done in [pool.submit(work) for _ in range(workers)]:
+            done.result()  # re-raises a worker's exception
     return RelevantRanks(
         indptr=indptr,
         indices=indices,
@@ -339,14 +374,10 @@ def relevant_ranks(
 def relevance_csr(corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
     """The corpus's judgements as CSR ``(indptr (nq+1,), indices (nnz,))`` over row indices.
 
-    Queries in corpus order; each query's relevant candidates sorted by row index.
+    Queries in corpus order; each query's relevant candidates sorted by row index
+    (computed once per corpus object: :attr:`Corpus.relevance_csr`, read-only arrays).
     """
-    index = corpus.candidate_index
-    lists = [sorted(index[c] for c in corpus.relevant[q.id]) for q in corpus.queries]
-    indptr = np.zeros(len(lists) + 1, dtype=np.int64)
-    indptr[1:] = np.cumsum([len(x) for x in lists])
-    indices = np.fromiter((i for x in lists for i in x), dtype=np.int64, count=int(indptr[-1]))
-    return indptr, indices
+    return corpus.relevance_csr
 
 
 def language_codes(
@@ -371,7 +402,7 @@ def corpus_relevant_ranks(
     query_emb: np.ndarray,
     cand_emb: np.ndarray,
     *,
-    block_size: int = DEFAULT_BLOCK_SIZE,
+    block_size: int | None = None,
     top_k: int = 0,
 ) -> RelevantRanks:
     """:func:`relevant_ranks` for a corpus, its queries and candidates in corpus order."""
