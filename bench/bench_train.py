@@ -34,7 +34,10 @@ VARIANTS = {
     "frozen": {"freeze_embeddings": True, "bf16": False},
     "full+bf16": {"freeze_embeddings": False, "bf16": True},
     "frozen+bf16": {"freeze_embeddings": True, "bf16": True},
+    "frozen+layers3": {"freeze_embeddings": True, "freeze_layers": 3, "bf16": False},
+    "frozen+layers6": {"freeze_embeddings": True, "freeze_layers": 6, "bf16": False},
 }
+DEFAULT_VARIANTS = "full,frozen,frozen+layers3,frozen+layers6"
 
 
 def _cpu_name() -> str:
@@ -65,9 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--articles", type=int, default=6, help="MLQA-R articles to draw pairs from"
     )
-    parser.add_argument(
-        "--variants", default=",".join(VARIANTS), help=f"subset of {list(VARIANTS)}"
-    )
+    parser.add_argument("--variants", default=DEFAULT_VARIANTS, help=f"subset of {list(VARIANTS)}")
     args = parser.parse_args(argv)
 
     import torch

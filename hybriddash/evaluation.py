@@ -41,6 +41,7 @@ from typing import Any
 import pandas as pd
 
 from hybriddash.data.corpus import Corpus
+from hybriddash.encoders.encode import DEFAULT_ENCODE_MODE, effective_mode
 from hybriddash.encoders.registry import ModelSpec
 from hybriddash.store import reads, writes
 from hybriddash.store.db import Store
@@ -155,7 +156,7 @@ def evaluate(
     langs: Sequence[str] | None = None,
     articles: int | None = None,
     k: int = 100,
-    mode: str = "float32",
+    mode: str = DEFAULT_ENCODE_MODE,
     store: Store | None = None,
     force: bool = False,
     batch_size: int = 64,
@@ -203,6 +204,7 @@ def evaluate(
     if not corpus.queries or not corpus.candidates:
         raise ValueError(f"{corpus.name}: nothing to evaluate (no queries or no candidates)")
     index_kind = resolve_index_kind(index, len(corpus.candidates))
+    mode = effective_mode(mode, spec)  # a fallback is stored as what ran
     run_id = make_run_id(spec.fingerprint, corpus.fingerprint, mode, k, index_kind)
 
     if not force:

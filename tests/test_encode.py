@@ -68,7 +68,7 @@ def test_second_encoding_reads_everything_from_the_cache(
     np.testing.assert_array_equal(first.candidates, second.candidates)
     assert (
         list((tmp_artifacts / "embeddings" / tiny_model_spec.fingerprint).iterdir())[0].name
-        == "float32"
+        == encode_module.DEFAULT_ENCODE_MODE
     )
 
 
@@ -158,24 +158,56 @@ def test_interrupted_run_keeps_finished_batches(
     monkeypatch.setattr(encode_module, "_run_model", failing)
     texts = [f"sentence number {i}" for i in range(6)]
     with pytest.raises(KeyboardInterrupt):
-        encode_texts(tiny_model_spec, texts, "passage", batch_size=2, progress=False)
+        encode_texts(
+            tiny_model_spec, texts, "passage", mode="float32", batch_size=2, progress=False
+        )
     monkeypatch.setattr(encode_module, "_run_model", real)
     spec_cache = EmbeddingCache.open(tiny_model_spec.fingerprint, "float32")
     found = spec_cache.lookup([text_key(f"passage: {t}") for t in texts])
     assert len(found) == 4  # two finished batches survived
 
 
-@pytest.mark.parametrize("mode", ["bf16", "int8"])
-def test_reduced_precision_modes_stay_close_and_cache_apart(
-    mode: str, tiny_model_spec, sample_corpus, tmp_artifacts: Path
+@pytest.mark.parametrize(
+    ("mode", "min_cosine"),
+    [("bf16", 0.95), ("int8", 0.95), ("onnx", 0.99999), ("onnx-int8", 0.95)],
+)
+def test_every_mode_stays_close_and_caches_apart(
+    mode: str, min_cosine: float, tiny_model_spec, sample_corpus, tmp_artifacts: Path
 ) -> None:
     texts = [q.text for q in sample_corpus.queries[:24]]
-    reference = encode_texts(tiny_model_spec, texts, "query", progress=False)
+    reference = encode_texts(tiny_model_spec, texts, "query", mode="float32", progress=False)
     reduced = encode_texts(tiny_model_spec, texts, "query", mode=mode, progress=False)
     assert reduced.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(reduced, axis=1), 1.0, atol=1e-5)
     cosine = (reference * reduced).sum(axis=1)
-    assert cosine.min() > 0.95
+    assert cosine.min() > min_cosine
     assert not np.array_equal(reference, reduced)  # a different computation ...
     folder = tmp_artifacts / "embeddings" / tiny_model_spec.fingerprint
     assert {p.name for p in folder.iterdir()} == {"float32", mode}  # ... cached apart
+
+
+def test_batches_follow_token_counts_not_characters(tiny_model_spec, tmp_artifacts: Path) -> None:
+    from hybriddash.encoders.registry import load_model
+
+    model = load_model(tiny_model_spec)
+    # 11 Chinese characters are 9 tokens, 27 characters of English only 5
+    texts = ["international organizations", "北京大学图书馆藏书丰富", "ok"]
+    n_tokens = [len(model.tokenizer(t)["input_ids"]) for t in texts]
+    assert n_tokens[1] > n_tokens[0] > n_tokens[2]
+    batches = encode_module.token_length_batches(model, texts, batch_size=2)
+    assert batches == [[1, 0], [2]]
+
+
+def test_missing_onnx_runtime_falls_back_to_float32_and_says_so(
+    tiny_model_spec, sample_corpus, tmp_artifacts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hybriddash.encoders import onnx_backend
+
+    monkeypatch.setattr(onnx_backend, "onnx_runtime_available", lambda: False)
+    with pytest.warns(RuntimeWarning, match="onnxruntime.*float32 instead"):
+        encoded = encode_module.encode_corpus(
+            tiny_model_spec, sample_corpus.subset_by(langs=["en"]), mode="onnx", progress=False
+        )
+    assert encoded.mode == "float32"
+    folder = tmp_artifacts / "embeddings" / tiny_model_spec.fingerprint
+    assert {p.name for p in folder.iterdir()} == {"float32"}  # stored as what ran

@@ -63,6 +63,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "~2.5x faster steps on CPU; default on)",
     )
     parser.add_argument(
+        "--freeze-layers",
+        type=int,
+        default=0,
+        help="also freeze the embedding block and the lowest N transformer layers: "
+        "backpropagation stops above them (see docs/benchmarks.md for speed and quality)",
+    )
+    parser.add_argument(
         "--bf16", action="store_true", help="bf16 autocast (fast only on CPUs with native bf16)"
     )
     parser.add_argument(
@@ -105,6 +112,7 @@ def _train(args: argparse.Namespace) -> int:
         max_length=args.max_length,
         seed=args.seed,
         freeze_embeddings=args.freeze_embeddings,
+        freeze_layers=args.freeze_layers,
         bf16=args.bf16,
         eval_every=args.eval_every,
         patience=args.patience,

@@ -4,10 +4,20 @@ Conventions: every returned embedding is float32, L2-normalised (unit length), o
 row per input text in input order. Texts are prefixed by the model's prefix for their
 kind (``"query: "`` / ``"passage: "`` for e5) before encoding.
 
-Encode modes (``mode=``): ``"float32"`` (the reference), ``"bf16"`` (torch CPU autocast
-to bfloat16), ``"int8"`` (dynamic int8 quantization of the linear layers but the FFN
-output projections, see :func:`hybriddash.encoders.registry.load_model`). The mode
-is part of the cache key, so the modes never mix.
+Encode modes (``mode=``): ``"float32"`` (torch, the reference), ``"bf16"``
+(torch CPU autocast to bfloat16), ``"int8"`` (torch dynamic int8 quantization of the
+linear layers but the FFN output projections, see
+:func:`hybriddash.encoders.registry.load_model`), ``"onnx"`` and ``"onnx-int8"`` (ONNX
+Runtime, float32 or int8 weights; :mod:`hybriddash.encoders.onnx_backend`; ``"onnx"``
+is the default, :data:`DEFAULT_ENCODE_MODE`). The mode
+is part of the cache key, so the modes never mix. Speed and the mAP change of each mode
+are measured by ``bench/bench_encode.py`` (docs/benchmarks.md); a mode whose runtime is
+missing falls back to float32 with a warning, and the mode that ran is what the cache
+and the store record.
+
+Batches are cut from the texts sorted by their token count (not their character
+count: a Chinese sentence has few characters and many tokens), so a batch pads little.
+On XQuAD-R's 11 languages that alone encodes ~1.4x faster than sorting by characters.
 
 The cache
 ---------
@@ -28,6 +38,7 @@ import os
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,9 +51,14 @@ from hybriddash.encoders._folder import file_lock
 from hybriddash.encoders.registry import ModelSpec, load_model
 
 if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
     from hybriddash.data.corpus import Corpus
 
-ENCODE_MODES = ("float32", "bf16", "int8")
+ENCODE_MODES = ("float32", "bf16", "int8", "onnx", "onnx-int8")
+# The fastest mode whose XQuAD-R mAP stays within 0.005 of float32 (bench_encode.py,
+# docs/benchmarks.md): same embeddings as float32 to 1e-5, faster on the CPU.
+DEFAULT_ENCODE_MODE = "onnx"
 TEXT_KINDS = ("query", "passage")
 # Texts encoded between two cache writes: an interrupted run keeps what it finished.
 FLUSH_EVERY = 2048
@@ -70,6 +86,7 @@ class EncodedCorpus:
     queries: np.ndarray
     candidates: np.ndarray
     stats: EncodeStats
+    mode: str = "float32"  # the encode mode that ran (after any fallback)
 
 
 # ---------------------------------------------------------------------------- cache
@@ -213,8 +230,39 @@ def _check_mode(mode: str) -> None:
         raise ValueError(f"encode mode must be one of {ENCODE_MODES}, got {mode!r}")
 
 
+def effective_mode(mode: str, spec: ModelSpec | None = None) -> str:
+    """The mode that will run for ``mode``: itself, or float32 where it cannot run here.
+
+    The ONNX modes need onnxruntime and a model the export handles (``spec`` given:
+    Transformer -> mean/CLS Pooling, see
+    :func:`hybriddash.encoders.onnx_backend.onnx_unsupported_reason`). A fallback is
+    announced with a warning; callers record the returned mode.
+    """
+    _check_mode(mode)
+    if mode in ("onnx", "onnx-int8"):
+        from hybriddash.encoders.onnx_backend import (
+            onnx_runtime_available,
+            onnx_unsupported_reason,
+        )
+
+        if spec is not None:
+            reason = onnx_unsupported_reason(spec)
+        elif not onnx_runtime_available():
+            reason = "onnxruntime and onnx are not installed"
+        else:
+            reason = None
+        if reason is not None:
+            warnings.warn(
+                f"encode mode {mode!r} cannot run ({reason}): encoding in float32 instead",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return "float32"
+    return mode
+
+
 def _run_model(spec: ModelSpec, texts: list[str], mode: str, batch_size: int) -> np.ndarray:
-    """Encode one batch of already-prefixed texts -> float32 ``[n, d]`` unit rows."""
+    """Encode one batch of already-prefixed texts (torch modes) -> float32 ``[n, d]`` unit rows."""
     import torch
 
     model = load_model(spec, mode=mode)
@@ -233,6 +281,56 @@ def _run_model(spec: ModelSpec, texts: list[str], mode: str, batch_size: int) ->
     # Normalize module in a hub model): cosine == dot product downstream.
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
+
+
+def token_length_batches(
+    model: SentenceTransformer, texts: list[str], batch_size: int
+) -> list[list[int]]:
+    """Indices of ``texts`` in batches of ``batch_size``, longest token count first.
+
+    Lengths count the model's special tokens and stop at its ``max_seq_length``, as the
+    encoder will see them. The longest batch comes first, so peak memory shows at once.
+    """
+    tokenizer = model.tokenizer
+    limit = model.max_seq_length or None
+    lengths = [
+        len(ids)
+        for ids in tokenizer(texts, truncation=limit is not None, max_length=limit)["input_ids"]
+    ]
+    order = sorted(range(len(texts)), key=lambda i: (-lengths[i], i))
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def encode_batches(
+    spec: ModelSpec,
+    texts: list[str],
+    *,
+    mode: str,
+    batch_size: int,
+    on_batch: Callable[[list[int], np.ndarray], None],
+) -> None:
+    """Run every text of ``texts`` (prefixed) through the model of ``mode``, no cache.
+
+    Texts go in token-length batches (:func:`token_length_batches`);
+    ``on_batch(indices, vectors)`` receives each batch's positions in ``texts`` and its
+    float32 unit rows, in the calling thread.
+    """
+    model = load_model(spec, mode="float32" if mode.startswith("onnx") else mode)
+    if mode.startswith("onnx"):
+        from hybriddash.encoders.onnx_backend import ONNX_BATCH_SIZE, encode_batches_onnx
+
+        batches = token_length_batches(model, texts, min(batch_size, ONNX_BATCH_SIZE))
+
+        encode_batches_onnx(
+            spec,
+            model,
+            [[texts[i] for i in batch] for batch in batches],
+            mode,
+            lambda i, vectors: on_batch(batches[i], vectors),
+        )
+        return
+    for batch in token_length_batches(model, texts, batch_size):
+        on_batch(batch, _run_model(spec, [texts[i] for i in batch], mode, batch_size))
 
 
 def _encode_prefixed(
@@ -260,25 +358,33 @@ def _encode_prefixed(
         if on_progress:
             on_progress(n_cached)
     missing = [i for i, r in enumerate(rows) if r is None]
-    # Longest first, so batches hold texts of similar length (less padding) and the
-    # peak memory shows in the first batch.
-    missing.sort(key=lambda i: len(distinct[i]), reverse=True)
     pending_idx: list[int] = []
     pending_vec: list[np.ndarray] = []
-    for start in range(0, len(missing), batch_size):
-        batch = missing[start : start + batch_size]
-        vectors = _run_model(spec, [distinct[i] for i in batch], mode, batch_size)
-        for i, vec in zip(batch, vectors, strict=True):
-            rows[i] = vec
-        pending_idx.extend(batch)
+    n_done = 0
+
+    def on_batch(batch: list[int], vectors: np.ndarray) -> None:
+        nonlocal pending_idx, pending_vec, n_done
+        for j, vec in zip(batch, vectors, strict=True):
+            rows[missing[j]] = vec
+        pending_idx.extend(missing[j] for j in batch)
         pending_vec.append(vectors)
+        n_done += len(batch)
         if bar is not None:
             bar.update(len(batch))  # type: ignore[attr-defined]
         if on_progress:
             on_progress(len(batch))
-        if len(pending_idx) >= FLUSH_EVERY or start + batch_size >= len(missing):
+        if len(pending_idx) >= FLUSH_EVERY or n_done == len(missing):
             cache.add([keys[i] for i in pending_idx], np.concatenate(pending_vec))
             pending_idx, pending_vec = [], []
+
+    if missing:
+        encode_batches(
+            spec,
+            [distinct[i] for i in missing],
+            mode=mode,
+            batch_size=batch_size,
+            on_batch=on_batch,
+        )
     if not distinct:
         return np.zeros((0, 0), dtype=np.float32), EncodeStats(0, 0)
     table = np.stack(rows).astype(np.float32, copy=False)  # type: ignore[arg-type]
@@ -299,7 +405,7 @@ def encode_texts(
     texts: Sequence[str],
     kind: str,
     *,
-    mode: str = "float32",
+    mode: str = DEFAULT_ENCODE_MODE,
     batch_size: int = 64,
     progress: bool = True,
 ) -> np.ndarray:
@@ -309,7 +415,7 @@ def encode_texts(
     texts are not re-encoded; the model is loaded only if something is missing.
     An empty ``texts`` gives shape ``(0, 0)``.
     """
-    _check_mode(mode)
+    mode = effective_mode(mode, spec)
     prefix = spec.prefix(kind)
     prefixed = [prefix + t for t in texts]
     bar = _make_bar(len(set(prefixed)), progress, f"encoding {kind}s ({spec.model_id}, {mode})")
@@ -327,7 +433,7 @@ def encode_corpus(
     spec: ModelSpec,
     corpus: Corpus,
     *,
-    mode: str = "float32",
+    mode: str = DEFAULT_ENCODE_MODE,
     batch_size: int = 64,
     progress: bool = True,
     progress_callback: ProgressCallback | None = None,
@@ -337,9 +443,11 @@ def encode_corpus(
     ``progress_callback(done, total)`` is called as texts finish (cached ones count
     at once); ``total`` = distinct prefixed queries + distinct prefixed candidates.
     ``stats`` counts distinct texts: ``n_encoded`` ran through the model,
-    ``n_cached`` came from the cache (a second call has ``n_encoded == 0``).
+    ``n_cached`` came from the cache (a second call has ``n_encoded == 0``). A mode whose
+    runtime is missing falls back to float32 (:func:`effective_mode`); ``mode`` says
+    which ran.
     """
-    _check_mode(mode)
+    mode = effective_mode(mode, spec)
     q_texts = [spec.query_prefix + q.text for q in corpus.queries]
     c_texts = [spec.passage_prefix + c.text for c in corpus.candidates]
     total = len(set(q_texts)) + len(set(c_texts))
@@ -364,4 +472,4 @@ def encode_corpus(
             bar.close()  # type: ignore[attr-defined]
     if progress_callback is not None and done < total:
         progress_callback(total, total)
-    return EncodedCorpus(queries=queries, candidates=candidates, stats=q_stats + c_stats)
+    return EncodedCorpus(queries=queries, candidates=candidates, stats=q_stats + c_stats, mode=mode)

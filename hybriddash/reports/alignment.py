@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hybriddash.encoders.encode import DEFAULT_ENCODE_MODE
 from hybriddash.reports.tables import ReadableStore, StoreEmptyError, _frame
 
 # Bump when the projection algorithm changes, so cached projections are not reused.
@@ -208,7 +209,7 @@ def projection(
     corpus: str,
     params: ProjectionParams | None = None,
     *,
-    mode: str = "float32",
+    mode: str = DEFAULT_ENCODE_MODE,
     store: ReadableStore | None = None,
 ) -> pd.DataFrame:
     """2-D UMAP coordinates of a selection of items, cached in the ``projections`` table.
@@ -317,7 +318,7 @@ def alignment_stats(
     *,
     langs: list[str] | None = None,
     seed: int = 0,
-    mode: str = "float32",
+    mode: str = DEFAULT_ENCODE_MODE,
     store: ReadableStore | None = None,
 ) -> AlignmentStats:
     """Translation statistics (see :class:`AlignmentStats`) over all answer candidates."""
@@ -429,7 +430,7 @@ def search_text(
     text: str,
     k: int = 10,
     *,
-    mode: str = "float32",
+    mode: str = DEFAULT_ENCODE_MODE,
     store: ReadableStore | None = None,
 ) -> pd.DataFrame:
     """Encode a typed query with ``model_id`` and rank the corpus's candidates by cosine.

@@ -70,7 +70,9 @@ class TrainConfig:
     ``alpha`` is the share of mono batches for ``hybrid`` (normalised to 1.0 for
     ``mono`` and 0.0 for ``cross``). ``batch_size`` is (query, passage) pairs per batch
     and per process. ``max_length`` is the token limit during training only; the saved
-    model keeps its base's limit for encoding. ``eval_every`` (steps; default: 10
+    model keeps its base's limit for encoding. ``freeze_layers`` > 0 freezes the whole
+    embedding block and the lowest N transformer layers, so backpropagation stops above
+    them (fewer FLOPs per step, not just fewer optimizer updates). ``eval_every`` (steps; default: 10
     evaluations per run) also sets the granularity of the kept best state.
     """
 
@@ -89,6 +91,7 @@ class TrainConfig:
     max_length: int = 96
     seed: int = 0
     freeze_embeddings: bool = True
+    freeze_layers: int = 0
     bf16: bool = False
     eval_every: int | None = None
     patience: int | None = None
@@ -100,6 +103,8 @@ class TrainConfig:
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"--alpha must be in [0, 1], got {self.alpha}")
         self.alpha = {"mono": 1.0, "cross": 0.0}.get(self.sampler, float(self.alpha))
+        if self.freeze_layers < 0:
+            raise ValueError(f"--freeze-layers must be >= 0, got {self.freeze_layers}")
         for name in ("steps", "batch_size", "max_length"):
             if getattr(self, name) < 1:
                 raise ValueError(
@@ -126,6 +131,8 @@ def config_fingerprint(cfg: TrainConfig, base_fp: str, data_fp: str) -> str:
     and the training corpus's fingerprints, the loss scale and the code version.
     """
     payload = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "out"}
+    if not cfg.freeze_layers:
+        del payload["freeze_layers"]  # added later: keeps earlier models' fingerprints
     payload.update(
         base_fingerprint=base_fp,
         data_fingerprint=data_fp,
@@ -302,11 +309,12 @@ def _run_trainer(
     base_max_length = model.max_seq_length
     model.max_seq_length = min(cfg.max_length, base_max_length or cfg.max_length)
     n_params = sum(p.numel() for p in model.parameters())
-    frozen = 0
     if cfg.freeze_embeddings:
-        emb = model[0].auto_model.get_input_embeddings()
-        emb.weight.requires_grad_(False)
-        frozen = emb.weight.numel()
+        model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
+    if cfg.freeze_layers:
+        for module in frozen_bottom(model[0].auto_model, cfg.freeze_layers):
+            module.requires_grad_(False)
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
 
     train_ds = train_table.to_dataset(base_spec.query_prefix, base_spec.passage_prefix)
     val_ds = (
@@ -419,6 +427,7 @@ def _run_trainer(
         "step_seconds": [round(t, 4) for t in recorder.step_times],
         "cpu_options": {
             "freeze_embeddings": cfg.freeze_embeddings,
+            "freeze_layers": cfg.freeze_layers,
             "frozen_parameters": frozen,
             "parameters": n_params,
             "bf16_autocast": cfg.bf16,
@@ -433,6 +442,24 @@ def _run_trainer(
     if save and _is_main_process():
         _save_atomically(model, card, trained_dir(), cfg.out, file_lock)
     return card
+
+
+def frozen_bottom(encoder: Any, n_layers: int) -> list[Any]:
+    """The modules to freeze for ``freeze_layers=n_layers``: embeddings + lowest N layers.
+
+    Works on BERT-style encoders (``.embeddings`` + ``.encoder.layer``: BERT, XLM-R,
+    MiniLM, e5); anything else raises ValueError naming what is missing.
+    """
+    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+    embeddings = getattr(encoder, "embeddings", None)
+    if layers is None or embeddings is None:
+        raise ValueError(
+            f"--freeze-layers needs a BERT-style encoder (.embeddings and .encoder.layer); "
+            f"{type(encoder).__name__} has no such layout"
+        )
+    if n_layers > len(layers):
+        raise ValueError(f"--freeze-layers {n_layers}: the model has only {len(layers)} layers")
+    return [embeddings, *layers[:n_layers]]
 
 
 def measure_steps(cfg: TrainConfig, base_spec: ModelSpec, corpus: Corpus) -> dict[str, Any]:

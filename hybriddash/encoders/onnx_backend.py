@@ -1,0 +1,283 @@
+"""ONNX Runtime encode path: modes ``"onnx"`` (float32) and ``"onnx-int8"``.
+
+The sentence-transformers model's transformer is exported once per model fingerprint
+(``torch.onnx.export``, dynamic batch and sequence axes) to
+``<artifacts>/models/onnx/<fingerprint>-float32/model.onnx``; ``onnx-int8`` is that
+graph after ONNX Runtime's dynamic quantization (int8 weights per output channel,
+activations quantized per batch) in ``...-int8/``. Both folders are built atomically
+(see :mod:`hybriddash.encoders._folder`), ~10 s each for e5-small. The graph takes
+the word vectors as input (numpy looks them up in the loaded model's matrix), so the
+files hold the 12 layers only: ~90 MB float32, ~25 MB int8 for e5-small.
+
+Pooling and normalisation run in numpy from the model's own Pooling module settings
+(mean or CLS token; anything else is refused), so the output matches
+``SentenceTransformer.encode`` of the same model. Sessions run single-threaded and one
+worker thread per CPU core takes the next batch: on 2 cores that beat one session with
+2 intra-op threads by ~1.3x for this small model (short sequences: per-op thread
+handoffs cost more than they parallelise).
+
+Why not sentence-transformers' own ``backend="onnx"``: it needs ``optimum``, which does
+not install from this machine's package registry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hybriddash import config
+from hybriddash.encoders._folder import atomic_build, quiet_transformers
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+    from hybriddash.encoders.registry import ModelSpec
+
+ONNX_MODES = ("onnx", "onnx-int8")
+# One session per core works best on small batches (measured on XQuAD-R, 2 cores:
+# 16 texts ~1.3x faster than 64); callers' larger batch sizes are cut to this.
+ONNX_BATCH_SIZE = 16
+EXPORT_VERSION = "1"  # bump when the exported graph or quantization settings change
+_SESSIONS: dict[tuple[str, str], Any] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+class OnnxUnavailableError(RuntimeError):
+    """onnxruntime (or onnx) is not installed, or the model cannot take this path."""
+
+
+def onnx_runtime_available() -> bool:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def onnx_unsupported_reason(spec: ModelSpec) -> str | None:
+    """Why ``spec`` cannot take the ONNX path (None: it can), from its folder's files.
+
+    Reads ``modules.json`` and the Pooling config only (no model load): the path needs
+    Transformer -> Pooling (mean or CLS) [-> Normalize], with its weights in a folder.
+    """
+    if not onnx_runtime_available():
+        return "onnxruntime and onnx are not installed"
+    folder = Path(spec.source)
+    try:
+        modules = json.loads((folder / "modules.json").read_text())
+    except (OSError, ValueError):
+        return f"{spec.model_id}: no local sentence-transformers folder to export"
+    kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules]
+    if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+        return f"{spec.model_id}: modules {kinds}, the ONNX path handles Transformer, Pooling, Normalize"
+    pooling = next(m for m in modules if str(m.get("type", "")).endswith("Pooling"))
+    try:
+        cfg = json.loads((folder / pooling["path"] / "config.json").read_text())
+    except (OSError, ValueError):
+        return f"{spec.model_id}: unreadable pooling config"
+    mode = cfg.get("pooling_mode") or [
+        k[len("pooling_mode_") :]
+        for k, v in cfg.items()
+        if k.startswith("pooling_mode_") and v is True
+    ]
+    modes = [mode] if isinstance(mode, str) else list(mode)
+    if modes not in (["mean"], ["mean_tokens"], ["cls"], ["cls_token"]):
+        return f"{spec.model_id}: pooling {modes}, the ONNX path handles mean or CLS"
+    return None
+
+
+def _pooling_mode(model: SentenceTransformer) -> str:
+    """``"mean"`` or ``"cls"``: the model's Pooling module, which numpy will redo."""
+    for module in model:
+        name = type(module).__name__
+        if name == "Pooling":
+            mode = getattr(module, "pooling_mode", None)  # sentence-transformers >= 6
+            if mode is None:  # 5.x: one boolean per mode in the config
+                cfg = module.get_config_dict()
+                mode = [k[len("pooling_mode_") :] for k, v in cfg.items()
+                        if k.startswith("pooling_mode_") and v]  # fmt: skip
+            modes = [mode] if isinstance(mode, str) else list(mode)
+            if modes in (["mean"], ["mean_tokens"]):
+                return "mean"
+            if modes in (["cls"], ["cls_token"]):
+                return "cls"
+            raise OnnxUnavailableError(
+                f"the ONNX encode modes support mean or CLS pooling only; this model pools "
+                f"with {modes}"
+            )
+        if name not in ("Transformer", "Normalize"):
+            raise OnnxUnavailableError(
+                f"the ONNX encode modes support Transformer -> Pooling (-> Normalize) models; "
+                f"this one has a {name} module"
+            )
+    raise OnnxUnavailableError("the model has no Pooling module")
+
+
+def _features(model: SentenceTransformer, texts: list[str]) -> dict[str, Any]:
+    # sentence-transformers 6 renamed tokenize() to preprocess(); both truncate at the
+    # model's max_seq_length and pad to the batch's longest text.
+    prepare = getattr(model, "preprocess", None) or model.tokenize
+    return prepare(texts)
+
+
+def _export(model: SentenceTransformer, out_dir: Path) -> dict[str, Any]:
+    import torch
+
+    transformer = model[0].auto_model
+    sample = _features(model, ["query: hello world", "passage: a second, longer sentence here"])
+    # The graph starts after the word-embedding lookup (numpy does it, from the loaded
+    # model's own matrix): e5-small's 250k x 384 table would be 80% of the file.
+    sample["inputs_embeds"] = transformer.get_input_embeddings()(sample["input_ids"])
+    inputs = [
+        name for name in ("inputs_embeds", "attention_mask", "token_type_ids") if name in sample
+    ]
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, *args: torch.Tensor) -> torch.Tensor:
+            return self.transformer(**dict(zip(inputs, args, strict=True))).last_hidden_state
+
+    dynamic: dict[str, dict[int, str]] = {name: {0: "batch", 1: "sequence"} for name in inputs}
+    dynamic["last_hidden_state"] = {0: "batch", 1: "sequence"}
+    with torch.no_grad(), quiet_transformers():
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about python control flow
+            # The TorchScript exporter: the dynamo one needs onnxscript and still
+            # specialises some of BERT's mask arithmetic on the sample's shapes.
+            torch.onnx.export(
+                LastHidden().eval(),
+                tuple(sample[name] for name in inputs),
+                str(out_dir / "model.onnx"),
+                input_names=inputs,
+                output_names=["last_hidden_state"],
+                dynamic_axes=dynamic,
+                opset_version=17,
+                dynamo=False,
+            )
+    return {"inputs": inputs, "pooling": _pooling_mode(model)}
+
+
+def _quantize(float_dir: Path, out_dir: Path) -> dict[str, Any]:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(float_dir / "model.onnx"),
+        str(out_dir / "model.onnx"),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul"],
+    )
+    return json.loads((float_dir / "onnx.json").read_text())
+
+
+def onnx_folder(spec: ModelSpec, mode: str, model: SentenceTransformer) -> Path:
+    """The exported (and for ``onnx-int8`` quantized) graph of ``spec``; built on first use."""
+    if mode not in ONNX_MODES:
+        raise ValueError(f"not an ONNX encode mode: {mode!r} (expected one of {ONNX_MODES})")
+    if not onnx_runtime_available():
+        raise OnnxUnavailableError(
+            f"encode mode {mode!r} needs onnxruntime and onnx (pip install onnxruntime onnx)"
+        )
+    root = config.models_dir() / "onnx"
+
+    def with_info(build: Callable[[Path], dict[str, Any]]) -> Callable[[Path], dict[str, Any]]:
+        def run(tmp: Path) -> dict[str, Any]:
+            info = build(tmp)
+            (tmp / "onnx.json").write_text(json.dumps(info))
+            return {
+                "model_id": spec.model_id,
+                "kind": "onnx-export",
+                "source_fingerprint": spec.fingerprint,
+                "export_version": EXPORT_VERSION,
+                **info,
+            }
+
+        return run
+
+    float_dir = atomic_build(
+        root / f"{spec.fingerprint}-v{EXPORT_VERSION}-float32",
+        with_info(lambda tmp: _export(model, tmp)),
+    )
+    if mode == "onnx":
+        return float_dir
+    return atomic_build(
+        root / f"{spec.fingerprint}-v{EXPORT_VERSION}-int8",
+        with_info(lambda tmp: _quantize(float_dir, tmp)),
+    )
+
+
+def _session(folder: Path) -> Any:
+    import onnxruntime as ort
+
+    key = (str(folder), "cpu")
+    with _SESSIONS_LOCK:
+        if key not in _SESSIONS:
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = 1  # the workers are the parallelism
+            options.inter_op_num_threads = 1
+            _SESSIONS[key] = ort.InferenceSession(
+                str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+        return _SESSIONS[key]
+
+
+def encode_batches_onnx(
+    spec: ModelSpec,
+    model: SentenceTransformer,
+    batches: list[list[str]],
+    mode: str,
+    on_batch: Callable[[int, np.ndarray], None],
+    *,
+    n_workers: int | None = None,
+) -> None:
+    """Encode each batch of prefixed texts; ``on_batch(i, vectors)`` gets float32 unit rows.
+
+    ``on_batch`` is called from the calling thread, in batch order.
+    """
+    folder = onnx_folder(spec, mode, model)
+    info = json.loads((folder / "onnx.json").read_text())
+    session = _session(folder)
+    inputs, pooling = info["inputs"], info["pooling"]
+
+    word_vectors = model[0].auto_model.get_input_embeddings().weight.detach().numpy()
+
+    def run(texts: list[str]) -> np.ndarray:
+        features = _features(model, texts)
+        features["inputs_embeds"] = word_vectors[features["input_ids"].numpy()]
+        feed = {
+            name: np.asarray(
+                features[name], dtype=np.float32 if name == "inputs_embeds" else np.int64
+            )
+            for name in inputs
+        }
+        hidden = session.run(None, feed)[0]
+        if pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            mask = feed["attention_mask"][:, :, None].astype(np.float32)
+            pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        pooled = pooled.astype(np.float32, copy=False)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    workers = n_workers or len(os.sched_getaffinity(0))
+    with ThreadPoolExecutor(max(1, min(workers, len(batches)))) as pool:
+        for i, vectors in enumerate(pool.map(run, batches)):
+            on_batch(i, vectors)
+
+
+def clear_sessions() -> None:
+    with _SESSIONS_LOCK:
+        _SESSIONS.clear()
