@@ -109,21 +109,29 @@ def main(argv: list[str] | None = None) -> int:
         )
     total = time.time() - started
 
-    base_time = next((c["step_seconds_median"] for n, c in rows if n == "full"), None)
+    def mean_step(card: dict) -> float:
+        # Every variant draws the same batches (same seed): the mean over steps 2..N
+        # compares like with like; a median would pick different batches per variant
+        # (mono batches of short texts take a fraction of a cross batch's time).
+        steps = card["step_seconds"][1:] or card["step_seconds"]
+        return sum(steps) / len(steps)
+
+    base_time = next((mean_step(c) for n, c in rows if n == "full"), None)
     print(f"### Training step time (CPU), {spec.model_id}\n")
     print(
         f"`python bench/bench_train.py --steps {args.steps} --batch-size {args.batch_size} "
         f"--max-length {args.max_length}` on {_cpu_name()}, {os.cpu_count()} cores, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; bf16: {_bf16_native()}. "
-        f"Training pairs: {corpus.name} (hybrid batches, alpha 0.5). Median over steps 2..{args.steps} "
-        f"(step 1 is warm-up). Total {total:.0f} s.\n"
+        f"Training pairs: {corpus.name} (hybrid batches, alpha 0.5; the same batches for every "
+        f"variant). Mean over steps 2..{args.steps} (step 1 is warm-up). Total {total:.0f} s; "
+        f"load average at the end {os.getloadavg()[0]:.1f}.\n"
     )
     print("| variant | trainable params | s/step | pairs/s | vs full |")
     print("|---|---|---|---|---|")
     for name, card in rows:
         opts = card["cpu_options"]
         trainable = opts["parameters"] - opts["frozen_parameters"]
-        t = card["step_seconds_median"]
+        t = mean_step(card)
         speed = f"{base_time / t:.2f}x" if base_time else "-"
         print(
             f"| {name} | {trainable / 1e6:.1f}M of {opts['parameters'] / 1e6:.1f}M | {t:.3f} | "

@@ -211,3 +211,24 @@ def test_missing_onnx_runtime_falls_back_to_float32_and_says_so(
     assert encoded.mode == "float32"
     folder = tmp_artifacts / "embeddings" / tiny_model_spec.fingerprint
     assert {p.name for p in folder.iterdir()} == {"float32"}  # stored as what ran
+
+
+@pytest.mark.slow
+def test_real_model_modes_stay_close_to_float32_on_the_sample_corpus(
+    sample_corpus, tmp_artifacts: Path
+) -> None:
+    """The base model: the ONNX export reproduces float32; the int8 modes stay close."""
+    from hybriddash.encoders.base_model import ensure_base_model
+    from hybriddash.encoders.registry import resolve_model
+
+    ensure_base_model()
+    spec = resolve_model("multilingual-e5-small-q4")
+    texts = [q.text for q in sample_corpus.queries] + [c.text for c in sample_corpus.candidates]
+    texts = texts[::3]  # every third text of every language: ~400 texts
+    reference = encode_texts(spec, texts, "passage", mode="float32", progress=False)
+    for mode, min_cosine in (("onnx", 0.99999), ("int8", 0.97), ("onnx-int8", 0.96)):
+        got = encode_texts(spec, texts, "passage", mode=mode, progress=False)
+        cosine = (reference * got).sum(axis=1)
+        assert cosine.min() > min_cosine, (mode, float(cosine.min()))
+    folder = tmp_artifacts / "embeddings" / spec.fingerprint
+    assert {p.name for p in folder.iterdir()} == {"float32", "onnx", "int8", "onnx-int8"}

@@ -91,7 +91,9 @@ def test_store_holds_every_table_of_the_run(first, sample_corpus) -> None:  # ty
     store = Store()
     run = reads.get_run(summary.run_id, store=store)
     assert run is not None
-    assert run["run_id"] == make_run_id(summary.model_fp, sample_corpus.fingerprint, summary.mode, K)
+    assert run["run_id"] == make_run_id(
+        summary.model_fp, sample_corpus.fingerprint, summary.mode, K
+    )
     assert run["monolingual"] == pytest.approx(summary.headline["monolingual"])
     assert not run["contaminated"]
     nq, nc, n_langs = summary.n_queries, summary.n_candidates, len(summary.languages)

@@ -90,6 +90,35 @@ def test_block_size_does_not_change_ranks():
         np.testing.assert_array_equal(got.lang_rank, ref.lang_rank)
 
 
+@pytest.mark.parametrize("block_size", [1, 7, None])
+def test_worker_count_does_not_change_anything(block_size):
+    q, c, lang, n_langs, indptr, indices = random_case(6, nq=45, integer=True)
+    ref = relevant_ranks(
+        q, c, lang, n_langs, indptr, indices, block_size=block_size, top_k=10, n_threads=1
+    )
+    for n_threads in (2, 3, 8):
+        got = relevant_ranks(
+            q, c, lang, n_langs, indptr, indices, block_size=block_size, top_k=10,
+            n_threads=n_threads,
+        )  # fmt: skip
+        for field in ("pooled_rank", "lang_rank", "score", "topk_indices", "topk_scores"):
+            np.testing.assert_array_equal(getattr(got, field), getattr(ref, field))
+    with pytest.raises(ValueError, match="n_threads"):
+        relevant_ranks(q, c, lang, n_langs, indptr, indices, n_threads=0)
+
+
+def test_a_failing_worker_raises_in_the_caller(monkeypatch: pytest.MonkeyPatch):
+    from hybriddash.retrieval import exact_ranks
+
+    def broken(*args):
+        raise RuntimeError("kernel failed")
+
+    monkeypatch.setattr(exact_ranks, "_count_block", broken)
+    q, c, lang, n_langs, indptr, indices = random_case(7)
+    with pytest.raises(RuntimeError, match="kernel failed"):
+        relevant_ranks(q, c, lang, n_langs, indptr, indices, block_size=8, n_threads=2)
+
+
 def test_queries_without_relevant_candidates_and_empty_languages():
     q, c, lang, _, _, _ = random_case(3, nq=5, nc=30, n_langs=3)
     indptr = np.array([0, 2, 2, 3, 3, 5])

@@ -206,6 +206,48 @@ def test_train_cli_runs_and_prints_summary(tmp_artifacts, tiny_model_spec, capsy
     assert main([*argv[:-3], "--steps", "4", "--quiet"]) == 2  # same name, other config
 
 
+def test_freeze_layers_freezes_the_bottom_and_keeps_old_fingerprints(tiny_model_spec):
+    from hybriddash.encoders.registry import load_model
+    from hybriddash.training.trainer import config_fingerprint, frozen_bottom
+
+    encoder = load_model(tiny_model_spec)[0].auto_model
+    modules = frozen_bottom(encoder, 1)
+    assert modules == [encoder.embeddings, encoder.encoder.layer[0]]
+    with pytest.raises(ValueError, match="only 2 layers"):
+        frozen_bottom(encoder, 3)
+    with pytest.raises(ValueError, match="BERT-style"):
+        frozen_bottom(object(), 1)
+    # freeze_layers=0 leaves the fingerprint of configurations from before the option
+    cfg = tiny_config(tiny_model_spec)
+    payload_without = config_fingerprint(cfg, "b", "d")
+    assert config_fingerprint(tiny_config(tiny_model_spec, freeze_layers=1), "b", "d") != (
+        payload_without
+    )
+    with pytest.raises(ValueError, match="freeze-layers"):
+        tiny_config(tiny_model_spec, freeze_layers=-1)
+
+
+def test_training_with_frozen_layers_updates_only_the_top(
+    tmp_artifacts, sample_corpus, tiny_model_spec
+):
+    import torch
+
+    from hybriddash.encoders.registry import load_model, resolve_model
+
+    cfg = tiny_config(tiny_model_spec, out="fl1", steps=4, eval_every=2, freeze_layers=1)
+    result = train(cfg, corpus=sample_corpus, base_spec=tiny_model_spec, progress=False)
+    assert result.card["cpu_options"]["freeze_layers"] == 1
+    before = load_model(tiny_model_spec)[0].auto_model.state_dict()
+    after = load_model(resolve_model(result.model_id))[0].auto_model.state_dict()
+    for name, tensor in before.items():
+        moved = not torch.equal(tensor, after[name])
+        if name.startswith(("embeddings.", "encoder.layer.0.")):
+            assert not moved, name
+    assert any(
+        not torch.equal(t, after[n]) for n, t in before.items() if n.startswith("encoder.layer.1.")
+    )
+
+
 def test_invalid_configuration_is_rejected(tiny_model_spec):
     with pytest.raises(ValueError, match="alpha"):
         tiny_config(tiny_model_spec, alpha=1.2)

@@ -130,6 +130,7 @@ def print_summary(summary: RunSummary, out: TextIO) -> None:
             f"{s.n_cached} from the embedding cache"
         )
     print(f"run     {s.run_id}  {how}", file=out)
+    print(f"encode  mode {s.mode}", file=out)
     print(f"top-k   {_index_line(s)}", file=out)
     print(file=out)
     rows = [

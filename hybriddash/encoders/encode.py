@@ -230,6 +230,15 @@ def _check_mode(mode: str) -> None:
         raise ValueError(f"encode mode must be one of {ENCODE_MODES}, got {mode!r}")
 
 
+def cpu_has_native_bf16() -> bool | None:
+    """Whether the CPU has bf16 instructions (AVX512_BF16 / AMX); None where unknown."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def effective_mode(mode: str, spec: ModelSpec | None = None) -> str:
     """The mode that will run for ``mode``: itself, or float32 where it cannot run here.
 
@@ -239,6 +248,13 @@ def effective_mode(mode: str, spec: ModelSpec | None = None) -> str:
     announced with a warning; callers record the returned mode.
     """
     _check_mode(mode)
+    if mode == "bf16" and cpu_has_native_bf16() is False:
+        warnings.warn(
+            "encode mode 'bf16': this CPU has no bf16 instructions, torch emulates them "
+            "(measured ~8x slower than float32 on such a CPU); the embeddings are still bf16",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     if mode in ("onnx", "onnx-int8"):
         from hybriddash.encoders.onnx_backend import (
             onnx_runtime_available,
