@@ -44,7 +44,6 @@ from hybriddash.retrieval.exact_ranks import (  # noqa: E402
     relevant_ranks,
 )
 
-
 NEAR_TIE = 1e-6  # a few float32 ulps at cosine ~0.8
 
 

@@ -297,6 +297,7 @@ def test_reproduction_protocol_runs_end_to_end_and_renders(tmp_artifacts, tiny_m
         seeds=(0,),
         eval_articles={"sample": 2},
         note="TEST PROFILE: tiny model, 2 steps.",
+        freeze_layers=1,  # the tiny model has 2 layers; the real profiles freeze 3
     )
     lines: list[str] = []
     res = run_reproduction(
