@@ -76,11 +76,11 @@ def random_embeddings(corpus, dim: int, seed: int) -> tuple[np.ndarray, np.ndarr
     return q, c
 
 
-def model_embeddings(corpus, model: str) -> tuple[np.ndarray, np.ndarray]:
+def model_embeddings(corpus, model: str, mode: str) -> tuple[np.ndarray, np.ndarray]:
     from hybriddash.encoders.encode import encode_corpus
     from hybriddash.encoders.registry import resolve_model
 
-    enc = encode_corpus(resolve_model(model), corpus, progress=True)
+    enc = encode_corpus(resolve_model(model), corpus, mode=mode, progress=True)
     print(f"embeddings: {enc.stats}", file=sys.stderr)
     return enc.queries, enc.candidates
 
@@ -156,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", default="xquad-r")
     parser.add_argument("--model", default="multilingual-e5-small-q4")
+    parser.add_argument("--mode", default="onnx",
+                        help="encode mode of the embeddings (default onnx: float32 embeddings)")  # fmt: skip
     parser.add_argument("--random-embeddings", action="store_true")
     parser.add_argument("--dim", type=int, default=384, help="with --random-embeddings")
     parser.add_argument("--seed", type=int, default=0)
@@ -174,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         q, c = random_embeddings(corpus, args.dim, args.seed)
         source = f"random ({args.dim}-d, seed {args.seed}, group-correlated)"
     else:
-        q, c = model_embeddings(corpus, args.model)
-        source = f"{args.model} (encoder cache)"
+        q, c = model_embeddings(corpus, args.model, args.mode)
+        source = f"{args.model}, encode mode {args.mode} (encoder cache)"
     indptr, _ = relevance_csr(corpus)
     _, cand_names = language_codes(corpus.candidate_langs)
     q_langs = sorted({x.lang for x in corpus.queries})

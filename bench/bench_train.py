@@ -36,6 +36,7 @@ VARIANTS = {
     "frozen+bf16": {"freeze_embeddings": True, "bf16": True},
     "frozen+layers3": {"freeze_embeddings": True, "freeze_layers": 3, "bf16": False},
     "frozen+layers6": {"freeze_embeddings": True, "freeze_layers": 6, "bf16": False},
+    "frozen+layers3+bf16": {"freeze_embeddings": True, "freeze_layers": 3, "bf16": True},
 }
 DEFAULT_VARIANTS = "full,frozen,frozen+layers3,frozen+layers6"
 

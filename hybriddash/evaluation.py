@@ -41,7 +41,12 @@ from typing import Any
 import pandas as pd
 
 from hybriddash.data.corpus import Corpus
-from hybriddash.encoders.encode import DEFAULT_ENCODE_MODE, effective_mode
+from hybriddash.encoders.encode import (
+    default_mode_for,
+    effective_mode,
+    mode_key,
+    resolve_devices,
+)
 from hybriddash.encoders.registry import ModelSpec
 from hybriddash.store import reads, writes
 from hybriddash.store.db import Store
@@ -140,9 +145,10 @@ class RunSummary:
 
 
 def make_run_id(model_fp: str, corpus_fp: str, mode: str, k: int, index: str = "flat") -> str:
-    """16 hex chars of sha256 over (model fp, corpus fp, mode, k, METRICS_VERSION), plus
-    the top-k index kind when it is approximate (its lists differ from exact ones)."""
-    parts: list[object] = [model_fp, corpus_fp, mode, int(k), METRICS_VERSION]
+    """16 hex chars of sha256 over (model fp, corpus fp, mode key, k, METRICS_VERSION),
+    plus the top-k index kind when it is approximate (its lists differ from exact ones).
+    The mode key carries a mode's recipe version (:func:`~hybriddash.encoders.encode.mode_key`)."""
+    parts: list[object] = [model_fp, corpus_fp, mode_key(mode), int(k), METRICS_VERSION]
     if index != "flat":
         parts.append(index)
     key = json.dumps(parts)
@@ -156,13 +162,14 @@ def evaluate(
     langs: Sequence[str] | None = None,
     articles: int | None = None,
     k: int = 100,
-    mode: str = DEFAULT_ENCODE_MODE,
+    mode: str | None = None,
     store: Store | None = None,
     force: bool = False,
     batch_size: int = 64,
     progress_callback: ProgressCallback | None = None,
     progress: bool = True,
     index: str = "auto",
+    devices: str | Sequence[str] | None = None,
 ) -> RunSummary:
     """Evaluate ``model`` on ``dataset`` and store the run (see the module docstring).
 
@@ -172,7 +179,9 @@ def evaluate(
         dataset: a dataset id (``xquad-r``, ``sample``, ``upload:<name>`` …) or a Corpus.
         langs, articles: restrict the corpus (parallel structure kept).
         k: length of the stored pooled top-k lists and of the share@k curves.
-        mode: encode mode (``float32``, ``bf16``, ``int8``).
+        mode: encode mode (one of :data:`~hybriddash.encoders.encode.ENCODE_MODES`;
+            None: the fastest measured within 0.005 mAP of float32 on this CPU, float32
+            on GPUs; :func:`~hybriddash.encoders.encode.default_mode_for`).
         store: the store (default: the configured one).
         force: recompute (ranks, metrics, top-k) and replace a run already stored.
         progress_callback: ``(stage, fraction)`` with stage in load, encode, rank,
@@ -181,6 +190,8 @@ def evaluate(
         index: faiss index of the top-k lists: ``auto`` (exact up to
             :func:`~hybriddash.retrieval.ann.ann_threshold` candidates, HNSW above),
             ``flat``, ``hnsw`` or ``ivf``. Metrics are exact whatever the index.
+        devices: where to encode (``cpu``, ``auto`` = all GPUs if any, ``cuda:0,cuda:1``;
+            :func:`~hybriddash.encoders.encode.resolve_devices`).
     """
     from hybriddash.retrieval.ann import resolve_index_kind, validate_index_kind
 
@@ -204,7 +215,8 @@ def evaluate(
     if not corpus.queries or not corpus.candidates:
         raise ValueError(f"{corpus.name}: nothing to evaluate (no queries or no candidates)")
     index_kind = resolve_index_kind(index, len(corpus.candidates))
-    mode = effective_mode(mode, spec)  # a fallback is stored as what ran
+    where = resolve_devices(devices)
+    mode = effective_mode(mode or default_mode_for(where), spec, where)  # a fallback is stored as what ran
     run_id = make_run_id(spec.fingerprint, corpus.fingerprint, mode, k, index_kind)
 
     if not force:
@@ -228,6 +240,7 @@ def evaluate(
         mode=mode,
         batch_size=batch_size,
         progress=progress,
+        devices=where,
         progress_callback=(lambda done, total: report("encode", done / total if total else 1.0)),
     )
 

@@ -42,11 +42,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--mode",
-        default=DEFAULT_ENCODE_MODE,
+        default=None,
         choices=ENCODE_MODES,
-        help=f"encode mode (default: {DEFAULT_ENCODE_MODE}, the fastest within 0.005 mAP of "
-        "float32; falls back to float32 where it cannot run; the int8 modes change mAP: "
-        "see docs/benchmarks.md)",
+        help=f"encode mode (default on this CPU: {DEFAULT_ENCODE_MODE}, the fastest measured "
+        "within 0.005 mAP of float32; float32 on GPUs; falls back to float32 where a mode "
+        "cannot run: see docs/benchmarks.md)",
+    )
+    parser.add_argument(
+        "--devices",
+        default="auto",
+        help="where to encode: auto = every CUDA GPU if there is one, else the CPU; cpu; "
+        "cuda; or a list like cuda:0,cuda:1 (more than one device runs "
+        "sentence-transformers' multi-process pool, float32) (default: auto)",
     )
     parser.add_argument(
         "--force", action="store_true", help="recompute and replace a run already in the store"
@@ -95,6 +102,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         force=args.force,
         progress=not args.quiet,
         index=args.index,
+        devices=args.devices,
     )
     to_stdout = args.json == "-"
     out = sys.stderr if to_stdout else sys.stdout

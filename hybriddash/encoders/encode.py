@@ -8,12 +8,21 @@ Encode modes (``mode=``): ``"float32"`` (torch, the reference), ``"bf16"``
 (torch CPU autocast to bfloat16), ``"int8"`` (torch dynamic int8 quantization of the
 linear layers but the FFN output projections, see
 :func:`hybriddash.encoders.registry.load_model`), ``"onnx"`` and ``"onnx-int8"`` (ONNX
-Runtime, float32 or int8 weights; :mod:`hybriddash.encoders.onnx_backend`; ``"onnx"``
-is the default, :data:`DEFAULT_ENCODE_MODE`). The mode
-is part of the cache key, so the modes never mix. Speed and the mAP change of each mode
-are measured by ``bench/bench_encode.py`` (docs/benchmarks.md); a mode whose runtime is
-missing falls back to float32 with a warning, and the mode that ran is what the cache
-and the store record.
+Runtime, float32 or SmoothQuant int8; :mod:`hybriddash.encoders.onnx_backend`). The
+default, :data:`DEFAULT_ENCODE_MODE`, is the fastest mode measured within 0.005 mAP of
+float32 on xquad-r[articles=8] (``bench/bench_encode.py``, docs/benchmarks.md):
+``onnx-int8`` on a CPU with VNNI int8 instructions, where it was measured, ``onnx``
+(the same embeddings as float32) elsewhere. :func:`mode_key` (the mode plus its recipe
+version) is part of the cache key and of the run id, so the modes never mix; a mode
+whose runtime is missing falls back to float32 with a warning, and the mode that ran
+is what the cache and the store record.
+
+Devices (``devices=``): ``None`` / ``"cpu"`` encodes in this process on the CPU;
+``"auto"`` takes every CUDA GPU when there are any; a list such as
+``["cuda:0", "cuda:1"]`` or ``["cpu", "cpu"]`` runs sentence-transformers'
+multi-process pool, one worker per entry (:func:`resolve_devices`). On a GPU only the
+torch modes run (the ONNX and int8 modes are CPU paths): they become float32, said
+with a warning.
 
 Batches are cut from the texts sorted by their token count (not their character
 count: a Chinese sentence has few characters and many tokens), so a batch pads little.
@@ -21,7 +30,7 @@ On XQuAD-R's 11 languages that alone encodes ~1.4x faster than sorting by charac
 
 The cache
 ---------
-``<artifacts>/embeddings/<model fingerprint>/<mode>/`` holds append-only shards:
+``<artifacts>/embeddings/<model fingerprint>/<mode key>/`` holds append-only shards:
 ``shard-*.npy`` (float32 ``[n, d]``) and ``shard-*.keys.npy`` (uint8 ``[n, 16]``: the first
 16 bytes of sha256 of the UTF-8 *prefixed* text). A shard becomes visible when its keys
 file appears; both are written to a temp name and renamed (atomic), under an
@@ -56,9 +65,8 @@ if TYPE_CHECKING:
     from hybriddash.data.corpus import Corpus
 
 ENCODE_MODES = ("float32", "bf16", "int8", "onnx", "onnx-int8")
-# The fastest mode whose XQuAD-R mAP stays within 0.005 of float32 (bench_encode.py,
-# docs/benchmarks.md): same embeddings as float32 to 1e-5, faster on the CPU.
-DEFAULT_ENCODE_MODE = "onnx"
+# Modes that run on the CPU only (ONNX Runtime's CPU provider, torch's dynamic int8).
+CPU_ONLY_MODES = ("int8", "onnx", "onnx-int8")
 TEXT_KINDS = ("query", "passage")
 # Texts encoded between two cache writes: an interrupted run keeps what it finished.
 FLUSH_EVERY = 2048
@@ -230,24 +238,116 @@ def _check_mode(mode: str) -> None:
         raise ValueError(f"encode mode must be one of {ENCODE_MODES}, got {mode!r}")
 
 
-def cpu_has_native_bf16() -> bool | None:
-    """Whether the CPU has bf16 instructions (AVX512_BF16 / AMX); None where unknown."""
+def _cpu_flags() -> set[str] | None:
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        text = Path("/proc/cpuinfo").read_text()
     except OSError:
         return None
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return None
 
 
-def effective_mode(mode: str, spec: ModelSpec | None = None) -> str:
+def cpu_has_native_bf16() -> bool | None:
+    """Whether the CPU has bf16 instructions (AVX512_BF16 / AMX); None where unknown."""
+    flags = _cpu_flags()
+    return None if flags is None else bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def cpu_has_vnni() -> bool | None:
+    """Whether the CPU has VNNI int8 dot-product instructions; None where unknown."""
+    flags = _cpu_flags()
+    return None if flags is None else bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
+
+
+def default_encode_mode() -> str:
+    """``onnx-int8`` where the CPU has VNNI (measured there: fastest within 0.005 mAP
+    of float32), else ``onnx`` (float32 embeddings; int8 without VNNI was not measured
+    within tolerance). ``HYBRIDDASH_ENCODE_MODE`` overrides it."""
+    chosen = os.environ.get("HYBRIDDASH_ENCODE_MODE")
+    if chosen:
+        _check_mode(chosen)
+        return chosen
+    return "onnx-int8" if cpu_has_vnni() else "onnx"
+
+
+DEFAULT_ENCODE_MODE = default_encode_mode()
+
+
+def mode_key(mode: str) -> str:
+    """The mode as caches and run ids know it: the mode, plus the recipe version where
+    a mode's recipe has changed (``onnx-int8`` -> ``onnx-int8-r2``), so embeddings of an
+    older recipe are never served for a newer one."""
+    _check_mode(mode)
+    if mode == "onnx-int8":
+        from hybriddash.encoders.onnx_backend import INT8_RECIPE
+
+        return f"{mode}-r{INT8_RECIPE}"
+    return mode
+
+
+def resolve_devices(devices: str | Sequence[str] | None) -> list[str]:
+    """Where to encode: ``["cpu"]`` (in this process) or the devices of a worker pool.
+
+    ``None`` / ``"cpu"`` -> ``["cpu"]``; ``"auto"`` -> every CUDA GPU (``cuda:0`` …)
+    when torch sees any, else ``["cpu"]``; ``"cuda"`` -> every GPU (error if none);
+    a comma-separated string or a list (``"cuda:0,cuda:1"``, ``["cpu", "cpu"]``) as given.
+    """
+    if devices is None:
+        return ["cpu"]
+    if isinstance(devices, str):
+        spec = devices.strip()
+        if spec in ("", "cpu"):
+            return ["cpu"]
+        if spec in ("auto", "cuda"):
+            import torch
+
+            n_gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+            if n_gpus:
+                return [f"cuda:{i}" for i in range(n_gpus)]
+            if spec == "cuda":
+                raise ValueError("--devices cuda: torch sees no CUDA GPU on this machine")
+            return ["cpu"]
+        devices = [part.strip() for part in spec.split(",") if part.strip()]
+    listed = list(devices)
+    if not listed:
+        raise ValueError("devices: give at least one device (cpu, cuda, cuda:0, ...)")
+    for device in listed:
+        if device != "cpu" and not device.startswith("cuda"):
+            raise ValueError(f"devices: {device!r} is not cpu, cuda or cuda:<index>")
+    return listed
+
+
+def _uses_gpu(devices: Sequence[str]) -> bool:
+    return any(d.startswith("cuda") for d in devices)
+
+
+def default_mode_for(devices: Sequence[str]) -> str:
+    """The default encode mode on ``devices``: float32 on GPUs, else :data:`DEFAULT_ENCODE_MODE`."""
+    return "float32" if _uses_gpu(devices) else DEFAULT_ENCODE_MODE
+
+
+def effective_mode(
+    mode: str, spec: ModelSpec | None = None, devices: Sequence[str] = ("cpu",)
+) -> str:
     """The mode that will run for ``mode``: itself, or float32 where it cannot run here.
 
     The ONNX modes need onnxruntime and a model the export handles (``spec`` given:
     Transformer -> mean/CLS Pooling, see
-    :func:`hybriddash.encoders.onnx_backend.onnx_unsupported_reason`). A fallback is
-    announced with a warning; callers record the returned mode.
+    :func:`hybriddash.encoders.onnx_backend.onnx_unsupported_reason`); on GPU
+    ``devices`` the CPU-only modes become float32. A fallback is announced with a
+    warning; callers record the returned mode.
     """
     _check_mode(mode)
+    if mode in CPU_ONLY_MODES and _uses_gpu(devices):
+        warnings.warn(
+            f"encode mode {mode!r} runs on the CPU only: encoding in float32 on "
+            f"{', '.join(devices)} instead",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return "float32"
     if mode == "bf16" and cpu_has_native_bf16() is False:
         warnings.warn(
             "encode mode 'bf16': this CPU has no bf16 instructions, torch emulates them "
@@ -277,14 +377,16 @@ def effective_mode(mode: str, spec: ModelSpec | None = None) -> str:
     return mode
 
 
-def _run_model(spec: ModelSpec, texts: list[str], mode: str, batch_size: int) -> np.ndarray:
+def _run_model(
+    spec: ModelSpec, texts: list[str], mode: str, batch_size: int, device: str = "cpu"
+) -> np.ndarray:
     """Encode one batch of already-prefixed texts (torch modes) -> float32 ``[n, d]`` unit rows."""
     import torch
 
-    model = load_model(spec, mode=mode)
+    model = load_model(spec, device, mode=mode)
     with torch.inference_mode():
         if mode == "bf16":
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.autocast(device.split(":")[0], dtype=torch.bfloat16):
                 out = model.encode(
                     texts, batch_size=batch_size, convert_to_tensor=True, show_progress_bar=False
                 )
@@ -317,6 +419,45 @@ def token_length_batches(
     return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
+def _encode_on_pool(
+    spec: ModelSpec,
+    texts: list[str],
+    *,
+    mode: str,
+    batch_size: int,
+    devices: list[str],
+    on_batch: Callable[[list[int], np.ndarray], None],
+) -> None:
+    """float32 through sentence-transformers' multi-process pool, one worker per device.
+
+    The texts go in token-length order, in chunks of :data:`FLUSH_EVERY` so the cache
+    and the progress bar advance while the pool works.
+    """
+    if mode != "float32":
+        raise ValueError(
+            f"encode mode {mode!r} cannot run on a device pool ({', '.join(devices)}); "
+            "use float32 (or one CPU device)"
+        )
+    model = load_model(spec)
+    order = [i for batch in token_length_batches(model, texts, batch_size) for i in batch]
+    pool = model.start_multi_process_pool(target_devices=devices)
+    try:
+        for start in range(0, len(order), FLUSH_EVERY):
+            chunk = order[start : start + FLUSH_EVERY]
+            vectors = model.encode(
+                [texts[i] for i in chunk],
+                pool=pool,
+                batch_size=batch_size,
+                chunk_size=max(1, min(len(chunk), batch_size * 4)),
+                show_progress_bar=False,
+            )
+            vectors = np.asarray(vectors, dtype=np.float32)
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            on_batch(chunk, vectors / np.maximum(norms, 1e-12))
+    finally:
+        model.stop_multi_process_pool(pool)
+
+
 def encode_batches(
     spec: ModelSpec,
     texts: list[str],
@@ -324,13 +465,32 @@ def encode_batches(
     mode: str,
     batch_size: int,
     on_batch: Callable[[list[int], np.ndarray], None],
+    devices: Sequence[str] = ("cpu",),
 ) -> None:
     """Run every text of ``texts`` (prefixed) through the model of ``mode``, no cache.
 
     Texts go in token-length batches (:func:`token_length_batches`);
     ``on_batch(indices, vectors)`` receives each batch's positions in ``texts`` and its
-    float32 unit rows, in the calling thread.
+    float32 unit rows, in the calling thread. ``devices`` (from
+    :func:`resolve_devices`): one device runs here (a GPU: the model moves there), more
+    run a worker pool.
     """
+    devices = list(devices)
+    if len(devices) > 1:
+        _encode_on_pool(
+            spec, texts, mode=mode, batch_size=batch_size, devices=devices, on_batch=on_batch
+        )
+        return
+    if _uses_gpu(devices):
+        if mode in CPU_ONLY_MODES:
+            raise ValueError(f"encode mode {mode!r} runs on the CPU only, not {devices[0]}")
+        model = load_model(spec, devices[0], mode=mode)
+        for batch in token_length_batches(model, texts, batch_size):
+            on_batch(
+                batch,
+                _run_model(spec, [texts[i] for i in batch], mode, batch_size, devices[0]),
+            )
+        return
     model = load_model(spec, mode="float32" if mode.startswith("onnx") else mode)
     if mode.startswith("onnx"):
         from hybriddash.encoders.onnx_backend import ONNX_BATCH_SIZE, encode_batches_onnx
@@ -357,6 +517,7 @@ def _encode_prefixed(
     batch_size: int,
     bar: object | None,
     on_progress: Callable[[int], None] | None,
+    devices: Sequence[str] = ("cpu",),
 ) -> tuple[np.ndarray, EncodeStats]:
     """Encode ``prefixed`` texts through the cache; return rows in input order."""
     unique: dict[str, int] = {}
@@ -364,7 +525,7 @@ def _encode_prefixed(
         unique.setdefault(text, len(unique))
     distinct = list(unique)
     keys = [text_key(t) for t in distinct]
-    cache = EmbeddingCache.open(spec.fingerprint, mode)
+    cache = EmbeddingCache.open(spec.fingerprint, mode_key(mode))
     found = cache.lookup(keys)
     rows: list[np.ndarray | None] = [found.get(k) for k in keys]
     n_cached = len(distinct) - sum(r is None for r in rows)
@@ -400,6 +561,7 @@ def _encode_prefixed(
             mode=mode,
             batch_size=batch_size,
             on_batch=on_batch,
+            devices=devices,
         )
     if not distinct:
         return np.zeros((0, 0), dtype=np.float32), EncodeStats(0, 0)
@@ -424,20 +586,28 @@ def encode_texts(
     mode: str = DEFAULT_ENCODE_MODE,
     batch_size: int = 64,
     progress: bool = True,
+    devices: str | Sequence[str] | None = None,
 ) -> np.ndarray:
     """Embed ``texts`` of one kind (``"query"`` or ``"passage"``) with ``spec``.
 
     Returns float32 ``[len(texts), d]``, L2-normalised rows in input order. Cached
     texts are not re-encoded; the model is loaded only if something is missing.
-    An empty ``texts`` gives shape ``(0, 0)``.
+    An empty ``texts`` gives shape ``(0, 0)``. ``devices``: see :func:`resolve_devices`.
     """
-    mode = effective_mode(mode, spec)
+    where = resolve_devices(devices)
+    mode = effective_mode(mode, spec, where)
     prefix = spec.prefix(kind)
     prefixed = [prefix + t for t in texts]
     bar = _make_bar(len(set(prefixed)), progress, f"encoding {kind}s ({spec.model_id}, {mode})")
     try:
         vectors, _ = _encode_prefixed(
-            spec, prefixed, mode=mode, batch_size=batch_size, bar=bar, on_progress=None
+            spec,
+            prefixed,
+            mode=mode,
+            batch_size=batch_size,
+            bar=bar,
+            on_progress=None,
+            devices=where,
         )
     finally:
         if bar is not None:
@@ -453,6 +623,7 @@ def encode_corpus(
     batch_size: int = 64,
     progress: bool = True,
     progress_callback: ProgressCallback | None = None,
+    devices: str | Sequence[str] | None = None,
 ) -> EncodedCorpus:
     """Embed a corpus's queries (query prefix) and candidates (passage prefix).
 
@@ -461,9 +632,10 @@ def encode_corpus(
     ``stats`` counts distinct texts: ``n_encoded`` ran through the model,
     ``n_cached`` came from the cache (a second call has ``n_encoded == 0``). A mode whose
     runtime is missing falls back to float32 (:func:`effective_mode`); ``mode`` says
-    which ran.
+    which ran. ``devices``: see :func:`resolve_devices` (``"auto"``: all GPUs if any).
     """
-    mode = effective_mode(mode, spec)
+    where = resolve_devices(devices)
+    mode = effective_mode(mode, spec, where)
     q_texts = [spec.query_prefix + q.text for q in corpus.queries]
     c_texts = [spec.passage_prefix + c.text for c in corpus.candidates]
     total = len(set(q_texts)) + len(set(c_texts))
@@ -478,11 +650,13 @@ def encode_corpus(
     bar = _make_bar(total, progress, f"encoding {corpus.name} ({spec.model_id}, {mode})")
     try:
         queries, q_stats = _encode_prefixed(
-            spec, q_texts, mode=mode, batch_size=batch_size, bar=bar, on_progress=on_progress
-        )
+            spec, q_texts, mode=mode, batch_size=batch_size, bar=bar,
+            on_progress=on_progress, devices=where,
+        )  # fmt: skip
         candidates, c_stats = _encode_prefixed(
-            spec, c_texts, mode=mode, batch_size=batch_size, bar=bar, on_progress=on_progress
-        )
+            spec, c_texts, mode=mode, batch_size=batch_size, bar=bar,
+            on_progress=on_progress, devices=where,
+        )  # fmt: skip
     finally:
         if bar is not None:
             bar.close()  # type: ignore[attr-defined]

@@ -12,7 +12,8 @@ paper's published numbers.
 Profiles (same for the three strategies; see :data:`PROFILES`):
 
 - ``quick``: sized for a quiet 2-core CPU in well under an hour. Frozen word
-  embeddings, max length 64, 80 steps x 16 pairs per model (measured ~0.5-0.9 s/step),
+  embeddings and lowest 3 layers, bf16 autocast where the CPU has native bf16, max
+  length 64, 80 steps x 16 pairs per model (measured ~0.5-1.2 s/step),
   validation every 20 steps, one seed; evaluation on the first 8 XQuAD-R articles
   (2,475 queries, 1,656 candidates) and the first 60 MLQA-R articles (~500 queries,
   ~2,400 candidates). Every table it produces says so.
@@ -79,7 +80,21 @@ class Profile:
     # Embeddings + the lowest 3 of 12 layers frozen: 1.17x faster steps than embeddings
     # alone at the same quick-profile quality (docs/benchmarks.md, "Training").
     freeze_layers: int = 3
+    # bf16 autocast: None = where the CPU has native bf16 (measured there: 2.2x faster
+    # steps, quick-profile mAP within 0.001 of float32; emulated elsewhere: ~24x slower).
+    bf16: bool | None = None
+    # Evaluation in ONNX float32 (the float32 embeddings): the numbers set beside the
+    # paper's do not depend on whether this CPU takes the int8 default.
+    encode_mode: str = "onnx"
     note: str = ""
+
+    def uses_bf16(self) -> bool:
+        """Whether the trainings of this profile run under bf16 autocast on this machine."""
+        if self.bf16 is not None:
+            return self.bf16
+        from hybriddash.encoders.encode import cpu_has_native_bf16
+
+        return bool(cpu_has_native_bf16())
 
 
 PROFILES = {
@@ -181,7 +196,9 @@ def run_reproduction(
             f"== train on {train_corpus.name}, evaluate on {eval_corpus.name} "
             f"({len(eval_corpus.queries)} queries, {len(eval_corpus.candidates)} candidates)"
         )
-        summary = evaluate(base_spec, eval_corpus, progress=progress, store=store)
+        summary = evaluate(
+            base_spec, eval_corpus, mode=prof.encode_mode, progress=progress, store=store
+        )
         rows.append(_row("base (no training)", summary, None, None, eval_data))
         log(f"   base: {_fmt_headline(summary.headline)}")
         for sampler, label in STRATEGIES:
@@ -200,6 +217,7 @@ def run_reproduction(
                     seed=seed,
                     freeze_embeddings=prof.freeze_embeddings,
                     freeze_layers=prof.freeze_layers,
+                    bf16=prof.uses_bf16(),
                     eval_every=prof.eval_every,
                 )
                 # names are owned by this protocol: a changed config replaces the model
@@ -214,7 +232,13 @@ def run_reproduction(
                 how = (
                     "reused" if result.reused else f"trained in {result.card['wall_seconds']:.0f} s"
                 )
-                summary = evaluate(result.model_id, eval_corpus, progress=progress, store=store)
+                summary = evaluate(
+                    result.model_id,
+                    eval_corpus,
+                    mode=prof.encode_mode,
+                    progress=progress,
+                    store=store,
+                )
                 rows.append(_row(label, summary, seed, result.card, eval_data))
                 log(f"   {label} seed {seed} ({how}): {_fmt_headline(summary.headline)}")
                 if summary.contaminated:
@@ -387,7 +411,9 @@ def render_results(res: ReproResult) -> str:
             if prof.freeze_layers
             else ""
         )
+        + (", bf16 autocast" if prof.uses_bf16() else "")
         + f", hybrid alpha {prof.alpha:g}, "
+        f"evaluation embeddings in encode mode {prof.encode_mode}, "
         f"seeds {', '.join(map(str, prof.seeds))}. 10% of the training groups held out; the "
         f"state with the lowest validation loss (checked every {prof.eval_every} steps) is kept."
     )
