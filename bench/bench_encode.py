@@ -2,7 +2,7 @@
 
     python bench/bench_encode.py                           # xquad-r[articles=8], 4,095 texts
     python bench/bench_encode.py --articles 2 --modes float32,onnx
-    python bench/bench_encode.py --modes float32,bf16 --articles 1   # bf16 is slow here
+    python bench/bench_encode.py --modes float32,bf16 --articles 1   # bf16: slow without native bf16
 
 Texts: the queries and candidate sentences of a fixed XQuAD-R subset (all 11
 languages, first ``--articles`` articles) when the benchmark folder is configured, else

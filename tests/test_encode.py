@@ -280,3 +280,39 @@ def test_multi_process_pool_gives_the_single_process_embeddings(
             tiny_model_spec, texts[:4], mode="bf16", batch_size=4,
             on_batch=lambda i, v: None, devices=["cpu", "cpu"],
         )  # fmt: skip
+
+
+def test_smoothing_keeps_the_function_and_int8_keeps_down_projections_float(
+    tiny_model_spec, tmp_artifacts: Path
+) -> None:
+    """SmoothQuant moves scale from activations into weights: the same outputs in float;
+    the int8 graph leaves one float32 MatMul per layer (the FFN down-projection)."""
+    import json
+
+    import onnx
+    import torch
+
+    from hybriddash.encoders import onnx_backend
+
+    model = load_model(tiny_model_spec)
+    texts = onnx_backend.calibration_texts(tiny_model_spec)
+    assert len(texts) > 200 and texts[0].startswith("query: ")
+    smoothed, info = onnx_backend.smoothed_transformer(model, texts[:64])
+    n_layers = len(model[0].auto_model.encoder.layer)
+    # Q/K/V share one input: 3 groups per layer (QKV, attention output, FFN up)
+    assert info["smoothed_groups"] == 3 * n_layers and info["smoothed_linears"] == 5 * n_layers
+    features = onnx_backend._features(model, texts[:8])
+    feed = {k: v for k, v in features.items() if k in ("input_ids", "attention_mask")}
+    with torch.inference_mode():
+        want = model[0].auto_model(**feed).last_hidden_state
+        got = smoothed(**feed).last_hidden_state
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+    assert not any("Smoothed" in type(m).__name__ for m in model.modules())  # untouched
+
+    folder = onnx_backend.onnx_folder(tiny_model_spec, "onnx-int8", model)
+    assert folder.name.endswith(f"-int8-r{onnx_backend.INT8_RECIPE}")
+    recorded = json.loads((folder / "onnx.json").read_text())
+    assert recorded["float32_matmuls"] == n_layers and recorded["smooth_alpha"] == 0.75
+    ops = [n.op_type for n in onnx.load(str(folder / "model.onnx")).graph.node]
+    assert ops.count("MatMulInteger") == 5 * n_layers
+    assert not (folder / "smoothed-float32").exists()
