@@ -239,6 +239,11 @@ def smoothed_transformer(
     import torch
 
     original = model[0].auto_model
+    if not isinstance(getattr(original, "encoder", None), torch.nn.Module):
+        raise OnnxUnavailableError(
+            f"encode mode 'onnx-int8' smooths a BERT-style transformer (.encoder); "
+            f"{type(original).__name__} has none: use --mode onnx"
+        )
     transformer = copy.copy(original)
     transformer._modules = dict(original._modules)  # shallow: share all but the encoder
     encoder = copy.deepcopy(original.encoder)
