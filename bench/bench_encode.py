@@ -34,10 +34,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from hybriddash.cpu import cpu_flags, cpu_model_name  # noqa: E402
 from hybriddash.encoders.encode import (  # noqa: E402
     DEFAULT_ENCODE_MODE,
     ENCODE_MODES,
-    _cpu_flags,
     _run_model,
     effective_mode,
     encode_batches,
@@ -147,12 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         r["cos_min"], r["cos_mean"] = float(cosine.min()), float(cosine.mean())
         r["map"] = headline(r["vectors"])
 
-    flags = _cpu_flags() or set()
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    cpu_name = next(
-        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line),
-        platform.processor() or platform.machine(),
-    )
+    flags = cpu_flags() or frozenset()
+    cpu_name = cpu_model_name(fallback=platform.machine())
     features = ", ".join(f for f in FEATURES if f in flags) or "none of " + ", ".join(FEATURES)
     char_speed = results[CHAR_BASELINE]["texts_per_s"]
     token_speed = results["float32"]["texts_per_s"]

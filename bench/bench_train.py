@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from hybriddash.cpu import cpu_flags, cpu_model_name  # noqa: E402
 from hybriddash.training.trainer import TrainConfig, measure_steps  # noqa: E402
 
 VARIANTS = {
@@ -41,20 +41,9 @@ VARIANTS = {
 DEFAULT_VARIANTS = "full,frozen,frozen+layers3,frozen+layers6"
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def _bf16_native() -> str:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
+    flags = cpu_flags()
+    if flags is None:
         return "unknown"
     native = [f for f in ("avx512_bf16", "amx_bf16") if f in flags]
     return ", ".join(native) if native else "no native bf16 (emulated)"
@@ -121,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"### Training step time (CPU), {spec.model_id}\n")
     print(
         f"`python bench/bench_train.py --steps {args.steps} --batch-size {args.batch_size} "
-        f"--max-length {args.max_length}` on {_cpu_name()}, {os.cpu_count()} cores, "
+        f"--max-length {args.max_length}` on {cpu_model_name()}, {os.cpu_count()} cores, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; bf16: {_bf16_native()}. "
         f"Training pairs: {corpus.name} (hybrid batches, alpha 0.5; the same batches for every "
         f"variant). Mean over steps 2..{args.steps} (step 1 is warm-up). Total {total:.0f} s; "

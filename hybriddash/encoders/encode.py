@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hybriddash import config
+from hybriddash.cpu import has_native_bf16, has_vnni
 from hybriddash.encoders._folder import file_lock
 from hybriddash.encoders.registry import ModelSpec, load_model
 
@@ -238,29 +239,6 @@ def _check_mode(mode: str) -> None:
         raise ValueError(f"encode mode must be one of {ENCODE_MODES}, got {mode!r}")
 
 
-def _cpu_flags() -> set[str] | None:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return None
-
-
-def cpu_has_native_bf16() -> bool | None:
-    """Whether the CPU has bf16 instructions (AVX512_BF16 / AMX); None where unknown."""
-    flags = _cpu_flags()
-    return None if flags is None else bool(flags & {"avx512_bf16", "amx_bf16"})
-
-
-def cpu_has_vnni() -> bool | None:
-    """Whether the CPU has VNNI int8 dot-product instructions; None where unknown."""
-    flags = _cpu_flags()
-    return None if flags is None else bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
-
-
 def default_encode_mode() -> str:
     """``onnx-int8`` where the CPU has VNNI (measured there: fastest within 0.005 mAP
     of float32), else ``onnx`` (float32 embeddings; int8 without VNNI was not measured
@@ -269,7 +247,7 @@ def default_encode_mode() -> str:
     if chosen:
         _check_mode(chosen)
         return chosen
-    return "onnx-int8" if cpu_has_vnni() else "onnx"
+    return "onnx-int8" if has_vnni() else "onnx"
 
 
 DEFAULT_ENCODE_MODE = default_encode_mode()
@@ -348,7 +326,7 @@ def effective_mode(
             stacklevel=2,
         )
         return "float32"
-    if mode == "bf16" and cpu_has_native_bf16() is False:
+    if mode == "bf16" and has_native_bf16() is False:
         warnings.warn(
             "encode mode 'bf16': this CPU has no bf16 instructions, torch emulates them "
             "(measured ~8x slower than float32 on such a CPU); the embeddings are still bf16",

@@ -34,8 +34,9 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+from hybriddash.cpu import cpu_model_name
 
 STRATEGIES = (("mono", "X-X-mono"), ("cross", "X-Y"), ("hybrid", "Hybrid"))
 # (training dataset, evaluation dataset)
@@ -92,9 +93,9 @@ class Profile:
         """Whether the trainings of this profile run under bf16 autocast on this machine."""
         if self.bf16 is not None:
             return self.bf16
-        from hybriddash.encoders.encode import cpu_has_native_bf16
+        from hybriddash.cpu import has_native_bf16
 
-        return bool(cpu_has_native_bf16())
+        return bool(has_native_bf16())
 
 
 PROFILES = {
@@ -322,14 +323,7 @@ def _significance(rows: list[ModelRow], eval_data: str, *, store: Any) -> dict[s
 def machine_info() -> dict[str, Any]:
     import torch
 
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model_name()
     try:
         load = os.getloadavg()
     except OSError:

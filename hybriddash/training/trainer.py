@@ -34,7 +34,6 @@ its no-duplicate guarantee hold), and only the main process writes and registers
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -49,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hybriddash import config
+from hybriddash.cpu import cpu_model_name
 from hybriddash.training.contamination import training_groups_of
 from hybriddash.training.pairs import PairTable, build_pairs, split_by_group
 from hybriddash.training.samplers import SAMPLER_KINDS, ParallelPairBatchSampler
@@ -508,13 +508,7 @@ def _save_atomically(
 
 
 def _machine() -> dict[str, Any]:
-    cpu = platform.processor() or ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform()}
+    return {"cpu": cpu_model_name(fallback=""), "cores": os.cpu_count(), "platform": platform.platform()}
 
 
 def _versions() -> dict[str, str]:
