@@ -216,7 +216,8 @@ def evaluate(
         raise ValueError(f"{corpus.name}: nothing to evaluate (no queries or no candidates)")
     index_kind = resolve_index_kind(index, len(corpus.candidates))
     where = resolve_devices(devices)
-    mode = effective_mode(mode or default_mode_for(where), spec, where)  # a fallback is stored as what ran
+    # a fallback is stored as what ran
+    mode = effective_mode(mode or default_mode_for(where), spec, where)
     run_id = make_run_id(spec.fingerprint, corpus.fingerprint, mode, k, index_kind)
 
     if not force:

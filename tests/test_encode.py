@@ -149,11 +149,11 @@ def test_interrupted_run_keeps_finished_batches(
     real = encode_module._run_model
     calls = {"n": 0}
 
-    def failing(spec, texts, mode, batch_size):
+    def failing(spec, texts, mode, batch_size, device="cpu"):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        return real(spec, texts, mode, batch_size)
+        return real(spec, texts, mode, batch_size, device)
 
     monkeypatch.setattr(encode_module, "_run_model", failing)
     texts = [f"sentence number {i}" for i in range(6)]

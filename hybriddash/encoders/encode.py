@@ -355,6 +355,12 @@ def effective_mode(
     return mode
 
 
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` as float32 rows of unit L2 norm (an all-zero row stays zero)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
 def _run_model(
     spec: ModelSpec, texts: list[str], mode: str, batch_size: int, device: str = "cpu"
 ) -> np.ndarray:
@@ -372,11 +378,9 @@ def _run_model(
             out = model.encode(
                 texts, batch_size=batch_size, convert_to_tensor=True, show_progress_bar=False
             )
-    vectors = out.float().cpu().numpy().astype(np.float32, copy=False)
     # Normalise in float32 whatever the model's last module did (bf16 rounding, no
     # Normalize module in a hub model): cosine == dot product downstream.
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+    return unit_rows(out.float().cpu().numpy())
 
 
 def token_length_batches(
@@ -429,9 +433,7 @@ def _encode_on_pool(
                 chunk_size=max(1, min(len(chunk), batch_size * 4)),
                 show_progress_bar=False,
             )
-            vectors = np.asarray(vectors, dtype=np.float32)
-            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            on_batch(chunk, vectors / np.maximum(norms, 1e-12))
+            on_batch(chunk, unit_rows(vectors))
     finally:
         model.stop_multi_process_pool(pool)
 
@@ -459,17 +461,10 @@ def encode_batches(
             spec, texts, mode=mode, batch_size=batch_size, devices=devices, on_batch=on_batch
         )
         return
-    if _uses_gpu(devices):
-        if mode in CPU_ONLY_MODES:
-            raise ValueError(f"encode mode {mode!r} runs on the CPU only, not {devices[0]}")
-        model = load_model(spec, devices[0], mode=mode)
-        for batch in token_length_batches(model, texts, batch_size):
-            on_batch(
-                batch,
-                _run_model(spec, [texts[i] for i in batch], mode, batch_size, devices[0]),
-            )
-        return
-    model = load_model(spec, mode="float32" if mode.startswith("onnx") else mode)
+    device = devices[0]
+    if mode in CPU_ONLY_MODES and _uses_gpu(devices):
+        raise ValueError(f"encode mode {mode!r} runs on the CPU only, not {device}")
+    model = load_model(spec, device, mode="float32" if mode.startswith("onnx") else mode)
     if mode.startswith("onnx"):
         from hybriddash.encoders.onnx_backend import ONNX_BATCH_SIZE, encode_batches_onnx
 
@@ -484,7 +479,7 @@ def encode_batches(
         )
         return
     for batch in token_length_batches(model, texts, batch_size):
-        on_batch(batch, _run_model(spec, [texts[i] for i in batch], mode, batch_size))
+        on_batch(batch, _run_model(spec, [texts[i] for i in batch], mode, batch_size, device))
 
 
 def _encode_prefixed(

@@ -51,6 +51,7 @@ import numpy as np
 
 from hybriddash import config
 from hybriddash.encoders._folder import atomic_build, quiet_transformers
+from hybriddash.encoders.encode import unit_rows
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -439,8 +440,7 @@ def encode_batches_onnx(
         else:
             mask = feed["attention_mask"][:, :, None].astype(np.float32)
             pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
-        pooled = pooled.astype(np.float32, copy=False)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return unit_rows(pooled)
 
     workers = n_workers or len(os.sched_getaffinity(0))
     with ThreadPoolExecutor(max(1, min(workers, len(batches)))) as pool:
