@@ -316,3 +316,18 @@ def test_smoothing_keeps_the_function_and_int8_keeps_down_projections_float(
     ops = [n.op_type for n in onnx.load(str(folder / "model.onnx")).graph.node]
     assert ops.count("MatMulInteger") == 5 * n_layers
     assert not (folder / "smoothed-float32").exists()
+
+
+def test_the_default_mode_follows_the_cpu_and_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("HYBRIDDASH_ENCODE_MODE", raising=False)
+    monkeypatch.setattr(encode_module, "has_vnni", lambda: True)
+    assert encode_module.default_encode_mode() == "onnx-int8"
+    monkeypatch.setattr(encode_module, "has_vnni", lambda: False)
+    assert encode_module.default_encode_mode() == "onnx"
+    monkeypatch.setenv("HYBRIDDASH_ENCODE_MODE", "float32")
+    assert encode_module.default_encode_mode() == "float32"
+    monkeypatch.setenv("HYBRIDDASH_ENCODE_MODE", "fp8")
+    with pytest.warns(RuntimeWarning, match="HYBRIDDASH_ENCODE_MODE='fp8' is not an encode"):
+        assert encode_module.default_encode_mode() == "onnx"

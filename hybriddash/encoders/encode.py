@@ -242,12 +242,22 @@ def _check_mode(mode: str) -> None:
 def default_encode_mode() -> str:
     """``onnx-int8`` where the CPU has VNNI (measured there: fastest within 0.005 mAP
     of float32), else ``onnx`` (float32 embeddings; int8 without VNNI was not measured
-    within tolerance). ``HYBRIDDASH_ENCODE_MODE`` overrides it."""
-    chosen = os.environ.get("HYBRIDDASH_ENCODE_MODE")
-    if chosen:
-        _check_mode(chosen)
-        return chosen
-    return "onnx-int8" if has_vnni() else "onnx"
+    within tolerance). ``HYBRIDDASH_ENCODE_MODE`` overrides it; a value that is no
+    mode is refused with a warning naming the variable (this runs at import, where an
+    exception would break every command, ``--help`` included)."""
+    measured = "onnx-int8" if has_vnni() else "onnx"
+    chosen = os.environ.get("HYBRIDDASH_ENCODE_MODE", "").strip()
+    if not chosen:
+        return measured
+    if chosen not in ENCODE_MODES:
+        warnings.warn(
+            f"HYBRIDDASH_ENCODE_MODE={chosen!r} is not an encode mode (expected one of "
+            f"{', '.join(ENCODE_MODES)}); using this CPU's default {measured!r}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return measured
+    return chosen
 
 
 DEFAULT_ENCODE_MODE = default_encode_mode()
