@@ -82,6 +82,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--val-fraction", type=float, default=0.1, help="share of groups held out (0.1)"
     )
     parser.add_argument(
+        "--val-map-queries",
+        type=int,
+        default=256,
+        help="held-out questions whose multilingual mAP is measured at each validation "
+        "(the validation curve; 0: off; default 256)",
+    )
+    parser.add_argument(
         "--overwrite",
         action="store_true",
         help="replace a model of the same name trained with another configuration",
@@ -117,6 +124,7 @@ def _train(args: argparse.Namespace) -> int:
         eval_every=args.eval_every,
         patience=args.patience,
         val_fraction=args.val_fraction,
+        val_map_queries=args.val_map_queries,
     )
     result = train(cfg, overwrite=args.overwrite, progress=not args.quiet)
     card = result.card

@@ -44,7 +44,11 @@ import pandas as pd
 from hybriddash import config
 
 # Bump with every change of schema.sql; a file written by a newer version is refused.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+# Older versions upgraded in place on the first write: version -> statements to run
+# after the CREATE TABLE IF NOT EXISTS pass (which already adds new tables).
+# 1 -> 2: training_curves (new table).
+SCHEMA_UPGRADES: dict[str, list[str]] = {"1": []}
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
 # DuckDB's own file lock ("Could not set lock on file") can still be met when a
@@ -75,16 +79,22 @@ def schema_statements() -> list[str]:
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create missing tables and record the schema version.
+    """Create missing tables, upgrade a known older version, record the schema version.
 
     Raises :class:`StoreError` when the file was written by a different schema
-    version (a newer hybriddash, or an older one whose tables differ).
+    version that this code cannot upgrade (a newer hybriddash, or an unknown one).
     """
     for statement in schema_statements():
         con.execute(statement)
     row = con.execute("SELECT value FROM schema_info WHERE key = 'schema_version'").fetchone()
     if row is None:
         con.execute("INSERT INTO schema_info VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+    elif row[0] in SCHEMA_UPGRADES:
+        for statement in SCHEMA_UPGRADES[row[0]]:
+            con.execute(statement)
+        con.execute(
+            "UPDATE schema_info SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION]
+        )
     elif row[0] != SCHEMA_VERSION:
         raise StoreError(
             f"store schema version {row[0]!r} but this hybriddash writes version "

@@ -238,3 +238,26 @@ def training_groups(model_id: str, *, store: Source = None) -> pd.DataFrame:
         "ORDER BY group_id, text_hash",
         [model_id],
     )
+
+
+def training_curves(model_ids: Sequence[str], *, store: Source = None) -> pd.DataFrame:
+    """Training curves of ``model_ids``: model_id, step, split, metric, value, elapsed_s.
+
+    ``split`` is ``train`` or ``validation``; ``metric`` is ``loss`` or
+    ``map_multilingual`` (see :mod:`hybriddash.training.curves`). Models trained before
+    curves were recorded (or files of schema version 1 not yet upgraded) have no rows.
+    """
+    columns = ["model_id", "step", "split", "metric", "value", "elapsed_s"]
+    if not model_ids:
+        return pd.DataFrame(columns=columns)
+    with reading(store) as con:
+        has_table = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'training_curves'"
+        ).fetchone()[0]
+        if not has_table:
+            return pd.DataFrame(columns=columns)
+        return con.execute(
+            f"SELECT {', '.join(columns)} FROM training_curves WHERE model_id IN "
+            f"({', '.join('?' * len(model_ids))}) ORDER BY model_id, split, metric, step",
+            list(model_ids),
+        ).df()

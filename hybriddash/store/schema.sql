@@ -37,6 +37,19 @@ CREATE TABLE IF NOT EXISTS models (
     registered_at     TIMESTAMP DEFAULT current_timestamp
 );
 
+-- Training curves of trained models, from the training card, written with the model's
+-- registration: the training loss per logged step; at each validation the validation
+-- loss and the multilingual mAP of held-out groups (hybriddash.training.curves).
+-- Key: (model_id, step, split, metric).
+CREATE TABLE IF NOT EXISTS training_curves (
+    model_id   VARCHAR NOT NULL,
+    step       INTEGER NOT NULL,
+    split      VARCHAR NOT NULL,             -- train | validation
+    metric     VARCHAR NOT NULL,             -- loss | map_multilingual
+    value      DOUBLE NOT NULL,
+    elapsed_s  DOUBLE                        -- wall seconds since the run started
+);
+
 -- Parallel groups (question ids) and question texts a model was trained on:
 -- the contamination guard joins evaluation queries against this.
 -- Key: (model_id, group_id, text_hash); text_hash is NULL when only the group is known.

@@ -80,7 +80,9 @@ def register_model(
     ``train_dataset``, ``train_corpus_fp``). ``training_groups`` — a DataFrame with
     columns ``group_id``, ``text_hash`` or pairs ``(group_id, text_hash)`` — replaces
     the model's rows in ``model_training_groups`` (the contamination guard's input);
-    ``None`` keeps the rows already stored.
+    ``None`` keeps the rows already stored. The card's training curve
+    (``card["curve"]``, :mod:`hybriddash.training.curves`) replaces the model's rows in
+    ``training_curves`` in the same transaction.
     """
     card = dict(spec.training_card or {})
     row = {
@@ -118,6 +120,23 @@ def register_model(
             groups.insert(0, "model_id", row["model_id"])
             con.execute("DELETE FROM model_training_groups WHERE model_id = ?", [row["model_id"]])
             insert_frame(con, "model_training_groups", groups)
+        curve = _curve_frame(card.get("curve"))
+        if curve is not None:
+            curve.insert(0, "model_id", row["model_id"])
+            con.execute("DELETE FROM training_curves WHERE model_id = ?", [row["model_id"]])
+            insert_frame(con, "training_curves", curve)
+
+
+def _curve_frame(rows: Any) -> pd.DataFrame | None:
+    """The card's curve rows as a ``training_curves`` frame (None: the card has none)."""
+    if not rows:
+        return None
+    columns = ["step", "split", "metric", "value", "elapsed_s"]
+    try:
+        frame = pd.DataFrame(list(rows))[columns]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"training card: malformed curve rows ({exc}); expected {columns}") from exc
+    return frame.dropna(subset=["value"]).astype({"step": "int64", "value": "float64"})
 
 
 def _training_groups_frame(

@@ -14,7 +14,10 @@ Run protocol:
    groups, drawn by the same sampler kind) is measured before training and every
    ``eval_every`` steps; the weights with the lowest one are kept in memory and
    restored at the end (optionally stopping after ``patience`` evaluations without
-   improvement);
+   improvement); at each validation the multilingual mAP of up to
+   ``val_map_queries`` held-out questions against the held-out passages is measured
+   too, and every measurement is appended to the live curve file
+   (:mod:`hybriddash.training.curves`), which the dashboard draws while the run goes;
 3. the model is written to a temporary folder beside
    ``<artifacts>/models/trained/<name>/`` with ``training_card.json``, then renamed
    onto it (one ``os.rename``): a killed run leaves only a ``.<name>.tmp-*`` folder,
@@ -50,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 from hybriddash import config
 from hybriddash.cpu import cpu_model_name
 from hybriddash.training.contamination import training_groups_of
+from hybriddash.training.curves import CurveLog, live_curve_path, validation_map
 from hybriddash.training.pairs import PairTable, build_pairs, split_by_group
 from hybriddash.training.samplers import SAMPLER_KINDS, ParallelPairBatchSampler
 
@@ -74,6 +78,9 @@ class TrainConfig:
     embedding block and the lowest N transformer layers, so backpropagation stops above
     them (fewer FLOPs per step, not just fewer optimizer updates). ``eval_every`` (steps; default: 10
     evaluations per run) also sets the granularity of the kept best state.
+    ``val_map_queries`` caps the held-out questions whose validation mAP is measured at
+    each validation (0: no validation mAP); it does not change the weights, so it is not
+    part of the fingerprint.
     """
 
     out: str
@@ -96,6 +103,7 @@ class TrainConfig:
     eval_every: int | None = None
     patience: int | None = None
     val_fraction: float = 0.1
+    val_map_queries: int = 256
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLER_KINDS:
@@ -103,6 +111,8 @@ class TrainConfig:
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"--alpha must be in [0, 1], got {self.alpha}")
         self.alpha = {"mono": 1.0, "cross": 0.0}.get(self.sampler, float(self.alpha))
+        if self.val_map_queries < 0:
+            raise ValueError(f"--val-map-queries must be >= 0, got {self.val_map_queries}")
         if self.freeze_layers < 0:
             raise ValueError(f"--freeze-layers must be >= 0, got {self.freeze_layers}")
         for name in ("steps", "batch_size", "max_length"):
@@ -127,10 +137,13 @@ class TrainConfig:
 def config_fingerprint(cfg: TrainConfig, base_fp: str, data_fp: str) -> str:
     """sha256 (16 hex chars) of what determines the trained weights.
 
-    Covers every :class:`TrainConfig` field except ``out`` (the name), the base model's
+    Covers every :class:`TrainConfig` field except ``out`` (the name) and
+    ``val_map_queries`` (a measurement setting), the base model's
     and the training corpus's fingerprints, the loss scale and the code version.
     """
-    payload = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "out"}
+    # val_map_queries only chooses what is measured, not what is trained
+    excluded = {"out", "val_map_queries"}
+    payload = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in excluded}
     if not cfg.freeze_layers:
         del payload["freeze_layers"]  # added later: keeps earlier models' fingerprints
     payload.update(
@@ -369,7 +382,9 @@ def _run_trainer(
     )
     loss = MultipleNegativesRankingLoss(model, scale=LOSS_SCALE)
     recorder = _Recorder(cfg.patience)
-    callbacks: list[Any] = [recorder]
+    curve = CurveLog(live_curve_path(cfg.out) if _is_main_process() else None, started=started)
+    validation = _ValidationSet.from_table(val_table, base_spec, cfg.val_map_queries)
+    callbacks: list[Any] = [_CurveLogger(curve, validation, cfg.batch_size), recorder]
     if progress and _is_main_process():
         callbacks.append(_ProgressBar(cfg.steps, f"train {cfg.out} ({cfg.sampler})"))
     trainer = SentenceTransformerTrainer(
@@ -390,6 +405,7 @@ def _run_trainer(
         if recorder.best_state is not None:
             recorder.restore(model)
     finally:
+        curve.close()
         shutil.rmtree(work, ignore_errors=True)
     wall = time.time() - started
     model.max_seq_length = base_max_length
@@ -419,6 +435,7 @@ def _run_trainer(
         "steps_done": recorder.last_step,
         "losses": recorder.losses,
         "val_losses": recorder.val_losses,
+        "curve": curve.rows,
         "best_step": recorder.best_step,
         "best_val_loss": None if recorder.best_loss is None else round(recorder.best_loss, 5),
         "stopped_early": recorder.stopped_early,
@@ -591,6 +608,84 @@ class _Recorder(TrainerCallback):  # type: ignore[misc]
         with torch.no_grad():
             for name, value in (self.best_state or {}).items():
                 params[name].copy_(value)
+
+
+@dataclass
+class _ValidationSet:
+    """Held-out questions and passages (prefixed texts) for the validation mAP."""
+
+    query_texts: list[str]
+    query_langs: list[str]
+    passage_texts: list[str]
+    relevant: Any  # (n_queries, n_passages) bool
+
+    @classmethod
+    def from_table(cls, table: PairTable, spec: ModelSpec, max_queries: int) -> _ValidationSet | None:
+        """Up to ``max_queries`` held-out questions (whole components, in table order)
+        and every passage of those components; None when there is nothing to measure."""
+        import numpy as np
+
+        if max_queries <= 0 or len(table) == 0:
+            return None
+        queries: dict[str, int] = {}
+        passages: dict[str, int] = {}
+        q_rows: list[tuple[str, str]] = []
+        p_texts: list[str] = []
+        pairs: list[tuple[int, int]] = []
+        kept_components: set[int] = set()
+        for i in range(len(table)):
+            comp = table.component[i]
+            if comp not in kept_components:
+                if len(queries) >= max_queries:
+                    continue
+                kept_components.add(comp)
+            qid, cid = table.query_id[i], table.candidate_id[i]
+            if qid not in queries:
+                queries[qid] = len(queries)
+                q_rows.append((spec.query_prefix + table.query_text[i], table.qlang[i]))
+            if cid not in passages:
+                passages[cid] = len(passages)
+                p_texts.append(spec.passage_prefix + table.passage_text[i])
+            pairs.append((queries[qid], passages[cid]))
+        relevant = np.zeros((len(queries), len(passages)), dtype=bool)
+        for qi, pi in pairs:
+            relevant[qi, pi] = True
+        return cls([t for t, _ in q_rows], [lang for _, lang in q_rows], p_texts, relevant)
+
+    def measure(self, model: Any, batch_size: int) -> float:
+        import torch
+
+        was_training = model.training
+        with torch.no_grad():
+            kwargs = {"batch_size": batch_size, "normalize_embeddings": True, "show_progress_bar": False}
+            q = model.encode(self.query_texts, **kwargs)
+            p = model.encode(self.passage_texts, **kwargs)
+        model.train(was_training)
+        return validation_map(q, self.query_langs, p, self.relevant)
+
+
+class _CurveLogger(TrainerCallback):  # type: ignore[misc]
+    """Appends the training loss, the validation loss and the validation mAP to a curve."""
+
+    def __init__(self, curve: CurveLog, validation: _ValidationSet | None, batch_size: int) -> None:
+        self.curve, self.validation, self.batch_size = curve, validation, batch_size
+        self._model: Any = None
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):  # noqa: ANN001
+        self._model = model
+
+    def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+        if logs and "loss" in logs:
+            self.curve.add(state.global_step, "train", "loss", logs["loss"])
+
+    def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):  # noqa: ANN001
+        if not metrics or "eval_loss" not in metrics:
+            return
+        self.curve.add(state.global_step, "validation", "loss", metrics["eval_loss"])
+        target = model if model is not None else self._model
+        if self.validation is not None and target is not None and _is_main_process():
+            value = self.validation.measure(target, self.batch_size)
+            self.curve.add(state.global_step, "validation", "map_multilingual", value)
 
 
 class _ProgressBar(TrainerCallback):  # type: ignore[misc]
