@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.store.is_file():
         print(f"screenshots: {args.store}: no such store file", file=sys.stderr)
         return 2
-    pages = PAGES + [p for p in OPTIONAL_PAGES if (REPO / "pages" / f"{p[0]}.py").is_file()]
+    pages = PAGES + [p for p in OPTIONAL_PAGES if (REPO / "views" / f"{p[0]}.py").is_file()]
     with (
         running_app(args.store.resolve(), artifacts=args.artifacts, port=args.port) as url,
         chromium() as driver,

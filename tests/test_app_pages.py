@@ -24,11 +24,11 @@ REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
 K = 20
 PAGES = {
-    "overview": "pages/overview.py",
-    "pairs": "pages/language_pairs.py",
-    "dominance": "pages/dominance.py",
-    "alignment": "pages/alignment.py",
-    "explorer": "pages/explorer.py",
+    "overview": "views/overview.py",
+    "pairs": "views/language_pairs.py",
+    "dominance": "views/dominance.py",
+    "alignment": "views/alignment.py",
+    "explorer": "views/explorer.py",
 }
 
 
@@ -178,7 +178,7 @@ def test_page_draws_its_charts_and_tables(dash, page, n_charts, column, n_tables
 
 
 def test_sidebar_dataset_choice_changes_the_headline(dash) -> None:
-    # AppTest (streamlit 1.67) reruns a page of an app with a pages/ folder without
+    # AppTest (streamlit 1.67) reruns a page of an app without
     # app.py, and a sidebar widget interaction is lost on that rerun; the selector is
     # therefore driven through its session-state key (what the widget sets).
     full = tables.headline_table(dash["full_fp"], [dash["a"]], store=dash["store"])

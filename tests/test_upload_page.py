@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 from hybriddash import ui_state
 
 REPO = Path(__file__).resolve().parent.parent
-UPLOAD_PAGE = str(REPO / "pages" / "upload.py")
-EXPORT_PAGE = str(REPO / "pages" / "export.py")
+UPLOAD_PAGE = str(REPO / "views" / "upload.py")
+EXPORT_PAGE = str(REPO / "views" / "export.py")
 
 GOOD_CSV = (
     b"group_id,lang,question,answer\n"
