@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from hybriddash import ui_state
+from hybriddash.palette import language_colors
 
 sel = ui_state.selection()
 st.title("Top-k language dominance")
@@ -52,6 +53,7 @@ fig = px.bar(
     },
     hover_data={"ideal_share": ":.3f", "share": ":.3f"},
     category_orders={"cand_lang": sorted(shares["cand_lang"].unique())},
+    color_discrete_map=language_colors(shares["cand_lang"]),
 )
 fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
 fig.update_layout(barmode="stack", height=380 * ((len(runs) + 1 + 3) // 4), margin={"t": 40})

@@ -8,6 +8,7 @@ import streamlit as st
 
 from hybriddash import ui_state
 from hybriddash.languages import language_name
+from hybriddash.palette import language_colors
 
 sel = ui_state.selection()
 st.title("Query explorer")
@@ -94,6 +95,7 @@ fig = px.scatter(
     hover_data={"candidate_id": True, "text": True},
     labels={"cand_lang": "language", "score": "cosine", "model_id": "model"},
     category_orders={"cand_lang": sorted(hits["cand_lang"].unique())},
+    color_discrete_map=language_colors(hits["cand_lang"]),
 )
 fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
 fig.update_traces(marker={"size": 11})
