@@ -124,7 +124,17 @@ lang = c3.selectbox("Query language", langs, key="hd_dom_lang")
 worst_model = c4.selectbox("Model", list(runs), key="hd_dom_worst_model")
 n = c5.number_input("Rows", 1, 100, 10, key="hd_dom_n")
 worst = ui_state.query("tables:worst_queries", runs[worst_model], lang, int(n))
-st.dataframe(worst, hide_index=True, key="hd_dom_worst")
+st.dataframe(
+    worst,
+    hide_index=True,
+    key="hd_dom_worst",
+    # the question text takes the room left, so the table fits the page's width
+    column_config={
+        "query_id": st.column_config.TextColumn("query", width="small"),
+        "group_id": st.column_config.TextColumn("group", width="small"),
+        "text": st.column_config.TextColumn("question", width="large"),
+    },
+)
 st.caption(
     "Lowest multilingual AP first; `same_lang_rank` is the pooled rank of the answer in the "
     "query's own language. Open a query in the **Query explorer** to see its top-k."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -75,8 +76,8 @@ else:
         st.stop()
     hits = pd.concat(frames, ignore_index=True)
     st.caption(
-        "Typed queries have no relevance judgements; `groups` names the question groups a "
-        "candidate answers."
+        "Typed queries have no relevance judgements; the `groups` column names the question "
+        "groups a candidate answers."
     )
 
 if hits.empty:
@@ -115,6 +116,10 @@ for col, model in zip(columns, models, strict=True):
             "candidate": part["text"],
         }
     )
+    if "groups" in part.columns:  # typed queries: which question groups a hit answers
+        shown["groups"] = part["groups"].map(
+            lambda g: ", ".join(map(str, g)) if isinstance(g, list | tuple | np.ndarray) else ""
+        )
     col.dataframe(shown, hide_index=True, key=f"hd_exp_hits_{model}")
     if not relevant.empty:
         rel = relevant[relevant["model_id"] == model]
