@@ -60,7 +60,8 @@ def _nav_labels(driver) -> list[str]:
     from selenium.webdriver.common.by import By
 
     links = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a')
-    return [link.text.strip() for link in links if link.text.strip()]
+    # a link's text is "<material icon name>\n<label>" (the icon is a ligature)
+    return [link.text.strip().splitlines()[-1] for link in links if link.text.strip()]
 
 
 def _page_text(driver) -> str:
@@ -227,7 +228,8 @@ def test_a_run_stored_by_another_process_appears_in_the_open_sidebar(
         start = time.monotonic()
         while time.monotonic() - start < 30:
             sidebar = driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"]')
-            if "sample ·" in sidebar.text:
+            # the dataset selector and the new model's chip replace the empty-store note
+            if tiny_model_spec.model_id in sidebar.text and "Dataset" in sidebar.text:
                 break
             time.sleep(0.25)
         else:
