@@ -79,6 +79,19 @@ def store_version(store: Store) -> tuple[int, int]:
     return (stat.st_mtime_ns, stat.st_size)
 
 
+def uploads_stamp() -> int:
+    """Modification time (ns) of ``<artifacts>/uploads``; 0 when there is none.
+
+    An import renames its folder into place there, which changes the stamp.
+    """
+    from hybriddash import config
+
+    try:
+        return os.stat(config.artifacts_dir() / "uploads").st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
 def _freeze(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return tuple(_freeze(v) for v in value)

@@ -143,8 +143,12 @@ else:
 
 
 @st.cache_data(show_spinner=False, ttl=60)
-def _backend_catalogue() -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Datasets and models the backend can use (not only those already evaluated)."""
+def _backend_catalogue(uploads_stamp: int) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Datasets and models the backend can use (not only those already evaluated).
+
+    ``uploads_stamp`` (the uploads folder's mtime) is part of the cache key, so a new
+    upload is offered at once, not after the 60 s the cache otherwise keeps.
+    """
     problems: list[str] = []
     datasets = pd.DataFrame()
     models = pd.DataFrame()
@@ -182,7 +186,7 @@ def _backend_catalogue() -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     return datasets, models, problems
 
 
-datasets, backend_models, problems = _backend_catalogue()
+datasets, backend_models, problems = _backend_catalogue(ui_state.uploads_stamp())
 with st.expander("Datasets and models available to evaluate", expanded=sel.empty):
     if not datasets.empty:
         st.dataframe(datasets, hide_index=True, key="hd_datasets_table")
