@@ -1,7 +1,7 @@
 """hybriddash dashboard: ``streamlit run app.py``.
 
 Declares the pages (``st.navigation``) and the shared sidebar (dataset and model
-selectors, kept in session state); each page in ``pages/`` reads cached frames from
+selectors, kept in session state); each page in ``views/`` reads cached frames from
 :mod:`hybriddash.ui_state` and draws them.
 """
 
@@ -18,14 +18,14 @@ HERE = Path(__file__).resolve().parent
 st.set_page_config(page_title="hybriddash", page_icon="🌐", layout="wide")
 
 PAGES = [
-    ("pages/overview.py", "Overview", ":material/home:", True),
-    ("pages/language_pairs.py", "Language pairs", ":material/grid_on:", False),
-    ("pages/dominance.py", "Top-k language dominance", ":material/bar_chart:", False),
-    ("pages/alignment.py", "Embedding alignment", ":material/scatter_plot:", False),
-    ("pages/explorer.py", "Query explorer", ":material/search:", False),
+    ("views/overview.py", "Overview", ":material/home:", True),
+    ("views/language_pairs.py", "Language pairs", ":material/grid_on:", False),
+    ("views/dominance.py", "Top-k language dominance", ":material/bar_chart:", False),
+    ("views/alignment.py", "Embedding alignment", ":material/scatter_plot:", False),
+    ("views/explorer.py", "Query explorer", ":material/search:", False),
     # written by the upload/export engineer; listed when present
-    ("pages/upload.py", "Upload a corpus", ":material/upload:", False),
-    ("pages/export.py", "Export", ":material/download:", False),
+    ("views/upload.py", "Upload a corpus", ":material/upload:", False),
+    ("views/export.py", "Export", ":material/download:", False),
 ]
 
 navigation = st.navigation(

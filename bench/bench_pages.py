@@ -23,11 +23,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = [
-    "pages/overview.py",
-    "pages/language_pairs.py",
-    "pages/dominance.py",
-    "pages/alignment.py",
-    "pages/explorer.py",
+    "views/overview.py",
+    "views/language_pairs.py",
+    "views/dominance.py",
+    "views/alignment.py",
+    "views/explorer.py",
 ]
 
 

@@ -72,15 +72,27 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_app(
-    store: Path, *, artifacts: Path | None = None, port: int | None = None, timeout: float = 90
+    store: Path,
+    *,
+    artifacts: Path | None = None,
+    port: int | None = None,
+    timeout: float = 90,
+    log_path: Path | None = None,
 ) -> Iterator[str]:
-    """``streamlit run app.py`` on a local port; yields its base URL, stops it afterwards."""
+    """``streamlit run app.py`` on a local port; yields its base URL, stops it afterwards.
+
+    The server's output goes to ``log_path`` (kept) or to a temporary file (removed).
+    """
     port = port or free_port()
     env = dict(os.environ, HYBRIDDASH_STORE=str(store))
     if artifacts is not None:
         env["HYBRIDDASH_ARTIFACTS"] = str(artifacts)
-    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - outlives this block: the server's log
-        "w+", prefix="hybriddash-app-", suffix=".log", delete=False
+    log = (
+        open(log_path, "w+", encoding="utf-8")  # noqa: SIM115 - the server's log, kept
+        if log_path is not None
+        else tempfile.NamedTemporaryFile(  # noqa: SIM115 - outlives this block: the server's log
+            "w+", prefix="hybriddash-app-", suffix=".log", delete=False
+        )
     )
     proc = subprocess.Popen(
         [
@@ -125,7 +137,8 @@ def running_app(
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-        os.unlink(log.name)
+        if log_path is None:
+            os.unlink(log.name)
 
 
 @contextlib.contextmanager
@@ -234,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.store.is_file():
         print(f"screenshots: {args.store}: no such store file", file=sys.stderr)
         return 2
-    pages = PAGES + [p for p in OPTIONAL_PAGES if (REPO / "pages" / f"{p[0]}.py").is_file()]
+    pages = PAGES + [p for p in OPTIONAL_PAGES if (REPO / "views" / f"{p[0]}.py").is_file()]
     with (
         running_app(args.store.resolve(), artifacts=args.artifacts, port=args.port) as url,
         chromium() as driver,

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "reproduce",
     "importer",
     "export",
+    "trec",
     "compare",
 )
 

@@ -14,9 +14,10 @@
 4. exact ranks of every relevant candidate, per language and pooled
    (:func:`hybriddash.retrieval.exact_ranks.corpus_relevant_ranks`), and from them all
    metric tables (:func:`hybriddash.metrics.settings.compute_corpus_metrics`);
-5. pooled faiss top-k lists (:func:`hybriddash.retrieval.search.topk_with_report`: exact
-   ``flat`` index, or HNSW/IVF for large pools, with recall@k vs exact measured on a
-   sample of queries) and the language share of the top-k for k = 1..K
+5. pooled top-k lists: exact ones (index ``flat``) from the score blocks of step 4
+   (``top_k=k``: no second score matrix), approximate ones from faiss HNSW/IVF for large
+   pools (:func:`hybriddash.retrieval.search.topk_with_report`, with recall@k vs exact
+   measured on a sample of queries); then the language share of the top-k for k = 1..K
    (:func:`hybriddash.metrics.settings.topk_frames`);
 6. the contamination guard: the model's training groups and question-text hashes
    (store table ``model_training_groups``) against the corpus's query groups and
@@ -30,6 +31,7 @@ No store connection is held while encoding or ranking (see ``hybriddash.store.db
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -40,6 +42,7 @@ from typing import Any
 
 import pandas as pd
 
+from hybriddash import timings
 from hybriddash.data.corpus import Corpus
 from hybriddash.encoders.encode import (
     default_mode_for,
@@ -50,6 +53,7 @@ from hybriddash.encoders.encode import (
 from hybriddash.encoders.registry import ModelSpec
 from hybriddash.store import reads, writes
 from hybriddash.store.db import Store
+from hybriddash.timings import RateMeter
 
 # Bump whenever a change in ranking or metric code changes any stored number: the
 # version is part of every run_id, so old runs are recomputed instead of reused.
@@ -232,9 +236,16 @@ def evaluate(
     from hybriddash.encoders.encode import encode_corpus
     from hybriddash.metrics.settings import compute_corpus_metrics, topk_frames
     from hybriddash.retrieval.exact_ranks import corpus_relevant_ranks, relevance_csr
-    from hybriddash.retrieval.search import topk_with_report
+    from hybriddash.retrieval.search import TopK, topk_with_report
 
     report("encode")
+    meter = RateMeter()
+    encode_started = time.perf_counter()
+
+    def on_encode(done: int, total: int) -> None:
+        meter.add(time.perf_counter() - encode_started, done)
+        report("encode", done / total if total else 1.0)
+
     encoded = encode_corpus(
         spec,
         corpus,
@@ -242,15 +253,23 @@ def evaluate(
         batch_size=batch_size,
         progress=progress,
         devices=where,
-        progress_callback=(lambda done, total: report("encode", done / total if total else 1.0)),
+        progress_callback=on_encode,
     )
+    encode_seconds = time.perf_counter() - encode_started
 
     report("rank")
-    ranks = corpus_relevant_ranks(corpus, encoded.queries, encoded.candidates)
+    # Exact top-k lists come out of the rank pass's own score blocks (one matmul, the
+    # tie rule of the ranks); faiss builds a second index only when one is approximate.
+    exact_topk = k if index_kind == "flat" else 0
+    ranks = corpus_relevant_ranks(corpus, encoded.queries, encoded.candidates, top_k=exact_topk)
     metrics = compute_corpus_metrics(corpus, ranks)
 
     report("topk")
-    lists = topk_with_report(encoded.queries, encoded.candidates, k, index=index_kind)
+    if exact_topk:
+        assert ranks.topk_scores is not None and ranks.topk_indices is not None
+        lists = TopK(ranks.topk_scores, ranks.topk_indices, "flat", ranks.topk_scores.shape[1], 1.0)
+    else:
+        lists = topk_with_report(encoded.queries, encoded.candidates, k, index=index_kind)
     scores, indices = lists.scores, lists.indices
     rel_indptr, rel_indices = relevance_csr(corpus)
     hits, shares = topk_frames(
@@ -299,6 +318,8 @@ def evaluate(
         writes.register_model(con, spec)
         writes.register_corpus(con, corpus)
         writes.write_run(con, run_row, frames)
+    if encoded.stats.n_encoded:
+        _record_timing(spec, mode, corpus, encoded.stats.n_encoded, encode_seconds, meter, started)
     report("done")
 
     pairs, by_lang = _pair_dicts(metrics.pairs)
@@ -394,6 +415,30 @@ def contamination(
 
 
 # ---- helpers -----------------------------------------------------------------
+def _record_timing(
+    spec: ModelSpec,
+    mode: str,
+    corpus: Corpus,
+    n_encoded: int,
+    encode_seconds: float,
+    meter: RateMeter,
+    started: float,
+) -> None:
+    """Keep this run's throughput for the UI's estimates (:mod:`hybriddash.timings`)."""
+    # a read-only artifacts folder must not fail a stored run
+    with contextlib.suppress(OSError):
+        timings.record(
+            model_id=spec.model_id,
+            model_fp=spec.fingerprint,
+            mode=mode,
+            n_texts=len(corpus.queries) + len(corpus.candidates),
+            n_encoded=n_encoded,
+            encode_s=encode_seconds,
+            rate=meter.rate(n_encoded),
+            total_s=time.perf_counter() - started,
+        )
+
+
 def _resolve(model: str | ModelSpec) -> ModelSpec:
     if isinstance(model, ModelSpec):
         return model

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from hybriddash import timings
 from hybriddash.reports import tables
 from hybriddash.store.db import Store
 
@@ -77,6 +79,19 @@ def store_version(store: Store) -> tuple[int, int]:
     return (stat.st_mtime_ns, stat.st_size)
 
 
+def uploads_stamp() -> int:
+    """Modification time (ns) of ``<artifacts>/uploads``; 0 when there is none.
+
+    An import renames its folder into place there, which changes the stamp.
+    """
+    from hybriddash import config
+
+    try:
+        return os.stat(config.artifacts_dir() / "uploads").st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
 def _freeze(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return tuple(_freeze(v) for v in value)
@@ -94,13 +109,60 @@ def query(name: str, *args: Any, **kwargs: Any) -> Any:
     """Cached call of ``tables:<fn>`` or ``alignment:<fn>`` on the current store.
 
     Lists in the arguments are passed as tuples (hashable cache keys); functions of
-    the reports modules accept any sequence.
+    the reports modules accept any sequence. Alignment calls wait for a projection
+    being prepared in the background (:func:`prepare_alignment`) instead of computing
+    the same UMAP a second time beside it.
     """
     store = current_store()
     version = None if name in _VERSIONLESS else store_version(store)
     frozen_args = tuple(_freeze(a) for a in args)
     frozen_kwargs = tuple(sorted((k, _freeze(v)) for k, v in kwargs.items()))
+    if name.startswith("alignment:"):
+        with _ALIGNMENT_LOCK:
+            return _cached_call(name, str(store.path), version, frozen_args, frozen_kwargs)
     return _cached_call(name, str(store.path), version, frozen_args, frozen_kwargs)
+
+
+# One alignment computation at a time per server process (UMAP is CPU-bound).
+_ALIGNMENT_LOCK = threading.Lock()
+
+
+def prepare_alignment(model_id: str, corpus_fp: str) -> threading.Thread:
+    """Compute the alignment page's default view of a new run in a background thread.
+
+    Right after a run is stored, the default projection (the page's default
+    :class:`~hybriddash.reports.alignment.ProjectionParams`: 40 groups, all languages)
+    and the translation statistics are computed through the same cache the page reads,
+    so opening *Embedding alignment* shows them at once instead of paying UMAP's numba
+    compilation and the projection then. Returns the started thread.
+    """
+    from hybriddash.reports.alignment import ProjectionParams
+
+    store = current_store()
+
+    def work() -> None:
+        with _ALIGNMENT_LOCK:
+            try:
+                _cached_call(
+                    "alignment:projection",
+                    str(store.path),
+                    None,
+                    (model_id, corpus_fp, ProjectionParams()),
+                    (),
+                )
+                _cached_call(
+                    "alignment:alignment_stats",
+                    str(store.path),
+                    None,
+                    (model_id, corpus_fp),
+                    (("langs", None),),
+                )
+            except Exception:  # the page computes (and reports) it again when opened
+                return
+
+    thread = threading.Thread(target=work, name="hd-prepare-alignment", daemon=True)
+    thread.start()
+    return thread
 
 
 # ---------------------------------------------------------------------------
@@ -160,9 +222,41 @@ def show_next(corpus_fp: str, model_id: str) -> None:
     st.session_state[_PENDING_KEY] = (corpus_fp, model_id)
 
 
+# How often (seconds) an open page looks at the store file for runs written elsewhere.
+STORE_POLL_SECONDS = 2.0
+_SEEN_VERSION_KEY = "_hd_store_seen"
+# Long model ids (``multilingual-e5-small-q4 (offline-base)``) are cut off in the
+# multiselect's chips at Streamlit's default chip width; let them wrap instead.
+_CHIP_CSS = """<style>
+section[data-testid="stSidebar"] span[data-baseweb="tag"] { max-width: 100%; height: auto; }
+section[data-testid="stSidebar"] span[data-baseweb="tag"] span {
+  max-width: none; white-space: normal; overflow: visible; text-overflow: clip;
+}
+</style>"""
+
+
+@st.fragment(run_every=STORE_POLL_SECONDS)
+def _watch_store() -> None:
+    """Rerun the whole app when the store file changed since this session last drew it.
+
+    A run written by the CLI, a background job or another page (e.g. Upload's
+    *Evaluate*) changes the file's (mtime, size), so the sidebar's dataset and model
+    lists refresh within :data:`STORE_POLL_SECONDS` without the user navigating away.
+    Reading the version is one ``stat``; nothing is queried when it did not change.
+    """
+    version = store_version(current_store())
+    seen = st.session_state.get(_SEEN_VERSION_KEY)
+    if seen is not None and version != seen:
+        st.rerun(scope="app")
+
+
 def sidebar() -> Selection:
     """Draw the dataset and model selectors; return the selection (shared via session state)."""
+    st.session_state[_SEEN_VERSION_KEY] = store_version(current_store())
     corpora = query("tables:corpora_table")
+    with st.sidebar:
+        st.html(_CHIP_CSS)
+        _watch_store()
     pending = st.session_state.pop(_PENDING_KEY, None)
     if pending is not None:
         st.session_state[CORPUS_KEY] = pending[0]
@@ -191,9 +285,10 @@ def sidebar() -> Selection:
             last = st.session_state.get(_LAST_CORPUS_KEY)
             linked_row = tables.find_corpus(corpora, st.query_params.get("dataset"))
             linked = None if linked_row is None else str(linked_row["corpus_fp"])
-            st.session_state[CORPUS_KEY] = labels.get(
-                last or linked or "", next(iter(labels.values()))
-            )
+            newest = str(corpora.sort_values("last_run", ascending=False)["corpus_fp"].iloc[0])
+            st.session_state[CORPUS_KEY] = labels[
+                last if last in labels else linked if linked in labels else newest
+            ]
         corpus_fp = by_label[st.selectbox("Dataset", list(by_label), key=CORPUS_KEY)]
         st.session_state[_LAST_CORPUS_KEY] = corpus_fp
         runs = query("tables:runs_for", corpus_fp)
@@ -231,13 +326,24 @@ def selection() -> Selection:
     return sel if isinstance(sel, Selection) else sidebar()
 
 
+def evaluation_estimate(n_texts: int, model_id: str | None = None) -> timings.Estimate | None:
+    """Expected time to evaluate ``n_texts`` texts here, from earlier runs' throughput.
+
+    None when no run on this machine was timed yet (:func:`hybriddash.timings.estimate_seconds`).
+    """
+    from hybriddash.encoders.encode import DEFAULT_ENCODE_MODE
+
+    return timings.estimate_seconds(n_texts, mode=DEFAULT_ENCODE_MODE, model_id=model_id)
+
+
 def require_runs(sel: Selection, *, at_least: int = 1) -> bool:
     """Show an explanatory empty state and return False when there is not enough to draw."""
     if sel.empty:
         st.info(
             "Nothing to show yet: the store holds no evaluation. Go to **Overview** and "
-            "evaluate the base model on a dataset (a minute on the built-in sample corpus), "
-            "or run `python -m hybriddash evaluate --help` in a terminal."
+            "evaluate the base model on a dataset (the built-in sample corpus is the "
+            "quickest; the page shows how long it takes on this machine), or run "
+            "`python -m hybriddash evaluate --help` in a terminal."
         )
         return False
     if len(sel.model_ids) < at_least:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -147,3 +148,23 @@ def test_model_with_changed_weights_is_refused(tmp_artifacts, sample_corpus, tin
         alignment.model_spec_for(tiny_model_spec.model_id, store=store)
     with pytest.raises(LookupError, match="nope"):
         alignment.model_spec_for("nope", store=store)
+
+
+def test_umap_kernels_are_cached_on_disk_under_artifacts(
+    tmp_artifacts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UMAP's numba compilation (~20 s per process) is paid once per artifacts folder."""
+    import numba
+
+    from hybriddash.reports import alignment as alignment_module
+
+    monkeypatch.setattr(alignment_module, "_umap_module", None)
+    before = numba.config.CACHE_DIR
+    umap = alignment_module._umap_with_disk_cache()
+    assert before == numba.config.CACHE_DIR  # numba's own setting is left as it was
+    from numba.core.registry import CPUDispatcher
+
+    kernels = [k for k in vars(umap.umap_).values() if isinstance(k, CPUDispatcher)]
+    assert len(kernels) >= 5  # smooth_knn_dist, compute_membership_strengths, ...
+    for kernel in kernels:
+        assert Path(kernel._cache._cache_path).is_relative_to(tmp_artifacts / "numba")

@@ -24,11 +24,11 @@ REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
 K = 20
 PAGES = {
-    "overview": "pages/overview.py",
-    "pairs": "pages/language_pairs.py",
-    "dominance": "pages/dominance.py",
-    "alignment": "pages/alignment.py",
-    "explorer": "pages/explorer.py",
+    "overview": "views/overview.py",
+    "pairs": "views/language_pairs.py",
+    "dominance": "views/dominance.py",
+    "alignment": "views/alignment.py",
+    "explorer": "views/explorer.py",
 }
 
 
@@ -178,7 +178,7 @@ def test_page_draws_its_charts_and_tables(dash, page, n_charts, column, n_tables
 
 
 def test_sidebar_dataset_choice_changes_the_headline(dash) -> None:
-    # AppTest (streamlit 1.67) reruns a page of an app with a pages/ folder without
+    # AppTest (streamlit 1.67) reruns a page of an app without
     # app.py, and a sidebar widget interaction is lost on that rerun; the selector is
     # therefore driven through its session-state key (what the widget sets).
     full = tables.headline_table(dash["full_fp"], [dash["a"]], store=dash["store"])
@@ -266,3 +266,20 @@ def test_overview_evaluates_the_base_model_from_the_ui(tmp_path, monkeypatch) ->
     assert runs["model_id"].tolist() == [ui_state.BASE_MODEL_ID]
     headline = _tables_with(at, "mono mAP")[0]
     assert headline["model"].tolist() == [ui_state.BASE_MODEL_ID]
+
+
+@pytest.mark.parametrize(("page", "chart"), [("dominance", 0), ("alignment", 0)])
+def test_language_colours_come_from_the_one_palette(dash, page, chart) -> None:
+    from hybriddash.languages import LANGUAGES
+    from hybriddash.palette import language_color
+
+    state = {"hd_al_groups": 10} if page == "alignment" else {}
+    fig = _charts(_app(dash, page, **state))[chart]
+    seen = {}
+    for trace in fig["data"]:
+        # px names a trace "<lang>" or "<lang>, <symbol>" (alignment: item kind)
+        lang = str(trace.get("legendgroup") or trace.get("name", "")).split(",")[0].strip()
+        if lang in LANGUAGES:
+            seen[lang] = trace["marker"]["color"]
+    assert len(seen) >= 5, fig["data"][0].keys()
+    assert all(colour == language_color(lang) for lang, colour in seen.items()), seen

@@ -272,3 +272,37 @@ def test_trained_model_without_registered_groups_is_flagged_by_its_card(
         training_card={"train_dataset": "mlqa-r[de,en]"},
     )
     assert evaluation.contamination(other, sample_corpus, store=store) == (False, "")
+
+
+def test_exact_topk_comes_from_the_rank_pass_and_equals_faiss_flat(
+    first, tiny_model_spec, sample_corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """An exact run builds no faiss index: its lists are the rank pass's, as faiss's are."""
+    summary, _ = first
+    store = Store()
+    from hybriddash.encoders.encode import encode_corpus
+
+    enc = encode_corpus(tiny_model_spec, sample_corpus, progress=False)
+    faiss_lists = search_module.topk_with_report(enc.queries, enc.candidates, K, index="flat")
+    _forbid(monkeypatch, (search_module, "topk_with_report"), (search_module, "build_index"))
+    monkeypatch.setattr(evaluation, "METRICS_VERSION", "test-exact-topk")  # a fresh run id
+    again = evaluate(tiny_model_spec, sample_corpus, k=K, progress=False, index="flat")
+    assert not again.reused and again.index_kind == "flat" and again.index_recall_at_k == 1.0
+    hits = store.query(
+        "SELECT query_id, rank, candidate_id FROM topk_hits WHERE run_id = ? ORDER BY query_id, rank",
+        [again.run_id],
+    )
+    position = {q.id: i for i, q in enumerate(sample_corpus.queries)}
+    row_of = {c.id: i for i, c in enumerate(sample_corpus.candidates)}
+    n_differ = 0
+    for query_id, rows in hits.groupby("query_id"):
+        qi = position[query_id]
+        ours = np.array([row_of[c] for c in rows["candidate_id"]])
+        theirs = faiss_lists.indices[qi]
+        true = enc.candidates @ enc.queries[qi]
+        # the same lists, up to the order of scores equal within float32 rounding
+        # (faiss and numpy sum the dot products in different orders)
+        assert np.allclose(true[ours], true[theirs], atol=1e-5), query_id
+        n_differ += int((ours != theirs).sum())
+    assert n_differ <= 0.01 * len(hits)
+    assert again.headline == pytest.approx(summary.headline)

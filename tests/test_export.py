@@ -56,23 +56,41 @@ def check_latex_table(text: str) -> list[str]:
                 depth = 0
     if depth:
         problems.append(f"{depth} unclosed '{{'")
-    for env in ("table", "tabular"):
+    long = "\\begin{longtable}" in text
+    for env in ("longtable",) if long else ("table", "tabular"):
         if text.count(f"\\begin{{{env}}}") != 1 or text.count(f"\\end{{{env}}}") != 1:
             problems.append(f"expected one \\begin/\\end{{{env}}}")
     rules = [r for r in re.findall(r"\\(toprule|midrule|bottomrule)", text)]
-    if not rules or rules[0] != "toprule" or rules[-1] != "bottomrule" or "midrule" not in rules:
+    if long:
+        # head (first page), head (next pages), foot, then the body's group rules
+        if rules[:5] != ["toprule", "midrule", "toprule", "midrule", "bottomrule"]:
+            problems.append(f"longtable head/foot rules out of order: {rules[:5]}")
+        for marker in ("\\endfirsthead", "\\endhead", "\\endfoot", "\\caption{"):
+            if text.count(marker) != 1:
+                problems.append(f"expected one {marker}")
+    elif not rules or rules[0] != "toprule" or rules[-1] != "bottomrule" or "midrule" not in rules:
         problems.append(f"rules out of order: {rules}")
-    spec = re.search(r"\\begin\{tabular\}\{([lrc]+)\}", text)
+    env = "longtable" if long else "tabular"
+    spec = re.search(r"\\begin\{" + env + r"\}\{([lrc]+)\}", text)
     if not spec:
-        return [*problems, "no tabular column spec"]
+        return [*problems, f"no {env} column spec"]
     n_cols = len(spec.group(1))
-    body = text[spec.end() : text.index("\\end{tabular}")]
+    body = text[spec.end() : text.index(f"\\end{{{env}}}")]
     for line in body.splitlines():
         line = line.strip()
         if (
             not line
             or line.startswith("\\")
-            and line.rstrip("\\").strip() in ("\\toprule", "\\midrule", "\\bottomrule")
+            and line.rstrip("\\").strip()
+            in (
+                "\\toprule",
+                "\\midrule",
+                "\\bottomrule",
+                "\\endfirsthead",
+                "\\endhead",
+                "\\endfoot",
+            )
+            or line.startswith("\\caption{")
         ):
             continue
         if not line.endswith("\\\\"):
@@ -158,7 +176,7 @@ def test_latex_export_is_a_valid_booktabs_table(table: str, two_runs, tmp_path: 
     if shutil.which("pdflatex"):
         doc = tmp_path / "t.tex"
         doc.write_text(
-            "\\documentclass{article}\\usepackage{booktabs}\\usepackage[T1]{fontenc}"
+            "\\documentclass{article}\\usepackage{booktabs,longtable}\\usepackage[T1]{fontenc}"
             "\\begin{document}\n" + text + "\\end{document}\n",
             encoding="utf-8",
         )
@@ -287,3 +305,18 @@ def test_write_export_is_atomic(two_runs, tmp_path: Path) -> None:
     path = write_export(exported, "csv", tmp_path / "s.csv")
     assert path.read_bytes() == render(exported, "csv")
     assert [p.name for p in tmp_path.iterdir()] == ["s.csv"]
+
+
+def test_a_long_latex_table_is_a_longtable_a_short_one_a_float(two_runs) -> None:
+    from hybriddash.reports.export import LONGTABLE_ROWS
+
+    store, models, _ = two_runs
+    per_query = render(build_export("queries", "sample", models, store=store), "latex").decode()
+    assert per_query.count(" \\\\\n") > LONGTABLE_ROWS  # 252 queries x 2 models
+    assert "\\begin{longtable}" in per_query and "\\begin{table}" not in per_query
+    assert "\\endhead" in per_query  # the header repeats on every page
+    assert check_latex_table(per_query) == []
+    headline = render(
+        build_export("headline", "sample", models, store=store, n_resamples=500), "latex"
+    ).decode()
+    assert "\\begin{table}" in headline and "longtable" not in headline

@@ -11,7 +11,6 @@ import pytest
 
 from hybriddash.data.upload import (
     UploadRejected,
-    import_upload,
     read_corpus_json,
     validate_upload,
 )
@@ -22,6 +21,7 @@ from hybriddash.data.upload.writers import (
     write_squad,
     write_table,
 )
+from hybriddash.store.uploads import import_upload
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -307,3 +307,37 @@ def test_rejection_lists_every_problem_in_its_message(tmp_artifacts: Path, tmp_p
     assert (
         "two.csv, line 2, field 'lang'" in message and "two.csv, line 3, field 'answer'" in message
     )
+
+
+def test_an_empty_name_defaults_to_the_file_stem(tmp_artifacts: Path, tmp_path: Path) -> None:
+    table = tmp_path / "My QA (v2).csv"
+    table.write_text("group_id,lang,question,answer\ng1,en,Q?,A.\ng1,de,F?,A.\n", "utf-8")
+    for empty in ("", "  ", None):
+        checked = validate_upload([table], empty)
+        assert checked.name == "My-QA-v2"
+        assert any("no dataset name given" in n for n in checked.notices)
+    result = import_upload([table], "")
+    assert result.dataset_id == "upload:My-QA-v2"
+    assert (tmp_artifacts / "uploads" / "My-QA-v2" / "manifest.json").is_file()
+
+
+def test_an_invalid_name_is_reported_as_the_dataset_name_not_a_file(tmp_path: Path) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text("group_id,lang,question,answer\ng1,en,Q?,A.\n", "utf-8")
+    with pytest.raises(UploadRejected) as caught:
+        validate_upload([table], "../bad")
+    (problem,) = [p for p in caught.value.problems if p.field == "name"]
+    assert problem.file == "dataset name" and problem.line is None
+
+
+def test_identical_content_under_a_new_name_says_which_upload_it_equals(
+    tmp_artifacts: Path, tmp_path: Path
+) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text("group_id,lang,question,answer\ng1,en,Q?,A.\ng1,de,F?,A.\n", "utf-8")
+    first = import_upload([table], "myqa")
+    second = import_upload([table], "myqa2")
+    assert first.fingerprint == second.fingerprint
+    assert not any("same content" in n for n in first.notices)
+    assert any("same content as upload:myqa " in n for n in second.notices)
+    assert second.registered is False  # one corpus row per content, already there

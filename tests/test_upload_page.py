@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 from hybriddash import ui_state
 
 REPO = Path(__file__).resolve().parent.parent
-UPLOAD_PAGE = str(REPO / "pages" / "upload.py")
-EXPORT_PAGE = str(REPO / "pages" / "export.py")
+UPLOAD_PAGE = str(REPO / "views" / "upload.py")
+EXPORT_PAGE = str(REPO / "views" / "export.py")
 
 GOOD_CSV = (
     b"group_id,lang,question,answer\n"
@@ -76,7 +76,7 @@ def test_upload_page_lists_every_problem_of_a_bad_file_and_stores_nothing(
     assert any("Upload refused: 2 problem(s)" in e.value for e in at.error)
     problems = at.dataframe[0].value  # the only table: the problems
     assert list(problems["file"]) == ["broken.csv", "broken.csv"]
-    assert list(problems["line"]) == [3, 4]
+    assert list(problems["line"]) == ["3", "4"]  # text: a name problem has none, shown empty
     assert list(problems["field"]) == ["lang", "answer"]
     assert not at.success
     assert _tree(tmp_artifacts) == before

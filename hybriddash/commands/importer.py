@@ -22,7 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or .zip archives")
-    parser.add_argument("--name", required=True, help="dataset name: it becomes upload:<name>")
+    parser.add_argument(
+        "--name",
+        default=None,
+        help="dataset name: it becomes upload:<name> (default: the first file's stem)",
+    )
     parser.add_argument(
         "--format",
         dest="fmt",
@@ -42,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from hybriddash.data.upload import UploadRejected, import_upload, validate_upload
+    from hybriddash.data.upload import UploadRejected, validate_upload
+    from hybriddash.store.uploads import import_upload
 
     max_bytes = None if args.max_mb is None else int(args.max_mb * 1024 * 1024)
     try:

@@ -10,7 +10,7 @@ Ids:
 - ``upload:<name>``: a corpus imported by the user, stored in the parallel-table
   format at ``<artifacts>/uploads/<name>/corpus.jsonl``, or, when it cannot be
   written as a parallel table, as ``corpus.json`` (the upload importer's full
-  format, read by :func:`hybriddash.data.upload.importer.read_corpus_json`).
+  format, read by :func:`hybriddash.data.corpus_json.read_corpus_json`).
 
 :func:`load_dataset` keeps the last few full corpora in an in-process LRU cache
 (keyed by id, data folder and file modification times, so a re-imported upload or a
@@ -347,7 +347,7 @@ def load_upload(name: str) -> Corpus:
         )
     path = files[0]
     if path.name == UPLOAD_FULL_FILE:
-        from hybriddash.data.upload.importer import read_corpus_json
+        from hybriddash.data.corpus_json import read_corpus_json
 
         return read_corpus_json(path, UPLOAD_PREFIX + name)
     numbers, rows = read_jsonl_rows(path.read_text(encoding="utf-8"), str(path))

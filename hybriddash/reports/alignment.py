@@ -14,9 +14,12 @@ different languages that share a group are *translations* of each other.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import threading
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,8 +46,6 @@ def model_spec_for(model_id: str, *, store: ReadableStore | None = None) -> Any:
     its weights changed since it was evaluated, so its embeddings would not match
     the stored results.
     """
-    from pathlib import Path
-
     from hybriddash.encoders.registry import ModelNotAvailableError, resolve_model
 
     row = _frame(
@@ -259,6 +260,63 @@ def projection(
     return out
 
 
+# umap-learn's numba kernels are compiled on first use in every process (about 20 s on
+# a 2-core machine, the bulk of a first projection) because most are not declared
+# cache=True; these modules' kernels get numba's on-disk cache under artifacts/.
+_UMAP_KERNEL_MODULES = (
+    "umap.umap_",
+    "umap.layouts",
+    "umap.utils",
+    "umap.distances",
+    "umap.spectral",
+    "umap.sparse",
+)
+_UMAP_LOCK = threading.Lock()
+_umap_module: Any = None
+
+
+def numba_cache_dir() -> Path:
+    """``<artifacts>/numba``: compiled umap-learn kernels, reused by later processes."""
+    from hybriddash import config
+
+    return config.artifacts_dir() / "numba"
+
+
+def _umap_with_disk_cache() -> Any:
+    """``import umap`` with numba's disk cache enabled for its kernels (once per process).
+
+    Each kernel's cache locator is chosen when caching is enabled, so the cache
+    folder is set only around that step; numba's own setting is restored after.
+    Kernels that numba cannot cache keep compiling in memory (still correct).
+    """
+    global _umap_module
+    with _UMAP_LOCK:
+        if _umap_module is not None:
+            return _umap_module
+        import importlib
+
+        import numba
+        import umap
+        from numba.core.registry import CPUDispatcher
+
+        previous = numba.config.CACHE_DIR
+        numba.config.CACHE_DIR = str(numba_cache_dir())
+        try:
+            for name in _UMAP_KERNEL_MODULES:
+                try:
+                    module = importlib.import_module(name)
+                except ImportError:  # a module a umap-learn version does not have
+                    continue
+                for kernel in vars(module).values():
+                    if isinstance(kernel, CPUDispatcher):
+                        with contextlib.suppress(Exception):
+                            kernel.enable_caching()
+        finally:
+            numba.config.CACHE_DIR = previous
+        _umap_module = umap
+        return umap
+
+
 def _umap_2d(vectors: np.ndarray, params: ProjectionParams) -> np.ndarray:
     """UMAP to 2-D; tiny selections (< 4 items) are laid out by PCA instead."""
     n = len(vectors)
@@ -267,8 +325,7 @@ def _umap_2d(vectors: np.ndarray, params: ProjectionParams) -> np.ndarray:
         _, _, vt = np.linalg.svd(centred, full_matrices=False)
         coords = centred @ vt[:2].T
         return np.pad(coords, ((0, 0), (0, 2 - coords.shape[1])))
-    import umap
-
+    umap = _umap_with_disk_cache()
     reducer = umap.UMAP(
         n_components=2,
         n_neighbors=max(2, min(params.n_neighbors, n - 1)),

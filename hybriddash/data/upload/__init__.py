@@ -7,14 +7,8 @@ Entry points:
 - :mod:`~hybriddash.data.upload.writers` — write a corpus in each upload format.
 """
 
-from hybriddash.data.upload.importer import (
-    ImportResult,
-    delete_upload,
-    import_upload,
-    load_stored_upload,
-    read_corpus_json,
-    write_corpus_json,
-)
+from hybriddash.data.corpus_json import read_corpus_json, write_corpus_json
+from hybriddash.data.upload.importer import ImportResult, delete_upload, import_upload
 from hybriddash.data.upload.problems import Problem, UploadRejected
 from hybriddash.data.upload.sources import UploadFile, max_upload_bytes
 from hybriddash.data.upload.validation import ValidatedUpload, validate_upload
@@ -27,7 +21,6 @@ __all__ = [
     "ValidatedUpload",
     "delete_upload",
     "import_upload",
-    "load_stored_upload",
     "max_upload_bytes",
     "read_corpus_json",
     "validate_upload",

@@ -15,7 +15,8 @@ Layout of ``<artifacts>/uploads/<name>/``:
 
 Nothing is written before validation passed. The folder is assembled in a hidden
 staging folder beside it (``.staging-*``, ignored by the dataset listing), the
-corpus is registered in the store, and only then is the staging folder renamed into
+corpus is registered (by the caller's ``register``; see
+:mod:`hybriddash.store.uploads`), and only then is the staging folder renamed into
 place (one ``rename``; an older upload of the same name is swapped out the same
 way when ``overwrite=True``). Any failure removes the staging folder, so a refused
 or failed import leaves the uploads folder as it was.
@@ -27,16 +28,18 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from hybriddash import config
-from hybriddash.data.corpus import Candidate, Corpus, Query
+from hybriddash.data.corpus import Corpus
+from hybriddash.data.corpus_json import read_corpus_json, write_corpus_json
 from hybriddash.data.parallel_table import corpus_from_parallel_rows
 from hybriddash.data.upload.problems import Problem, UploadRejected
 from hybriddash.data.upload.validation import (
+    NAME_PLACE,
     UPLOAD_PREFIX,
     Source,
     ValidatedUpload,
@@ -47,8 +50,6 @@ from hybriddash.data.upload.writers import NotParallelError, corpus_to_parallel_
 TABLE_FILE = "corpus.jsonl"
 FULL_FILE = "corpus.json"
 MANIFEST_FILE = "manifest.json"
-FULL_FORMAT = "hybriddash-corpus"
-FULL_VERSION = 1
 
 
 @dataclass
@@ -85,27 +86,29 @@ def upload_exists(name: str) -> bool:
 
 def import_upload(
     sources: Sequence[Source],
-    name: str,
+    name: str | None,
     *,
     fmt: str = "auto",
     max_bytes: int | None = None,
     overwrite: bool = False,
-    register: bool = True,
-    store: object | None = None,
+    register: Callable[[Corpus], bool] | None = None,
 ) -> ImportResult:
     """Validate ``sources`` and store them as dataset ``upload:<name>``.
 
     Raises :class:`UploadRejected` (every problem, nothing written) when the files
-    are invalid or the name is taken and ``overwrite`` is False. ``register``
-    stores the corpus row and texts in the store (``store``: a
-    :class:`~hybriddash.store.db.Store`, default the configured one).
+    are invalid or the name is taken and ``overwrite`` is False. An empty ``name``
+    becomes the first file's stem (:func:`~hybriddash.data.upload.validation.default_name`).
+    ``register(corpus) -> bool`` is called before the upload is moved into place, so a
+    failing registration leaves nothing; the data layer does not know the store, so
+    :func:`hybriddash.store.uploads.import_upload` passes the store's registration.
     """
     validated = validate_upload(sources, name, fmt=fmt, max_bytes=max_bytes)
+    name = validated.name
     if upload_exists(name) and not overwrite:
         raise UploadRejected(
             [
                 Problem(
-                    "--name",
+                    NAME_PLACE,
                     None,
                     "name",
                     f"an upload named {name!r} already exists; choose another name or overwrite it",
@@ -114,7 +117,21 @@ def import_upload(
             ],
             validated.notices,
         )
-    return store_upload(validated, overwrite=overwrite, register=register, store=store)
+    return store_upload(validated, overwrite=overwrite, register=register)
+
+
+def same_content_uploads(fingerprint: str, *, except_name: str | None = None) -> list[str]:
+    """Names of stored uploads whose corpus has ``fingerprint`` (from their manifests)."""
+    root = uploads_root()
+    names = []
+    for manifest in sorted(root.glob(f"*/{MANIFEST_FILE}")) if root.is_dir() else []:
+        try:
+            doc = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue  # a broken manifest is not this import's problem
+        if doc.get("fingerprint") == fingerprint and doc.get("name") != except_name:
+            names.append(str(doc.get("name")))
+    return names
 
 
 def _stored_rows(validated: ValidatedUpload) -> list[dict] | None:
@@ -170,8 +187,7 @@ def store_upload(
     validated: ValidatedUpload,
     *,
     overwrite: bool = False,
-    register: bool = True,
-    store: object | None = None,
+    register: Callable[[Corpus], bool] | None = None,
 ) -> ImportResult:
     """Write a validated upload atomically (see the module docstring)."""
     name = validated.name
@@ -190,6 +206,14 @@ def store_upload(
             write_corpus_json(validated.corpus, staging / FULL_FILE)
             stored = read_corpus_json(staging / FULL_FILE, dataset_id)
             stored_as = FULL_FILE
+        twins = same_content_uploads(stored.fingerprint, except_name=name)
+        if twins:
+            # runs and the store are keyed by content: both names show the same corpus
+            validated.notices.append(
+                f"same content as {', '.join(UPLOAD_PREFIX + t for t in twins)} (fingerprint "
+                f"{stored.fingerprint}): the store keeps one corpus per content, so its runs "
+                f"are shared and the sidebar lists it under the name first evaluated"
+            )
         stored.notes[:] = list(validated.notices)
         manifest = {
             "name": name,
@@ -208,12 +232,7 @@ def store_upload(
         (staging / MANIFEST_FILE).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
         )
-        registered = False
-        if register:
-            # lazy: the store sits downstream of data; only an import needs it
-            from hybriddash.store.writes import register_corpus
-
-            registered = register_corpus(store, stored)  # type: ignore[arg-type]
+        registered = bool(register(stored)) if register is not None else False
         target = root / name
         _swap_into_place(staging, target, overwrite=overwrite)
     except BaseException:
@@ -258,82 +277,3 @@ def delete_upload(name: str) -> bool:
         return False
     shutil.rmtree(folder)
     return True
-
-
-# ---- the full-corpus file ---------------------------------------------------------
-
-
-def write_corpus_json(corpus: Corpus, path: str | Path) -> Path:
-    """Write ``{"format": "hybriddash-corpus", "version": 1, candidates, queries, relevant}``."""
-    payload = {
-        "format": FULL_FORMAT,
-        "version": FULL_VERSION,
-        "dataset_id": corpus.dataset_id,
-        "candidates": [
-            {
-                "id": c.id,
-                "lang": c.lang,
-                "text": c.text,
-                "context": c.context,
-                "article": c.article,
-                "groups": list(c.groups),
-            }
-            for c in corpus.candidates
-        ],
-        "queries": [
-            {"id": q.id, "lang": q.lang, "text": q.text, "group": q.group, "article": q.article}
-            for q in corpus.queries
-        ],
-        "relevant": {q: sorted(c) for q, c in corpus.relevant.items()},
-    }
-    path = Path(path)
-    path.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-    return path
-
-
-def read_corpus_json(path: str | Path, dataset_id: str | None = None) -> Corpus:
-    """Read a file written by :func:`write_corpus_json` (``dataset_id`` overrides the stored one).
-
-    Raises ``ValueError`` naming the file and the field at fault.
-    """
-    path = Path(path)
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}, line {exc.lineno}: malformed JSON: {exc.msg}") from None
-    if not isinstance(payload, dict) or payload.get("format") != FULL_FORMAT:
-        raise ValueError(f"{path}, field 'format': expected {FULL_FORMAT!r}")
-    if payload.get("version") != FULL_VERSION:
-        raise ValueError(
-            f"{path}, field 'version': expected {FULL_VERSION}, got {payload.get('version')!r}"
-        )
-    try:
-        candidates = [
-            Candidate(
-                c["id"],
-                c["lang"],
-                c["text"],
-                c.get("context"),
-                c.get("article"),
-                tuple(c.get("groups", ())),
-            )
-            for c in payload["candidates"]
-        ]
-        queries = [
-            Query(q["id"], q["lang"], q["text"], q["group"], q.get("article"))
-            for q in payload["queries"]
-        ]
-        relevant = {q: frozenset(c) for q, c in payload["relevant"].items()}
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"{path}, field {exc}: missing or malformed") from None
-    return Corpus(dataset_id or payload.get("dataset_id", "upload"), candidates, queries, relevant)
-
-
-def load_stored_upload(name: str) -> Corpus:
-    """Load ``upload:<name>`` whichever file it was stored as (for ``datasets.load_upload``)."""
-    folder = uploads_root() / name
-    if (folder / FULL_FILE).is_file():
-        return read_corpus_json(folder / FULL_FILE, UPLOAD_PREFIX + name)
-    from hybriddash.data.datasets import load_upload
-
-    return load_upload(name)

@@ -28,6 +28,8 @@ from hybriddash.data.upload.problems import ProblemLog, UploadRejected
 from hybriddash.data.upload.sources import UploadFile, collect_files
 
 UPLOAD_PREFIX = "upload:"
+# the "file" column of a problem with the dataset name (not a file of the upload)
+NAME_PLACE = "dataset name"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 Source = str | os.PathLike[str] | UploadFile | tuple[str, bytes]
@@ -59,13 +61,33 @@ def check_name(name: str, log: ProblemLog | None = None) -> bool:
     )
     if log is None:
         raise ValueError(message)
-    log.add("--name", None, "name", message, "name")
+    log.add(NAME_PLACE, None, "name", message, "name")
     return False
+
+
+def default_name(sources: Sequence[Source]) -> str:
+    """An upload name from the first source's file name: its stem, made valid.
+
+    ``"My QA (v2).csv"`` -> ``"My-QA-v2"``; ``"corpus"`` when nothing usable is left.
+    """
+    if not sources:
+        return "corpus"
+    first = sources[0]
+    if isinstance(first, UploadFile):
+        raw = first.name
+    elif isinstance(first, tuple):
+        raw = str(first[0])
+    else:
+        raw = os.fspath(first)
+    base = re.split(r"[\\/]", raw.rstrip("/\\"))[-1]
+    stem = base.rsplit(".", 1)[0] if "." in base.lstrip(".") else base
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")[:64].rstrip("-._")
+    return cleaned or "corpus"
 
 
 def validate_upload(
     sources: Sequence[Source],
-    name: str,
+    name: str | None,
     *,
     fmt: str = "auto",
     max_bytes: int | None = None,
@@ -78,6 +100,9 @@ def validate_upload(
     (default ``HYBRIDDASH_UPLOAD_MAX_MB`` or 200 MB).
     """
     log = ProblemLog()
+    if name is None or not str(name).strip():
+        name = default_name(sources)
+        log.notice(f"no dataset name given: using {name!r} (from the file name)")
     check_name(name, log)
     if fmt != "auto" and fmt not in FORMATS:
         raise ValueError(f"unknown upload format {fmt!r}: expected auto or one of {FORMATS}")
@@ -113,4 +138,11 @@ def validate_upload(
     return ValidatedUpload(name, detected, corpus, log.notices, described, rows)
 
 
-__all__ = ["UploadRejected", "ValidatedUpload", "check_name", "validate_upload"]
+__all__ = [
+    "NAME_PLACE",
+    "UploadRejected",
+    "ValidatedUpload",
+    "check_name",
+    "default_name",
+    "validate_upload",
+]

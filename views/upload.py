@@ -8,8 +8,9 @@ import re
 import pandas as pd
 import streamlit as st
 
-from hybriddash.data.upload import UploadRejected, import_upload, max_upload_bytes
+from hybriddash.data.upload import UploadRejected, max_upload_bytes
 from hybriddash.data.upload.importer import MANIFEST_FILE, uploads_root
+from hybriddash.store.uploads import import_upload
 
 st.title("Upload a corpus")
 st.markdown(
@@ -46,7 +47,8 @@ name = c1.text_input(
     "Dataset name",
     value=_default_name(files or []),
     key="hd_upload_name",
-    help="Letters, digits, '.', '_' or '-'; the dataset becomes upload:<name>.",
+    help="Letters, digits, '.', '_' or '-'; the dataset becomes upload:<name>. "
+    "Empty: the first file's name without its extension.",
 )
 fmt = c2.selectbox("Format", ["auto", "squad", "beir", "table"], key="hd_upload_format")
 overwrite = c3.checkbox("Replace an upload of that name", key="hd_upload_overwrite")
@@ -61,7 +63,12 @@ if st.button("Validate and import", type="primary", disabled=not files, key="hd_
         st.dataframe(
             pd.DataFrame(
                 [
-                    {"file": p.file, "line": p.line, "field": p.field, "problem": p.message}
+                    {
+                        "file": p.file,
+                        "line": "" if p.line is None else str(p.line),
+                        "field": p.field or "",
+                        "problem": p.message,
+                    }
                     for p in exc.problems
                 ]
             ),

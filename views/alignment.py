@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from hybriddash import ui_state
+from hybriddash.palette import language_colors
 from hybriddash.reports.alignment import ProjectionParams
 
 sel = ui_state.selection()
@@ -83,6 +84,7 @@ def projection_figure(frame, model: str) -> go.Figure:
         symbol="item_kind",
         hover_data={"text": True, "group_id": True, "x": False, "y": False},
         category_orders={"lang": sorted(frame["lang"].unique())},
+        color_discrete_map=language_colors(frame["lang"]),
         labels={"lang": "language", "item_kind": "item"},
         title=model,
     )

@@ -38,9 +38,9 @@ MEASURE_LABELS = {
 if sel.empty:
     st.info(
         "**The store is empty.** Start by evaluating the base model: pick a dataset below and "
-        "press *Evaluate* (about a minute on the built-in sample corpus), or copy the command "
-        "into a terminal for a full benchmark. Results appear on every page as soon as the "
-        "run is stored."
+        "press *Evaluate* (the time it takes on this machine is shown beside the button), or "
+        "copy the command into a terminal for a full benchmark. Results appear on every page "
+        "as soon as the run is stored."
     )
 elif not sel.model_ids:
     st.info("Select one or more models in the sidebar to see their headline numbers.")
@@ -143,8 +143,12 @@ else:
 
 
 @st.cache_data(show_spinner=False, ttl=60)
-def _backend_catalogue() -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Datasets and models the backend can use (not only those already evaluated)."""
+def _backend_catalogue(uploads_stamp: int) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Datasets and models the backend can use (not only those already evaluated).
+
+    ``uploads_stamp`` (the uploads folder's mtime) is part of the cache key, so a new
+    upload is offered at once, not after the 60 s the cache otherwise keeps.
+    """
     problems: list[str] = []
     datasets = pd.DataFrame()
     models = pd.DataFrame()
@@ -182,7 +186,7 @@ def _backend_catalogue() -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     return datasets, models, problems
 
 
-datasets, backend_models, problems = _backend_catalogue()
+datasets, backend_models, problems = _backend_catalogue(ui_state.uploads_stamp())
 with st.expander("Datasets and models available to evaluate", expanded=sel.empty):
     if not datasets.empty:
         st.dataframe(datasets, hide_index=True, key="hd_datasets_table")
@@ -236,16 +240,28 @@ else:
         command += ["--langs", ",".join(langs)]
     if articles:
         command += ["--articles", str(int(articles))]
-    n_texts = (ds_row["queries"] or 0) + (ds_row["candidates"] or 0)
-    if not langs and not articles and n_texts > 5000:
+    n_texts = int((ds_row["queries"] or 0) + (ds_row["candidates"] or 0))
+    estimate = ui_state.evaluation_estimate(n_texts, model_id)
+    subset = " (less for a subset)" if langs or articles else ""
+    if estimate is None:
         st.caption(
-            f"{dataset_id} has {int(n_texts):,} texts to encode: several minutes on a CPU for "
-            "the base model. Long jobs are better run in a terminal (the page shows the "
-            "result when you come back):"
+            f"{dataset_id}: {n_texts:,} texts to encode. No evaluation has been timed on this "
+            "machine yet: the first one measures the encoder's speed, and later estimates "
+            "here come from it."
+        )
+    else:
+        st.caption(
+            f"{dataset_id}: {n_texts:,} texts, {estimate.describe()}{subset}; much less when "
+            "the embeddings are already cached."
+        )
+    if not langs and not articles and estimate is not None and estimate.seconds > 300:
+        st.caption(
+            "Long jobs are better run in a terminal (the page shows the result when you "
+            "come back):"
         )
     else:
         st.caption("Or run it in a terminal:")
-    st.code(shlex.join(command), language="bash")
+    st.code(shlex.join(command), language="bash", wrap_lines=True)
     if st.button("Evaluate", type="primary", key="hd_eval_go"):
         bar = st.progress(0.0, text="starting")
 
@@ -271,6 +287,7 @@ else:
             else:
                 status.update(label="Evaluation stored", state="complete")
                 ui_state.show_next(summary.corpus_fp, model_id)
+                ui_state.prepare_alignment(summary.model_id, summary.corpus_fp)
                 st.success(f"Stored run {summary.run_id}. Showing its results.")
                 st.rerun()
 
@@ -287,6 +304,7 @@ st.code(
     "--train-data mlqa-r --steps 100 --batch-size 16 --out hybrid-mlqa\n"
     "python -m hybriddash evaluate --model trained/<name> --dataset xquad-r",
     language="bash",
+    wrap_lines=True,  # the train command is longer than the page is wide
 )
 if sel.empty or not sel.model_ids:
     st.caption(ui_state.TRAINING_DEVIATION)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from hybriddash import ui_state
 from hybriddash.languages import language_name
+from hybriddash.palette import language_colors
 
 sel = ui_state.selection()
 st.title("Query explorer")
@@ -74,8 +76,8 @@ else:
         st.stop()
     hits = pd.concat(frames, ignore_index=True)
     st.caption(
-        "Typed queries have no relevance judgements; `groups` names the question groups a "
-        "candidate answers."
+        "Typed queries have no relevance judgements; the `groups` column names the question "
+        "groups a candidate answers."
     )
 
 if hits.empty:
@@ -94,6 +96,7 @@ fig = px.scatter(
     hover_data={"candidate_id": True, "text": True},
     labels={"cand_lang": "language", "score": "cosine", "model_id": "model"},
     category_orders={"cand_lang": sorted(hits["cand_lang"].unique())},
+    color_discrete_map=language_colors(hits["cand_lang"]),
 )
 fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
 fig.update_traces(marker={"size": 11})
@@ -113,6 +116,10 @@ for col, model in zip(columns, models, strict=True):
             "candidate": part["text"],
         }
     )
+    if "groups" in part.columns:  # typed queries: which question groups a hit answers
+        shown["groups"] = part["groups"].map(
+            lambda g: ", ".join(map(str, g)) if isinstance(g, list | tuple | np.ndarray) else ""
+        )
     col.dataframe(shown, hide_index=True, key=f"hd_exp_hits_{model}")
     if not relevant.empty:
         rel = relevant[relevant["model_id"] == model]

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from hybriddash import ui_state
+from hybriddash.palette import language_colors
 
 sel = ui_state.selection()
 st.title("Top-k language dominance")
@@ -52,6 +53,7 @@ fig = px.bar(
     },
     hover_data={"ideal_share": ":.3f", "share": ":.3f"},
     category_orders={"cand_lang": sorted(shares["cand_lang"].unique())},
+    color_discrete_map=language_colors(shares["cand_lang"]),
 )
 fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
 fig.update_layout(barmode="stack", height=380 * ((len(runs) + 1 + 3) // 4), margin={"t": 40})
@@ -122,7 +124,17 @@ lang = c3.selectbox("Query language", langs, key="hd_dom_lang")
 worst_model = c4.selectbox("Model", list(runs), key="hd_dom_worst_model")
 n = c5.number_input("Rows", 1, 100, 10, key="hd_dom_n")
 worst = ui_state.query("tables:worst_queries", runs[worst_model], lang, int(n))
-st.dataframe(worst, hide_index=True, key="hd_dom_worst")
+st.dataframe(
+    worst,
+    hide_index=True,
+    key="hd_dom_worst",
+    # the question text takes the room left, so the table fits the page's width
+    column_config={
+        "query_id": st.column_config.TextColumn("query", width="small"),
+        "group_id": st.column_config.TextColumn("group", width="small"),
+        "text": st.column_config.TextColumn("question", width="large"),
+    },
+)
 st.caption(
     "Lowest multilingual AP first; `same_lang_rank` is the pooled rank of the answer in the "
     "query's own language. Open a query in the **Query explorer** to see its top-k."
