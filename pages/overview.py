@@ -246,6 +246,10 @@ else:
     else:
         st.caption("Or run it in a terminal:")
     st.code(shlex.join(command), language="bash")
+    from hybriddash.encoders.modes import describe_encode_mode
+
+    encode_mode, encode_why = describe_encode_mode()
+    st.caption(f"Encode mode on this machine: **{encode_mode}** ({encode_why}).")
     if st.button("Evaluate", type="primary", key="hd_eval_go"):
         bar = st.progress(0.0, text="starting")
 
