@@ -33,8 +33,17 @@ worker thread per CPU core takes the next batch: on 2 cores that beat one sessio
 2 intra-op threads by ~1.3x for this small model (short sequences: per-op thread
 handoffs cost more than they parallelise).
 
-Why not sentence-transformers' own ``backend="onnx"``: it needs ``optimum``, which does
-not install from this machine's package registry.
+Once a folder is built, encoding needs no torch: the tokenizer and the word vectors come
+from :mod:`hybriddash.encoders.features` (the ``tokenizers`` library and a memory map
+of the model's safetensors file). The export, the smoothing and the quantization run
+once per model fingerprint, :data:`EXPORT_VERSION` and :data:`INT8_RECIPE`.
+
+Why not sentence-transformers' own ``backend="onnx"`` / ``"openvino"`` and its export
+helpers: they need ``optimum`` / ``optimum-intel``, which do not fit the pinned stack
+(checked 2026-12-02 with ``pip install --dry-run``: ``optimum[onnxruntime]`` 2.1 pulls
+transformers 4.57, ``optimum-intel[openvino]`` 2.2 a CUDA torch 2.14 and transformers
+5.5). What ``export_static_quantized_openvino_model`` does (NNCF post-training int8 on
+the OpenVINO model) was measured directly with ``nncf`` (docs/benchmarks.md).
 """
 
 from __future__ import annotations
