@@ -10,7 +10,9 @@ the built-in sample corpus (stated in the output). Model: the offline default
 (multilingual-e5-small-q4 dequantized to float32). The cache is bypassed: every mode
 runs the model on every text through the product's path
 (:func:`hybriddash.encoders.encode.encode_batches`). One warm-up batch per mode is not
-timed; building a mode's model (int8 quantization, ONNX export) is reported apart.
+timed; building a mode's model (int8 quantization, ONNX export, OpenVINO compilation)
+is reported apart. The header names the CPU model, its kernel flags and the library
+versions; every ratio is to torch float32 measured in the same run.
 
 Baseline: ``float32`` -- torch float32 through sentence-transformers with
 token-length batches, measured in the same run. Every row also states its ratio to
@@ -36,20 +38,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hybriddash.cpu import cpu_flags, cpu_model_name  # noqa: E402
 from hybriddash.encoders.encode import (  # noqa: E402
-    DEFAULT_ENCODE_MODE,
     ENCODE_MODES,
     _run_model,
     effective_mode,
     encode_batches,
 )
+from hybriddash.encoders.modes import describe_encode_mode, library_versions  # noqa: E402
 from hybriddash.encoders.registry import OFFLINE_DEFAULT, load_model, resolve_model  # noqa: E402
 from hybriddash.metrics.settings import compute_corpus_metrics  # noqa: E402
 from hybriddash.retrieval.exact_ranks import corpus_relevant_ranks  # noqa: E402
 
 CHAR_BASELINE = "float32, batches by characters"
-DEFAULT_MODES = "float32,bf16,int8,onnx,onnx-int8"
+DEFAULT_MODES = "float32,bf16,int8,onnx,onnx-int8,openvino-bf16"
 # CPU features that decide which mode is fast (printed with the results)
-FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16")
+FEATURES = (
+    "avx2",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "amx_bf16",
+    "amx_int8",
+)
 HEADLINE = ("monolingual", "crosslingual", "multilingual")
 
 
@@ -105,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    load_at_start = os.getloadavg()[0]
     corpus = _corpus(args.articles)
     spec = resolve_model(OFFLINE_DEFAULT)
     q_texts = [spec.query_prefix + q.text for q in corpus.queries]
@@ -156,9 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{corpus.name}: {n_q:,} queries + {len(c_texts):,} candidates, all languages; "
         f"{OFFLINE_DEFAULT}; batch size {args.batch_size}; torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), {os.cpu_count()} CPUs "
-        f"({platform.processor() or platform.machine()}); load average at the end "
-        f"{os.getloadavg()[0]:.1f}; CPU {cpu_name} with {features}. "
+        f"({torch.get_num_threads()} threads), {os.cpu_count()} CPUs; load average "
+        f"(1 min) at the start {load_at_start:.1f}, at the end {os.getloadavg()[0]:.1f}; "
+        f"**CPU {cpu_name}** with {features}; "
+        + ", ".join(f"{k} {v}" for k, v in library_versions().items())
+        + ". "
         f"float32 mAP on this subset: mono "
         f"{base_map['monolingual']:.4f} / cross {base_map['crosslingual']:.4f} / multi "
         f"{base_map['multilingual']:.4f}.\n"
@@ -182,11 +195,12 @@ def main(argv: list[str] | None = None) -> int:
         if name in ENCODE_MODES and all(abs(r["map"][k] - base_map[k]) <= 0.005 for k in HEADLINE)
     ]
     fastest = max(within, key=lambda name: results[name]["texts_per_s"])
+    default, why = describe_encode_mode()
     print(
         f"\nFastest mode within 0.005 mAP of float32 on this subset: **{fastest}** "
         f"({results[fastest]['texts_per_s'] / token_speed:.2f}x float32, "
         f"{results[fastest]['texts_per_s'] / char_speed:.2f}x float32 by characters). "
-        f"The product's default on this CPU: **{DEFAULT_ENCODE_MODE}**."
+        f"The product's default here: **{default}** ({why})."
     )
     return 0
 

@@ -45,7 +45,6 @@ import pandas as pd
 from hybriddash import timings
 from hybriddash.data.corpus import Corpus
 from hybriddash.encoders.encode import (
-    default_mode_for,
     effective_mode,
     mode_key,
     resolve_devices,
@@ -184,8 +183,9 @@ def evaluate(
         langs, articles: restrict the corpus (parallel structure kept).
         k: length of the stored pooled top-k lists and of the share@k curves.
         mode: encode mode (one of :data:`~hybriddash.encoders.encode.ENCODE_MODES`;
-            None: the fastest measured within 0.005 mAP of float32 on this CPU, float32
-            on GPUs; :func:`~hybriddash.encoders.encode.default_mode_for`).
+            None: the fastest measured on this machine among the modes within 0.005 mAP
+            of float32, float32 on GPUs;
+            :func:`~hybriddash.encoders.tuning.select_encode_mode`).
         store: the store (default: the configured one).
         force: recompute (ranks, metrics, top-k) and replace a run already stored.
         progress_callback: ``(stage, fraction)`` with stage in load, encode, rank,
@@ -221,7 +221,11 @@ def evaluate(
     index_kind = resolve_index_kind(index, len(corpus.candidates))
     where = resolve_devices(devices)
     # a fallback is stored as what ran
-    mode = effective_mode(mode or default_mode_for(where), spec, where)
+    if mode is None:  # --mode > HYBRIDDASH_ENCODE_MODE > tuned here (tunes on first use) > CPU flags
+        from hybriddash.encoders.tuning import select_encode_mode
+
+        mode, _why = select_encode_mode(None, where)
+    mode = effective_mode(mode, spec, where)
     run_id = make_run_id(spec.fingerprint, corpus.fingerprint, mode, k, index_kind)
 
     if not force:

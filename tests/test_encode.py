@@ -68,7 +68,7 @@ def test_second_encoding_reads_everything_from_the_cache(
     np.testing.assert_array_equal(first.candidates, second.candidates)
     assert (
         list((tmp_artifacts / "embeddings" / tiny_model_spec.fingerprint).iterdir())[0].name
-        == encode_module.mode_key(encode_module.DEFAULT_ENCODE_MODE)
+        == encode_module.mode_key(encode_module.default_encode_mode())
     )
 
 
@@ -253,7 +253,7 @@ def test_cpu_only_modes_become_float32_on_gpus_and_say_so() -> None:
     with pytest.warns(RuntimeWarning, match="CPU only: encoding in float32 on cuda:0"):
         assert encode_module.effective_mode("onnx-int8", None, ["cuda:0"]) == "float32"
     assert encode_module.default_mode_for(["cuda:0", "cuda:1"]) == "float32"
-    assert encode_module.default_mode_for(["cpu"]) == encode_module.DEFAULT_ENCODE_MODE
+    assert encode_module.default_mode_for(["cpu"]) == encode_module.default_encode_mode()
 
 
 def test_multi_process_pool_gives_the_single_process_embeddings(
@@ -319,12 +319,14 @@ def test_smoothing_keeps_the_function_and_int8_keeps_down_projections_float(
 
 
 def test_the_default_mode_follows_the_cpu_and_the_environment(
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_artifacts: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from hybriddash.encoders import modes
+
     monkeypatch.delenv("HYBRIDDASH_ENCODE_MODE", raising=False)
-    monkeypatch.setattr(encode_module, "has_vnni", lambda: True)
+    monkeypatch.setattr(modes, "has_vnni", lambda: True)
     assert encode_module.default_encode_mode() == "onnx-int8"
-    monkeypatch.setattr(encode_module, "has_vnni", lambda: False)
+    monkeypatch.setattr(modes, "has_vnni", lambda: False)
     assert encode_module.default_encode_mode() == "onnx"
     monkeypatch.setenv("HYBRIDDASH_ENCODE_MODE", "float32")
     assert encode_module.default_encode_mode() == "float32"

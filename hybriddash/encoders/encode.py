@@ -8,14 +8,14 @@ Encode modes (``mode=``): ``"float32"`` (torch, the reference), ``"bf16"``
 (torch CPU autocast to bfloat16), ``"int8"`` (torch dynamic int8 quantization of the
 linear layers but the FFN output projections, see
 :func:`hybriddash.encoders.registry.load_model`), ``"onnx"`` and ``"onnx-int8"`` (ONNX
-Runtime, float32 or SmoothQuant int8; :mod:`hybriddash.encoders.onnx_backend`). The
-default, :data:`DEFAULT_ENCODE_MODE`, is the fastest mode measured within 0.005 mAP of
-float32 on xquad-r[articles=8] (``bench/bench_encode.py``, docs/benchmarks.md):
-``onnx-int8`` on a CPU with VNNI int8 instructions, where it was measured, ``onnx``
-(the same embeddings as float32) elsewhere. :func:`mode_key` (the mode plus its recipe
-version) is part of the cache key and of the run id, so the modes never mix; a mode
-whose runtime is missing falls back to float32 with a warning, and the mode that ran
-is what the cache and the store record.
+Runtime, float32 or SmoothQuant int8; :mod:`hybriddash.encoders.onnx_backend`) and
+``"openvino-bf16"`` (OpenVINO, bf16 matmuls on AMX / AVX512-BF16;
+:mod:`hybriddash.encoders.openvino_backend`). Which one runs when none is given:
+:mod:`hybriddash.encoders.modes` (``HYBRIDDASH_ENCODE_MODE``, then the mode measured
+fastest on this machine by :mod:`hybriddash.encoders.tuning`, then a CPU-flag default).
+:func:`mode_key` (the mode plus its recipe version) is part of the cache key and of the
+run id, so the modes never mix; a mode whose runtime is missing falls back to float32
+with a warning, and the mode that ran is what the cache and the store record.
 
 Devices (``devices=``): ``None`` / ``"cpu"`` encodes in this process on the CPU;
 ``"auto"`` takes every CUDA GPU when there are any; a list such as
@@ -56,18 +56,39 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hybriddash import config
-from hybriddash.cpu import has_native_bf16, has_vnni
+from hybriddash.cpu import has_native_bf16
 from hybriddash.encoders._folder import file_lock
+from hybriddash.encoders.modes import (
+    CPU_ONLY_MODES,
+    ENCODE_MODES,
+    check_mode,
+    cpu_flag_default,
+    env_mode,
+    tuned_record,
+)
 from hybriddash.encoders.registry import ModelSpec, load_model
+from hybriddash.encoders.vectors import unit_rows
+
+__all__ = [
+    "CPU_ONLY_MODES",
+    "ENCODE_MODES",
+    "EmbeddingCache",
+    "EncodedCorpus",
+    "default_encode_mode",
+    "default_mode_for",
+    "effective_mode",
+    "encode_batches",
+    "encode_corpus",
+    "encode_texts",
+    "mode_key",
+    "unit_rows",
+]
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
     from hybriddash.data.corpus import Corpus
 
-ENCODE_MODES = ("float32", "bf16", "int8", "onnx", "onnx-int8")
-# Modes that run on the CPU only (ONNX Runtime's CPU provider, torch's dynamic int8).
-CPU_ONLY_MODES = ("int8", "onnx", "onnx-int8")
 TEXT_KINDS = ("query", "passage")
 # Texts encoded between two cache writes: an interrupted run keeps what it finished.
 FLUSH_EVERY = 2048
@@ -234,32 +255,23 @@ class EmbeddingCache:
 
 
 # ------------------------------------------------------------------------- encoding
-def _check_mode(mode: str) -> None:
-    if mode not in ENCODE_MODES:
-        raise ValueError(f"encode mode must be one of {ENCODE_MODES}, got {mode!r}")
+_check_mode = check_mode
 
 
 def default_encode_mode() -> str:
-    """``onnx-int8`` where the CPU has VNNI (measured there: fastest within 0.005 mAP
-    of float32), else ``onnx`` (float32 embeddings; int8 without VNNI was not measured
-    within tolerance). ``HYBRIDDASH_ENCODE_MODE`` overrides it; a value that is no
-    mode is refused with a warning naming the variable (this runs at import, where an
-    exception would break every command, ``--help`` included)."""
-    measured = "onnx-int8" if has_vnni() else "onnx"
-    chosen = os.environ.get("HYBRIDDASH_ENCODE_MODE", "").strip()
-    if not chosen:
-        return measured
-    if chosen not in ENCODE_MODES:
-        warnings.warn(
-            f"HYBRIDDASH_ENCODE_MODE={chosen!r} is not an encode mode (expected one of "
-            f"{', '.join(ENCODE_MODES)}); using this CPU's default {measured!r}",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return measured
-    return chosen
+    """The CPU mode used when none is given, without measuring anything:
+    ``HYBRIDDASH_ENCODE_MODE``, else this machine's tuning record, else the CPU-flag
+    default (:mod:`hybriddash.encoders.modes`). A value of the variable that is no mode
+    is refused with a warning naming it."""
+    chosen = env_mode()
+    if chosen is not None:
+        return chosen
+    record = tuned_record()
+    return record.mode if record is not None else cpu_flag_default()
 
 
+# The default as this process started (kept for callers that need a constant; the
+# functions below resolve it at call time, so a tuning done meanwhile counts).
 DEFAULT_ENCODE_MODE = default_encode_mode()
 
 
@@ -312,8 +324,10 @@ def _uses_gpu(devices: Sequence[str]) -> bool:
 
 
 def default_mode_for(devices: Sequence[str]) -> str:
-    """The default encode mode on ``devices``: float32 on GPUs, else :data:`DEFAULT_ENCODE_MODE`."""
-    return "float32" if _uses_gpu(devices) else DEFAULT_ENCODE_MODE
+    """The default encode mode on ``devices``: float32 on GPUs, else
+    :func:`default_encode_mode` (no tuning here; see
+    :func:`hybriddash.encoders.tuning.select_encode_mode` for first-use tuning)."""
+    return "float32" if _uses_gpu(devices) else default_encode_mode()
 
 
 def effective_mode(
@@ -362,13 +376,21 @@ def effective_mode(
                 stacklevel=2,
             )
             return "float32"
+    if mode == "openvino-bf16":
+        from hybriddash.encoders.onnx_backend import onnx_unsupported_reason
+        from hybriddash.encoders.openvino_backend import openvino_available
+
+        reason = "openvino is not installed" if not openvino_available() else None
+        if reason is None and spec is not None:
+            reason = onnx_unsupported_reason(spec)
+        if reason is not None:
+            warnings.warn(
+                f"encode mode {mode!r} cannot run ({reason}): encoding in float32 instead",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return "float32"
     return mode
-
-
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """``vectors`` as float32 rows of unit L2 norm (an all-zero row stays zero)."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 def _run_model(
@@ -407,7 +429,13 @@ def token_length_batches(
         len(ids)
         for ids in tokenizer(texts, truncation=limit is not None, max_length=limit)["input_ids"]
     ]
-    order = sorted(range(len(texts)), key=lambda i: (-lengths[i], i))
+    return batches_by_length(lengths, batch_size)
+
+
+def batches_by_length(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices ``0..len(lengths)-1`` in batches of ``batch_size``, longest first (ties
+    in input order)."""
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
     return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
@@ -474,22 +502,44 @@ def encode_batches(
     device = devices[0]
     if mode in CPU_ONLY_MODES and _uses_gpu(devices):
         raise ValueError(f"encode mode {mode!r} runs on the CPU only, not {device}")
-    model = load_model(spec, device, mode="float32" if mode.startswith("onnx") else mode)
-    if mode.startswith("onnx"):
-        from hybriddash.encoders.onnx_backend import ONNX_BATCH_SIZE, encode_batches_onnx
-
-        batches = token_length_batches(model, texts, min(batch_size, ONNX_BATCH_SIZE))
-
-        encode_batches_onnx(
-            spec,
-            model,
-            [[texts[i] for i in batch] for batch in batches],
-            mode,
-            lambda i, vectors: on_batch(batches[i], vectors),
-        )
+    if mode.startswith(("onnx", "openvino")):
+        _encode_exported(spec, texts, mode=mode, batch_size=batch_size, on_batch=on_batch)
         return
+    model = load_model(spec, device, mode=mode)
     for batch in token_length_batches(model, texts, batch_size):
         on_batch(batch, _run_model(spec, [texts[i] for i in batch], mode, batch_size, device))
+
+
+def _encode_exported(
+    spec: ModelSpec,
+    texts: list[str],
+    *,
+    mode: str,
+    batch_size: int,
+    on_batch: Callable[[list[int], np.ndarray], None],
+) -> None:
+    """The ONNX Runtime / OpenVINO modes: tokenized without torch, token-length batches
+    of at most 16 texts (measured fastest for both runtimes on 2 cores)."""
+    from pathlib import Path
+
+    from hybriddash.encoders.features import featurizer
+    from hybriddash.encoders.onnx_backend import (
+        ONNX_BATCH_SIZE,
+        encode_batches_onnx,
+        onnx_folder,
+    )
+
+    featurize = featurizer(Path(spec.source), onnx_folder(spec, "onnx"))
+    batches = batches_by_length(featurize.token_lengths(texts), min(batch_size, ONNX_BATCH_SIZE))
+    batch_texts = [[texts[i] for i in batch] for batch in batches]
+    if mode.startswith("openvino"):
+        from hybriddash.encoders.openvino_backend import encode_batches_openvino
+
+        encode_batches_openvino(
+            spec, batch_texts, mode, lambda i, vectors: on_batch(batches[i], vectors)
+        )
+        return
+    encode_batches_onnx(spec, batch_texts, mode, lambda i, vectors: on_batch(batches[i], vectors))
 
 
 def _encode_prefixed(
@@ -566,7 +616,7 @@ def encode_texts(
     texts: Sequence[str],
     kind: str,
     *,
-    mode: str = DEFAULT_ENCODE_MODE,
+    mode: str | None = None,
     batch_size: int = 64,
     progress: bool = True,
     devices: str | Sequence[str] | None = None,
@@ -575,10 +625,11 @@ def encode_texts(
 
     Returns float32 ``[len(texts), d]``, L2-normalised rows in input order. Cached
     texts are not re-encoded; the model is loaded only if something is missing.
+    ``mode`` None: :func:`default_mode_for` the devices.
     An empty ``texts`` gives shape ``(0, 0)``. ``devices``: see :func:`resolve_devices`.
     """
     where = resolve_devices(devices)
-    mode = effective_mode(mode, spec, where)
+    mode = effective_mode(mode or default_mode_for(where), spec, where)
     prefix = spec.prefix(kind)
     prefixed = [prefix + t for t in texts]
     bar = _make_bar(len(set(prefixed)), progress, f"encoding {kind}s ({spec.model_id}, {mode})")
@@ -602,7 +653,7 @@ def encode_corpus(
     spec: ModelSpec,
     corpus: Corpus,
     *,
-    mode: str = DEFAULT_ENCODE_MODE,
+    mode: str | None = None,
     batch_size: int = 64,
     progress: bool = True,
     progress_callback: ProgressCallback | None = None,
@@ -618,7 +669,7 @@ def encode_corpus(
     which ran. ``devices``: see :func:`resolve_devices` (``"auto"``: all GPUs if any).
     """
     where = resolve_devices(devices)
-    mode = effective_mode(mode, spec, where)
+    mode = effective_mode(mode or default_mode_for(where), spec, where)
     q_texts = [spec.query_prefix + q.text for q in corpus.queries]
     c_texts = [spec.passage_prefix + c.text for c in corpus.candidates]
     total = len(set(q_texts)) + len(set(c_texts))

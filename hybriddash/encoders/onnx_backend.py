@@ -33,8 +33,17 @@ worker thread per CPU core takes the next batch: on 2 cores that beat one sessio
 2 intra-op threads by ~1.3x for this small model (short sequences: per-op thread
 handoffs cost more than they parallelise).
 
-Why not sentence-transformers' own ``backend="onnx"``: it needs ``optimum``, which does
-not install from this machine's package registry.
+Once a folder is built, encoding needs no torch: the tokenizer and the word vectors come
+from :mod:`hybriddash.encoders.features` (the ``tokenizers`` library and a memory map
+of the model's safetensors file). The export, the smoothing and the quantization run
+once per model fingerprint, :data:`EXPORT_VERSION` and :data:`INT8_RECIPE`.
+
+Why not sentence-transformers' own ``backend="onnx"`` / ``"openvino"`` and its export
+helpers: they need ``optimum`` / ``optimum-intel``, which do not fit the pinned stack
+(checked 2026-12-02 with ``pip install --dry-run``: ``optimum[onnxruntime]`` 2.1 pulls
+transformers 4.57, ``optimum-intel[openvino]`` 2.2 a CUDA torch 2.14 and transformers
+5.5). What ``export_static_quantized_openvino_model`` does (NNCF post-training int8 on
+the OpenVINO model) was measured directly with ``nncf`` (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -51,7 +60,7 @@ import numpy as np
 
 from hybriddash import config
 from hybriddash.encoders._folder import atomic_build, quiet_transformers
-from hybriddash.encoders.encode import unit_rows
+from hybriddash.encoders.vectors import mean_pool, unit_rows
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -62,7 +71,9 @@ ONNX_MODES = ("onnx", "onnx-int8")
 # One session per core works best on small batches (measured on XQuAD-R, 2 cores:
 # 16 texts ~1.3x faster than 64); callers' larger batch sizes are cut to this.
 ONNX_BATCH_SIZE = 16
-EXPORT_VERSION = "1"  # bump when the exported float32 graph changes
+# bump when the exported float32 graph or its onnx.json changes ("2": onnx.json records
+# max_seq_length, so a later process tokenizes without loading the torch model)
+EXPORT_VERSION = "2"
 # The onnx-int8 recipe: bump when smoothing, calibration or quantization settings change
 # (it is part of the int8 folder name and of the embedding cache key, see
 # hybriddash.encoders.encode.mode_key). "1" was plain dynamic int8 of every MatMul.
@@ -194,7 +205,11 @@ def _export(
                 opset_version=17,
                 dynamo=False,
             )
-    return {"inputs": inputs, "pooling": _pooling_mode(model)}
+    return {
+        "inputs": inputs,
+        "pooling": _pooling_mode(model),
+        "max_seq_length": int(model.max_seq_length or transformer.config.max_position_embeddings),
+    }
 
 
 def _smoothed_linear(linear: Any, inverse_scale: Any) -> Any:
@@ -354,8 +369,13 @@ def _build_int8(spec: ModelSpec, model: SentenceTransformer, out_dir: Path) -> d
     return {**info, **smooth_info, "int8_recipe": INT8_RECIPE, "float32_matmuls": len(kept_float)}
 
 
-def onnx_folder(spec: ModelSpec, mode: str, model: SentenceTransformer) -> Path:
-    """The exported (and for ``onnx-int8`` quantized) graph of ``spec``; built on first use."""
+def onnx_folder(spec: ModelSpec, mode: str, model: SentenceTransformer | None = None) -> Path:
+    """The exported (and for ``onnx-int8`` quantized) graph of ``spec``; built on first
+    use, once per model fingerprint, export version and recipe, in ``artifacts/``.
+
+    The torch model (``model``, else loaded here) is needed only to build a folder: a
+    process that finds it built never loads torch for it.
+    """
     if mode not in ONNX_MODES:
         raise ValueError(f"not an ONNX encode mode: {mode!r} (expected one of {ONNX_MODES})")
     if not onnx_runtime_available():
@@ -363,6 +383,11 @@ def onnx_folder(spec: ModelSpec, mode: str, model: SentenceTransformer) -> Path:
             f"encode mode {mode!r} needs onnxruntime and onnx (pip install onnxruntime onnx)"
         )
     root = config.models_dir() / "onnx"
+
+    def torch_model() -> SentenceTransformer:
+        from hybriddash.encoders.registry import load_model
+
+        return model if model is not None else load_model(spec)
 
     def with_info(build: Callable[[Path], dict[str, Any]]) -> Callable[[Path], dict[str, Any]]:
         def run(tmp: Path) -> dict[str, Any]:
@@ -380,14 +405,26 @@ def onnx_folder(spec: ModelSpec, mode: str, model: SentenceTransformer) -> Path:
 
     float_dir = atomic_build(
         root / f"{spec.fingerprint}-v{EXPORT_VERSION}-float32",
-        with_info(lambda tmp: _export(model, tmp)),
+        with_info(lambda tmp: _export(torch_model(), tmp)),
     )
     if mode == "onnx":
         return float_dir
     return atomic_build(
         root / f"{spec.fingerprint}-v{EXPORT_VERSION}-int8-r{INT8_RECIPE}",
-        with_info(lambda tmp: _build_int8(spec, model, tmp)),
+        with_info(lambda tmp: _build_int8(spec, torch_model(), tmp)),
     )
+
+
+def session_options(threads: int = 1) -> Any:
+    """ONNX Runtime options of the encode sessions: ``threads`` intra-op threads, one
+    inter-op thread, every graph optimisation."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
 
 
 def _session(folder: Path) -> Any:
@@ -396,18 +433,26 @@ def _session(folder: Path) -> Any:
     key = (str(folder), "cpu")
     with _SESSIONS_LOCK:
         if key not in _SESSIONS:
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = 1  # the workers are the parallelism
-            options.inter_op_num_threads = 1
+            # one single-threaded session, shared by one worker thread per core
             _SESSIONS[key] = ort.InferenceSession(
-                str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+                str(folder / "model.onnx"), session_options(1), providers=["CPUExecutionProvider"]
             )
         return _SESSIONS[key]
 
 
+def export_info(folder: Path) -> dict[str, Any]:
+    """The export's ``onnx.json``: graph inputs, pooling, max_seq_length."""
+    return json.loads((folder / "onnx.json").read_text())
+
+
+def pool_hidden(hidden: np.ndarray, feed: dict[str, np.ndarray], pooling: str) -> np.ndarray:
+    """The model's pooling (``"mean"`` or ``"cls"``) of ``hidden [n, t, d]`` -> unit rows."""
+    pooled = hidden[:, 0] if pooling == "cls" else mean_pool(hidden, feed["attention_mask"])
+    return unit_rows(pooled)
+
+
 def encode_batches_onnx(
     spec: ModelSpec,
-    model: SentenceTransformer,
     batches: list[list[str]],
     mode: str,
     on_batch: Callable[[int, np.ndarray], None],
@@ -416,31 +461,19 @@ def encode_batches_onnx(
 ) -> None:
     """Encode each batch of prefixed texts; ``on_batch(i, vectors)`` gets float32 unit rows.
 
-    ``on_batch`` is called from the calling thread, in batch order.
+    ``on_batch`` is called from the calling thread, in batch order. Tokenization and
+    the word-vector lookup run without torch (:mod:`hybriddash.encoders.features`).
     """
-    folder = onnx_folder(spec, mode, model)
-    info = json.loads((folder / "onnx.json").read_text())
-    session = _session(folder)
-    inputs, pooling = info["inputs"], info["pooling"]
+    from hybriddash.encoders.features import featurizer
 
-    word_vectors = model[0].auto_model.get_input_embeddings().weight.detach().numpy()
+    folder = onnx_folder(spec, mode)
+    pooling = export_info(folder)["pooling"]
+    featurize = featurizer(Path(spec.source), folder)
+    session = _session(folder)
 
     def run(texts: list[str]) -> np.ndarray:
-        features = _features(model, texts)
-        features["inputs_embeds"] = word_vectors[features["input_ids"].numpy()]
-        feed = {
-            name: np.asarray(
-                features[name], dtype=np.float32 if name == "inputs_embeds" else np.int64
-            )
-            for name in inputs
-        }
-        hidden = session.run(None, feed)[0]
-        if pooling == "cls":
-            pooled = hidden[:, 0]
-        else:
-            mask = feed["attention_mask"][:, :, None].astype(np.float32)
-            pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
-        return unit_rows(pooled)
+        feed = featurize(texts)
+        return pool_hidden(session.run(None, feed)[0], feed, pooling)
 
     workers = n_workers or len(os.sched_getaffinity(0))
     with ThreadPoolExecutor(max(1, min(workers, len(batches)))) as pool:

@@ -21,59 +21,34 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import threading
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hybriddash import config
 from hybriddash.encoders._folder import quiet_transformers, read_marker, weights_fingerprint
+from hybriddash.encoders.spec import OFFLINE_DEFAULT, ModelSpec, default_prefixes
+
+__all__ = [
+    "OFFLINE_DEFAULT",
+    "ModelNotAvailableError",
+    "ModelSpec",
+    "default_prefixes",
+    "list_models",
+    "load_model",
+    "resolve_model",
+]
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-OFFLINE_DEFAULT = "multilingual-e5-small-q4"
 TRAINING_CARD = "training_card.json"
 
 
 class ModelNotAvailableError(ValueError):
     """A model name that cannot be resolved here (unknown, or its hub unreachable)."""
-
-
-@dataclass
-class ModelSpec:
-    """Everything needed to load a model and to key its cached embeddings."""
-
-    model_id: str  # "multilingual-e5-small-q4", a hub id, "trained/<name>", a path
-    source: str  # folder path or hub id passed to SentenceTransformer
-    fingerprint: str  # 16 hex chars: weights hash (base) or training-config hash
-    kind: str  # "offline-base" | "sentence-transformers" | "trained" | "tiny"
-    description: str
-    query_prefix: str = "query: "
-    passage_prefix: str = "passage: "
-    training_card: dict | None = None
-
-    def prefix(self, kind: str) -> str:
-        """The text prefix for ``kind`` ``"query"`` or ``"passage"``."""
-        if kind == "query":
-            return self.query_prefix
-        if kind == "passage":
-            return self.passage_prefix
-        raise ValueError(f"text kind must be 'query' or 'passage', got {kind!r}")
-
-
-def default_prefixes(model_id: str) -> tuple[str, str]:
-    """(query prefix, passage prefix) a model family expects.
-
-    The e5 family was trained with ``"query: "`` / ``"passage: "``; other
-    sentence-transformers models (LaBSE, xlm-roberta, ...) take raw text.
-    """
-    tokens = re.split(r"[-_/.\s]+", model_id.lower())
-    if "e5" in tokens:
-        return "query: ", "passage: "
-    return "", ""
 
 
 def resolve_model(

@@ -1,0 +1,205 @@
+"""Pick the encode mode by measurement on this machine (``python -m hybriddash models tune``).
+
+Which mode is fastest depends on the CPU generation (docs/benchmarks.md: onnx-int8
+3.07x torch float32 on one AVX-512/VNNI VM, 1.24-1.55x on another of the same kind), so
+the default is measured, not assumed. :func:`tune_encode_mode` times every candidate
+(:data:`~hybriddash.encoders.modes.TUNE_CANDIDATES`: the modes measured within 0.005 mAP
+of float32) that can run here, on a fixed slice of the built-in sample corpus
+(:data:`TUNE_TEXTS` texts spread over its languages, both prefixes), through the
+product's encode path without the cache:
+
+- each mode is built first (export, quantization, compilation: kept in ``artifacts/``,
+  not timed) and warmed up on the slice;
+- then passes over the slice go round-robin over the modes until the budget (10 s by
+  default) is spent, at least :data:`MIN_PASSES` per mode; a mode's speed is its best
+  pass, which on a shared machine is the least disturbed one.
+
+The winner is kept per tuning key (:func:`hybriddash.encoders.modes.tuning_key`). The
+override order and the record format are in :mod:`hybriddash.encoders.modes`.
+:func:`select_encode_mode` applies the order and tunes on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from hybriddash.cpu import has_native_bf16
+from hybriddash.encoders.encode import effective_mode, encode_batches, resolve_devices
+from hybriddash.encoders.modes import (
+    TUNE_CANDIDATES,
+    TuningRecord,
+    autotune_enabled,
+    check_mode,
+    cpu_flag_default,
+    describe_record,
+    env_mode,
+    load_record,
+    save_record,
+    tuning_key,
+    utc_now,
+)
+from hybriddash.encoders.spec import ModelSpec
+
+TUNE_TEXTS = 128  # texts in the timed slice of the sample corpus
+TUNE_BUDGET_S = 10.0  # seconds of timed passes, all modes together
+MIN_PASSES = 2
+BATCH_SIZE = 64  # as the product
+
+
+def tuning_texts(spec: ModelSpec, n: int = TUNE_TEXTS) -> list[str]:
+    """The fixed slice: every k-th prefixed query and candidate of the sample corpus
+    (sorted as the corpus is, so all its languages are in), ``n`` texts in all."""
+    from hybriddash.data.sample import load_sample
+
+    corpus = load_sample()
+    texts = [spec.prefix("query") + q.text for q in corpus.queries] + [
+        spec.prefix("passage") + c.text for c in corpus.candidates
+    ]
+    step = max(1, len(texts) // n)
+    return texts[::step][:n]
+
+
+def runnable_candidates(
+    spec: ModelSpec, candidates: Sequence[str]
+) -> tuple[list[str], dict[str, str]]:
+    """(modes to time, {mode: why skipped}) for ``spec`` on this machine's CPU."""
+    run, skipped = [], {}
+    for mode in candidates:
+        check_mode(mode)
+        if mode == "bf16" and has_native_bf16() is not True:
+            skipped[mode] = "no native bf16 on this CPU (emulated: ~8x slower than float32)"
+            continue
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ran = effective_mode(mode, spec)
+        if ran != mode:
+            skipped[mode] = str(caught[0].message) if caught else f"runs as {ran} here"
+            continue
+        run.append(mode)
+    if "float32" not in run:
+        run.insert(0, "float32")  # the reference every ratio is to
+    return run, skipped
+
+
+def _encode_once(spec: ModelSpec, texts: list[str], mode: str) -> np.ndarray:
+    out: np.ndarray | None = None
+
+    def on_batch(idx: list[int], vectors: np.ndarray) -> None:
+        nonlocal out
+        if out is None:
+            out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+        out[idx] = vectors
+
+    encode_batches(spec, texts, mode=mode, batch_size=BATCH_SIZE, on_batch=on_batch)
+    assert out is not None
+    return out
+
+
+def tune_encode_mode(
+    spec: ModelSpec | None = None,
+    *,
+    budget_s: float | None = None,
+    candidates: Sequence[str] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> TuningRecord:
+    """Time the candidate modes on this machine, keep and return the record.
+
+    ``spec``: the model to time (default: the offline base model, built if needed); the
+    record is kept under its fingerprint. ``budget_s``: seconds of timed passes
+    (default :data:`TUNE_BUDGET_S`); ``candidates``: default :data:`TUNE_CANDIDATES`.
+    ``log`` receives one line per step.
+    """
+    budget_s = TUNE_BUDGET_S if budget_s is None else budget_s
+    candidates = TUNE_CANDIDATES if candidates is None else candidates
+    if spec is None:
+        from hybriddash.encoders.registry import OFFLINE_DEFAULT, resolve_model
+
+        spec = resolve_model(OFFLINE_DEFAULT)
+    say = log or (lambda _line: None)
+    modes, skipped = runnable_candidates(spec, candidates)
+    texts = tuning_texts(spec)
+    for mode in modes:
+        started = time.perf_counter()
+        _encode_once(spec, texts, mode)  # builds the mode (kept in artifacts/) + warm-up
+        say(f"{mode}: built and warmed up in {time.perf_counter() - started:.1f} s")
+    best: dict[str, float] = {m: float("inf") for m in modes}
+    passes = dict.fromkeys(modes, 0)
+    started = time.perf_counter()
+    while True:
+        for mode in modes:
+            t0 = time.perf_counter()
+            _encode_once(spec, texts, mode)
+            best[mode] = min(best[mode], time.perf_counter() - t0)
+            passes[mode] += 1
+        spent = time.perf_counter() - started
+        if spent >= budget_s and min(passes.values()) >= MIN_PASSES:
+            break
+    speeds = {m: round(len(texts) / best[m], 1) for m in modes}
+    for mode in modes:
+        say(f"{mode}: {speeds[mode]:.1f} texts/s (best of {passes[mode]} passes)")
+    winner = max(modes, key=lambda m: speeds[m])
+    record = TuningRecord(
+        mode=winner,
+        texts_per_s=speeds,
+        key=tuning_key(spec.fingerprint),
+        measured_at=utc_now(),
+        n_texts=len(texts),
+        seconds=round(time.perf_counter() - started, 2),
+        load_average=round(os.getloadavg()[0], 2),
+        skipped=skipped,
+    )
+    save_record(record)
+    return record
+
+
+def select_encode_mode(
+    mode: str | None = None,
+    devices: str | Sequence[str] | None = None,
+    *,
+    spec: ModelSpec | None = None,
+    tune: bool | None = None,
+) -> tuple[str, str]:
+    """(mode, reason) by the override order of :mod:`hybriddash.encoders.modes`:
+    ``mode`` (``--mode``) > ``HYBRIDDASH_ENCODE_MODE`` > this machine's tuning record >
+    the CPU-flag default; on GPUs float32. Without a valid record the base model is
+    tuned now (first use, ~10 s plus building the modes once), unless ``tune`` is False
+    or ``HYBRIDDASH_AUTOTUNE=0``. ``spec``: the model whose record counts (default: the
+    offline base model; the winner depends on the architecture, which trained models
+    share with it)."""
+    if mode is not None:
+        check_mode(mode)
+        return mode, "chosen with --mode"
+    where = resolve_devices(devices)
+    if any(d.startswith("cuda") for d in where):
+        return "float32", "float32 on GPUs (the CPU modes do not run there)"
+    chosen = env_mode()
+    if chosen is not None:
+        return chosen, "set by HYBRIDDASH_ENCODE_MODE"
+    if spec is None:
+        from hybriddash.encoders.base_model import base_model_spec
+
+        spec = base_model_spec()
+    record = load_record(tuning_key(spec.fingerprint))
+    if record is not None:
+        return record.mode, describe_record(record)
+    if tune is None:
+        tune = autotune_enabled()
+    if not tune:
+        return cpu_flag_default(), "CPU-flag default (tuning switched off)"
+    try:
+        record = tune_encode_mode(spec if Path(spec.source).is_dir() else None)
+    except Exception as exc:  # a failed measurement must not block an evaluation
+        warnings.warn(
+            f"encode-mode tuning failed ({type(exc).__name__}: {exc}); using the CPU-flag "
+            f"default {cpu_flag_default()!r}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return cpu_flag_default(), "CPU-flag default (tuning failed)"
+    return record.mode, describe_record(record)

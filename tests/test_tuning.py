@@ -1,0 +1,218 @@
+"""Encode-mode tuning: the record is kept, reused, invalidated; the override order."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hybriddash.encoders import modes, tuning
+from hybriddash.encoders.encode import encode_batches, encode_texts
+
+
+def _slow_by_mode(monkeypatch: pytest.MonkeyPatch, seconds: dict[str, float]) -> list[str]:
+    """Make each mode's pass take ``seconds[mode]`` (fake encoder); returns the call log."""
+    calls: list[str] = []
+
+    def fake(spec, texts, mode):  # type: ignore[no-untyped-def]
+        calls.append(mode)
+        time.sleep(seconds.get(mode, 0.03))
+        return np.zeros((len(texts), 4), dtype=np.float32)
+
+    monkeypatch.setattr(tuning, "_encode_once", fake)
+    return calls
+
+
+def test_tune_picks_the_fastest_measured_mode_and_keeps_it(
+    tiny_model_spec, tmp_artifacts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _slow_by_mode(monkeypatch, {"float32": 0.03, "onnx": 0.01, "onnx-int8": 0.02})
+    record = tuning.tune_encode_mode(
+        tiny_model_spec, budget_s=0.2, candidates=("float32", "onnx", "onnx-int8")
+    )
+    assert record.mode == "onnx"
+    assert set(record.texts_per_s) == {"float32", "onnx", "onnx-int8"}
+    assert (
+        record.texts_per_s["onnx"] > record.texts_per_s["onnx-int8"] > record.texts_per_s["float32"]
+    )
+    assert record.ratio_to_float32() == pytest.approx(3.0, rel=0.5)
+    # one untimed build/warm-up pass each, then at least MIN_PASSES timed passes each
+    assert all(calls.count(m) >= 1 + tuning.MIN_PASSES for m in record.texts_per_s)
+    path = modes.record_path(record.key)
+    assert path.parent == tmp_artifacts / "tuning" and path.is_file()
+    kept = json.loads(path.read_text())
+    assert (
+        kept["mode"] == "onnx" and kept["key"]["model_fingerprint"] == tiny_model_spec.fingerprint
+    )
+    assert kept["key"]["libraries"]["onnxruntime"] != "absent"
+    assert modes.load_record(modes.tuning_key(tiny_model_spec.fingerprint)) == record
+
+
+def test_a_kept_record_is_reused_without_measuring(
+    tiny_model_spec, tmp_artifacts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(modes.ENV_MODE, raising=False)
+    _slow_by_mode(monkeypatch, {"float32": 0.02, "onnx": 0.01})
+    tuning.tune_encode_mode(tiny_model_spec, budget_s=0.05, candidates=("float32", "onnx"))
+    calls = _slow_by_mode(monkeypatch, {"float32": 0.0, "onnx": 0.0})
+    mode, why = tuning.select_encode_mode(spec=tiny_model_spec, tune=True)
+    assert (mode, calls) == ("onnx", [])
+    assert "measured fastest on this machine" in why
+
+
+@pytest.mark.parametrize("change", ["model", "library", "cpu"])
+def test_the_record_is_invalidated_when_model_libraries_or_cpu_change(
+    change: str, tiny_model_spec, tmp_artifacts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(modes.ENV_MODE, raising=False)
+    _slow_by_mode(monkeypatch, {"float32": 0.02, "onnx": 0.01})
+    tuning.tune_encode_mode(tiny_model_spec, budget_s=0.05, candidates=("float32", "onnx"))
+    spec = tiny_model_spec
+    if change == "model":
+        spec = dataclasses.replace(tiny_model_spec, fingerprint="0123456789abcdef")
+    elif change == "library":
+        bumped = {**modes.library_versions(), "onnxruntime": "99.0.0"}
+        monkeypatch.setattr(modes, "library_versions", lambda: bumped)
+    else:
+        monkeypatch.setattr(modes, "cpu_model_name", lambda: "Some Other CPU @ 3.0GHz")
+    assert modes.load_record(modes.tuning_key(spec.fingerprint)) is None
+    # a stale record is not used: the next first use measures again ...
+    calls = _slow_by_mode(monkeypatch, {"float32": 0.01, "onnx": 0.02})
+    monkeypatch.setattr(tuning, "TUNE_BUDGET_S", 0.05)
+    monkeypatch.setattr(tuning, "TUNE_CANDIDATES", ("float32", "onnx"))
+    mode, _why = tuning.select_encode_mode(spec=spec, tune=True)
+    assert calls and mode == "float32"
+    assert modes.load_record(modes.tuning_key(spec.fingerprint)).mode == "float32"
+    # ... and without tuning the CPU-flag default applies
+    monkeypatch.setattr(modes, "library_versions", lambda: {"torch": "0.0"})
+    assert tuning.select_encode_mode(spec=spec, tune=False) == (
+        modes.cpu_flag_default(),
+        "CPU-flag default (tuning switched off)",
+    )
+
+
+def test_override_order_mode_then_environment_then_tuned_then_cpu_flags(
+    tiny_model_spec, tmp_artifacts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(modes.ENV_MODE, raising=False)
+    monkeypatch.setattr(modes, "has_vnni", lambda: True)
+    # nothing tuned, tuning off: the CPU flags decide
+    assert tuning.select_encode_mode(spec=tiny_model_spec, tune=False)[0] == "onnx-int8"
+    monkeypatch.setattr(modes, "has_vnni", lambda: False)
+    assert tuning.select_encode_mode(spec=tiny_model_spec, tune=False)[0] == "onnx"
+    # tuned beats the CPU flags
+    _slow_by_mode(monkeypatch, {"float32": 0.001, "onnx": 0.02})
+    tuning.tune_encode_mode(tiny_model_spec, budget_s=0.05, candidates=("float32", "onnx"))
+    assert tuning.select_encode_mode(spec=tiny_model_spec)[0] == "float32"
+    # the environment beats the tuned mode
+    monkeypatch.setenv(modes.ENV_MODE, "bf16")
+    assert tuning.select_encode_mode(spec=tiny_model_spec) == (
+        "bf16",
+        "set by HYBRIDDASH_ENCODE_MODE",
+    )
+    # --mode beats the environment
+    assert tuning.select_encode_mode("int8", spec=tiny_model_spec) == ("int8", "chosen with --mode")
+    # a GPU takes float32 unless a mode is given
+    monkeypatch.setattr(tuning, "resolve_devices", lambda devices: ["cuda:0"])
+    assert tuning.select_encode_mode(None, "cuda", spec=tiny_model_spec)[0] == "float32"
+    # an unknown value of the variable is refused with a warning, the next rule applies
+    monkeypatch.setattr(tuning, "resolve_devices", lambda devices: ["cpu"])
+    monkeypatch.setenv(modes.ENV_MODE, "fp8")
+    with pytest.warns(RuntimeWarning, match="HYBRIDDASH_ENCODE_MODE='fp8' is not an encode"):
+        assert tuning.select_encode_mode(spec=tiny_model_spec)[0] == "float32"
+    with pytest.raises(ValueError, match="encode mode must be one of"):
+        tuning.select_encode_mode("fp8", spec=tiny_model_spec)
+
+
+def test_describe_encode_mode_says_which_mode_and_why(
+    tmp_artifacts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(modes.ENV_MODE, raising=False)
+    monkeypatch.setattr(modes, "base_fingerprint_if_built", lambda: "feedfacefeedface")
+    mode, why = modes.describe_encode_mode()
+    assert mode == modes.cpu_flag_default() and "not tuned on this machine yet" in why
+    record = modes.TuningRecord(
+        mode="openvino-bf16",
+        texts_per_s={"float32": 100.0, "openvino-bf16": 260.0},
+        key=modes.tuning_key("feedfacefeedface"),
+        measured_at="2026-12-02T05:00:00Z",
+        n_texts=128,
+        seconds=10.0,
+        load_average=1.0,
+    )
+    modes.save_record(record)
+    mode, why = modes.describe_encode_mode()
+    assert mode == "openvino-bf16" and "2.60x torch float32" in why
+    monkeypatch.setenv(modes.ENV_MODE, "onnx")
+    assert modes.describe_encode_mode() == ("onnx", "set by HYBRIDDASH_ENCODE_MODE")
+
+
+def test_real_tuning_of_the_tiny_model_times_the_runnable_modes(
+    tiny_model_spec, tmp_artifacts: Path
+) -> None:
+    record = tuning.tune_encode_mode(tiny_model_spec, budget_s=0.5)
+    assert "float32" in record.texts_per_s and "onnx" in record.texts_per_s
+    assert record.mode == max(record.texts_per_s, key=record.texts_per_s.__getitem__)
+    assert "int8" not in record.texts_per_s  # outside the accuracy bar, never a candidate
+    assert set(record.texts_per_s) | set(record.skipped) >= set(modes.TUNE_CANDIDATES) - {"float32"}
+
+
+def _encode(spec, texts: list[str], mode: str) -> np.ndarray:  # type: ignore[no-untyped-def]
+    out = np.zeros((len(texts), 32), dtype=np.float32)
+
+    def on_batch(idx, vectors):  # type: ignore[no-untyped-def]
+        out[idx] = vectors
+
+    encode_batches(spec, texts, mode=mode, batch_size=64, on_batch=on_batch)
+    return out
+
+
+def test_featurizer_tokenizes_like_sentence_transformers(tiny_model_spec, tmp_artifacts) -> None:
+    from hybriddash.encoders.features import featurizer
+    from hybriddash.encoders.onnx_backend import onnx_folder
+    from hybriddash.encoders.registry import load_model
+
+    texts = ["query: hello world", "passage: 北京是中国的首都。", "passage: " + "lang " * 700]
+    model = load_model(tiny_model_spec)
+    featurize = featurizer(Path(tiny_model_spec.source), onnx_folder(tiny_model_spec, "onnx"))
+    want = model.preprocess(texts)
+    feed = featurize(texts)
+    np.testing.assert_array_equal(feed["attention_mask"], want["attention_mask"].numpy())
+    words = model[0].auto_model.get_input_embeddings()(want["input_ids"]).detach().numpy()
+    np.testing.assert_allclose(feed["inputs_embeds"], words, atol=0)
+    assert featurize.token_lengths(texts) == want["attention_mask"].sum(axis=1).tolist()
+
+
+def test_openvino_bf16_matches_float32(tiny_model_spec, tmp_artifacts: Path) -> None:
+    pytest.importorskip("openvino")
+    from hybriddash.cpu import has_native_bf16
+
+    texts = ["query: hello world", "passage: a second, longer sentence here", "passage: 日本語"]
+    reference = _encode(tiny_model_spec, texts, "float32")
+    got = _encode(tiny_model_spec, texts, "openvino-bf16")
+    cosine = (reference * got).sum(axis=1)
+    # bf16 matmuls (float32 where the CPU has no bf16): embeddings within ~1e-3 cosine
+    assert cosine.min() > (0.995 if has_native_bf16() else 0.99999)
+    assert any((tmp_artifacts / "models" / "openvino-cache").iterdir())
+
+
+def test_a_built_export_encodes_without_importing_torch(tiny_model_spec, tmp_artifacts) -> None:
+    encode_texts(tiny_model_spec, ["warm the export"], "query", mode="onnx", progress=False)
+    script = (
+        "import sys, json\n"
+        "from hybriddash.encoders.registry import resolve_model\n"
+        "from hybriddash.encoders.encode import encode_texts\n"
+        f"spec = resolve_model({tiny_model_spec.source!r})\n"
+        "v = encode_texts(spec, ['a new text', 'another'], 'query', mode='onnx', progress=False)\n"
+        "print(json.dumps([v.shape[0], 'torch' in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [2, False], done.stderr
