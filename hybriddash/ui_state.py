@@ -58,7 +58,12 @@ _VERSIONLESS = {"alignment:projection", "alignment:alignment_stats", "alignment:
 
 @st.cache_resource(show_spinner=False)
 def _store(path: str) -> Store:
-    return Store(path)
+    store = Store(path)
+    # first start: an empty store gets the reference results shipped in reference/
+    from hybriddash.store.bundle import ensure_reference
+
+    ensure_reference(store)
+    return store
 
 
 def current_store() -> Store:

@@ -48,3 +48,6 @@ def data_dir() -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     # Keep torch from oversubscribing the 2 cores when tests run beside other work.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # The dashboard loads reference/ into an empty store at first start; tests that
+    # want it point HYBRIDDASH_REFERENCE at a bundle of their own.
+    os.environ.setdefault("HYBRIDDASH_REFERENCE", "off")
