@@ -105,7 +105,8 @@ def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
     return manifest
 
 
-def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Replace the manifest atomically (updating ``updated`` and ``total_bytes``)."""
     manifest["updated"] = _now()
     manifest["total_bytes"] = bundle_bytes(folder, manifest)
     tmp = folder / f".{MANIFEST}.tmp"
@@ -139,7 +140,7 @@ def open_bundle(folder: str | os.PathLike[str], **new: Any) -> dict[str, Any]:
     if manifest is None:
         path.mkdir(parents=True, exist_ok=True)
         manifest = new_manifest(**{"label": "results", **new})
-        _write_manifest(path, manifest)
+        write_manifest(path, manifest)
     return manifest
 
 
@@ -290,7 +291,7 @@ def export_piece(
         **(info or {}),
     }
     manifest["pieces"][key] = entry
-    _write_manifest(folder, manifest)
+    write_manifest(folder, manifest)
     return entry
 
 
@@ -520,6 +521,39 @@ def headline_by_piece(folder: str | os.PathLike[str]) -> pd.DataFrame:
     finally:
         con.close()
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def compare_headlines(
+    stored: pd.DataFrame, rerun: pd.DataFrame, *, tolerance: dict[str, float]
+) -> pd.DataFrame:
+    """Per piece, run model and measure: stored value, re-run value, |difference|, within.
+
+    Inputs are :func:`headline_by_piece` frames; rows are matched on (piece, model_id).
+    ``tolerance`` maps ``map`` (every mAP measure) and ``rank_distance`` to the largest
+    accepted absolute difference. A run missing on one side counts as not within.
+    """
+    measures = ("monolingual", "crosslingual", "multilingual", "rank_distance")
+    merged = stored.merge(
+        rerun, on=["piece", "model_id"], how="outer", suffixes=("_stored", "_rerun")
+    )
+    rows = []
+    for rec in merged.to_dict("records"):
+        for m in measures:
+            a, b = rec.get(f"{m}_stored"), rec.get(f"{m}_rerun")
+            tol = tolerance["rank_distance" if m == "rank_distance" else "map"]
+            diff = abs(a - b) if a is not None and b is not None else float("nan")
+            rows.append(
+                {
+                    "piece": rec["piece"],
+                    "model_id": rec["model_id"],
+                    "measure": m,
+                    "stored": a,
+                    "rerun": b,
+                    "abs_diff": diff,
+                    "within": bool(diff <= tol),
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def _now() -> str:

@@ -1,0 +1,325 @@
+"""The resumable study: every model of a study profile, written to a result bundle as it finishes.
+
+A study profile (``standard``: :data:`hybriddash.training.reproduce.PROFILES`) is cut into
+*pieces*, one per evaluated model (:func:`study_plan`): the untrained base per evaluation
+benchmark; X-X-mono, X-Y and hybrid (alpha 0.5) per seed and direction; the alpha sweep
+per seed on one direction. A piece trains its model (unless untrained), evaluates it on
+the full benchmark, evaluates the training-free corrections on top of it where this code
+has them, and is written into the bundle (:mod:`hybriddash.store.bundle`) at once.
+
+Resuming (:func:`run_study`): the bundle's manifest lists the finished pieces; a restarted
+study loads them into the store and skips them, so the study may stop at any point and
+continue on another machine with ``artifacts/`` gone, from the committed bundle alone.
+A piece that was cut short is simply redone.
+
+Alpha 0 and 1 of the sweep: the hybrid sampler draws one uniform per batch whatever its
+kind, so hybrid with alpha 0 (1) should plan exactly the batches of X-Y (X-X-mono).
+:func:`alpha_endpoints_identical` checks that on the actual training data and seed; the
+sweep reuses the X-Y / X-X-mono runs for alpha 0 / 1 only when the plans are identical,
+and trains separate hybrid runs otherwise. The manifest records which.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from hybriddash.training.reproduce import DIRECTIONS, STRATEGIES, Profile, machine_info
+
+STRATEGY_LABEL = dict(STRATEGIES)
+#: Largest accepted difference between stored and re-run headline numbers. Reruns on one
+#: machine are exact (training and evaluation are seeded); across machines BLAS kernels
+#: and bf16 autocast (measured: at most 0.001 mAP, docs/benchmarks.md) move them slightly.
+REPRODUCE_TOLERANCE = {"map": 0.002, "rank_distance": 0.5}
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One model of the study: trained (``sampler`` set) or the untrained base."""
+
+    key: str
+    train_data: str | None
+    eval_data: str
+    sampler: str | None = None
+    alpha: float | None = None
+    seed: int | None = None
+    model_out: str | None = None  # the trained model's folder name (``train --out``)
+
+    @property
+    def role(self) -> str:
+        if self.sampler is None:
+            return "base (no training)"
+        if self.sampler == "hybrid" and self.alpha not in (None, 0.5):
+            return f"Hybrid α={self.alpha:g}"
+        return STRATEGY_LABEL[self.sampler]
+
+
+def sweep_out(profile: Profile, train_data: str, alpha: float, seed: int) -> str:
+    return f"repro-{profile.name}-{train_data}-hybrid-a{alpha:g}-s{seed}"
+
+
+def study_plan(
+    profile: Profile,
+    directions: tuple[tuple[str, str], ...] = DIRECTIONS,
+    *,
+    reuse_endpoints: dict[float, bool] | None = None,
+) -> list[Piece]:
+    """The pieces of a study, in run order.
+
+    ``reuse_endpoints`` maps alpha 0 / 1 to whether X-Y / X-X-mono stand for them
+    (:func:`alpha_endpoints_identical`); an endpoint not marked reusable gets its own
+    hybrid piece. Alpha 0.5 of the sweep is always the hybrid piece of that direction.
+    """
+    from hybriddash.training.reproduce import model_name
+
+    reuse = reuse_endpoints or {}
+    pieces: list[Piece] = []
+    for train_data, eval_data in directions:
+        pieces.append(Piece(f"{profile.name}-{eval_data}-base", None, eval_data))
+        for seed in profile.seeds:
+            for sampler, _label in STRATEGIES:
+                out = model_name(profile, train_data, sampler, seed)
+                pieces.append(Piece(out, train_data, eval_data, sampler, profile.alpha, seed, out))
+        if (train_data, eval_data) != tuple(profile.sweep_direction):
+            continue
+        for seed in profile.seeds:
+            for alpha in profile.alpha_sweep:
+                if alpha == profile.alpha:
+                    continue
+                if alpha in (0.0, 1.0) and reuse.get(alpha):
+                    continue
+                out = sweep_out(profile, train_data, alpha, seed)
+                pieces.append(Piece(out, train_data, eval_data, "hybrid", alpha, seed, out))
+    return pieces
+
+
+def alpha_endpoints_identical(
+    corpus: Any, profile: Profile, seed: int, *, val_fraction: float = 0.1
+) -> dict[float, bool]:
+    """Whether hybrid with alpha 0 / 1 plans exactly the batches of X-Y / X-X-mono.
+
+    Builds the training split as the trainer does (same pairs, same held-out groups) and
+    compares the batch plans of every epoch the profile's steps reach. Identical plans,
+    with everything else of the configuration equal, give identical training.
+    """
+    from hybriddash.training.pairs import build_pairs, split_by_group
+    from hybriddash.training.samplers import ParallelPairBatchSampler
+
+    table = build_pairs(corpus)
+    train_table, _val = split_by_group(table, val_fraction, seed=seed)
+    out: dict[float, bool] = {}
+    for alpha, kind in ((0.0, "cross"), (1.0, "mono")):
+        try:
+            a = ParallelPairBatchSampler(train_table, profile.batch_size, seed=seed, kind=kind)
+            b = ParallelPairBatchSampler(
+                train_table, profile.batch_size, seed=seed, kind="hybrid", alpha=alpha
+            )
+        except ValueError:
+            out[alpha] = False
+            continue
+        epochs = -(-profile.steps // max(1, a.num_batches))
+        out[alpha] = (
+            a.num_batches == b.num_batches
+            and a.batch_size == b.batch_size
+            and all(a.plan(e) == b.plan(e) for e in range(epochs))
+        )
+    return out
+
+
+def _corrections_supported() -> bool:
+    from hybriddash.evaluation import evaluate
+
+    return "correction" in inspect.signature(evaluate).parameters
+
+
+def run_study(
+    profile: Profile,
+    bundle_dir: str | Path,
+    *,
+    base: str = "multilingual-e5-small-q4",
+    command: str = "",
+    directions: tuple[tuple[str, str], ...] = DIRECTIONS,
+    store: Any = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    stop_after: int | None = None,
+    label: str = "reference results",
+) -> dict[str, Any]:
+    """Run (or resume) the study of ``profile``, one bundle piece per finished model.
+
+    ``stop_after``: stop after that many newly finished pieces (a study in chunks; the
+    tests' "kill part-way"). Returns a summary: ``done`` (keys finished now), ``skipped``
+    (keys found in the bundle), ``remaining``, ``wall_seconds``, ``alpha_endpoints``.
+    """
+    from hybriddash.data.datasets import load_dataset
+    from hybriddash.encoders.registry import resolve_model
+    from hybriddash.evaluation import evaluate
+    from hybriddash.store import bundle
+    from hybriddash.store.db import Store
+    from hybriddash.training.trainer import TrainConfig, train
+
+    started = time.time()
+    store = store or Store()
+    bundle_dir = Path(bundle_dir)
+    manifest = bundle.open_bundle(
+        bundle_dir,
+        label=label,
+        command=command,
+        machine=machine_info(),
+        profile=_profile_dict(profile),
+        directions=[list(d) for d in directions],
+    )
+    if manifest.get("profile", {}).get("name") not in (None, profile.name):
+        raise bundle.BundleError(
+            f"{bundle_dir}: the bundle holds a study of profile "
+            f"{manifest['profile']['name']!r}, not {profile.name!r}; use another folder"
+        )
+    finished = set(manifest.get("pieces", {}))
+    if finished:
+        bundle.load_bundle(bundle_dir, store, reference=False)
+        log(f"resuming: {len(finished)} finished piece(s) in {bundle_dir} loaded into the store")
+    base_spec = resolve_model(base)
+    corrections = tuple(profile.corrections) if _corrections_supported() else ()
+    if profile.corrections and not corrections:
+        log(
+            "corrections "
+            + ", ".join(profile.corrections)
+            + " skipped: this code's evaluate() has no correction option"
+        )
+    sweep_train = profile.sweep_direction[0]
+    endpoints: dict[float, bool] = {}
+    if profile.alpha_sweep and tuple(profile.sweep_direction) in {tuple(d) for d in directions}:
+        corpus = load_dataset(sweep_train)
+        per_seed = [alpha_endpoints_identical(corpus, profile, s) for s in profile.seeds]
+        endpoints = {a: all(p.get(a, False) for p in per_seed) for a in (0.0, 1.0)}
+        for a, same in endpoints.items():
+            other = "X-Y" if a == 0.0 else "X-X-mono"
+            log(
+                f"alpha {a:g}: batch plans {'identical to' if same else 'differ from'} "
+                f"{other} ({'reusing its runs' if same else 'trained separately'})"
+            )
+    plan = study_plan(profile, directions, reuse_endpoints=endpoints)
+    corpora: dict[str, Any] = {}
+    done: list[str] = []
+    skipped = [p.key for p in plan if p.key in finished]
+    for piece in plan:
+        if piece.key in finished:
+            log(f"   skip {piece.key} (in the bundle)")
+            continue
+        if stop_after is not None and len(done) >= stop_after:
+            break
+        t0 = time.time()
+        eval_corpus = corpora.get(piece.eval_data)
+        if eval_corpus is None:
+            eval_corpus = corpora[piece.eval_data] = load_dataset(
+                piece.eval_data, articles=profile.eval_articles.get(piece.eval_data)
+            )
+        card = None
+        if piece.sampler is None:
+            model: Any = base_spec
+        else:
+            cfg = TrainConfig(
+                out=piece.model_out or piece.key,
+                sampler=piece.sampler,
+                alpha=piece.alpha if piece.alpha is not None else profile.alpha,
+                base=base,
+                train_data=piece.train_data or "",
+                steps=profile.steps,
+                batch_size=profile.batch_size,
+                lr=profile.lr,
+                weight_decay=profile.weight_decay,
+                max_length=profile.max_length,
+                seed=piece.seed or 0,
+                freeze_embeddings=profile.freeze_embeddings,
+                freeze_layers=profile.freeze_layers,
+                bf16=profile.uses_bf16(),
+                eval_every=profile.eval_every,
+            )
+            train_corpus = corpora.get(f"train:{piece.train_data}")
+            if train_corpus is None:
+                train_corpus = corpora[f"train:{piece.train_data}"] = load_dataset(piece.train_data)
+            result = train(
+                cfg,
+                corpus=train_corpus,
+                base_spec=base_spec,
+                overwrite=True,
+                progress=progress,
+                store=store,
+            )
+            model, card = result.model_id, result.card
+        summary = evaluate(
+            model, eval_corpus, mode=profile.encode_mode, progress=progress, store=store
+        )
+        run_ids = [summary.run_id]
+        model_ids = [summary.model_id]
+        for correction in corrections:
+            corrected = evaluate(
+                model,
+                eval_corpus,
+                mode=profile.encode_mode,
+                progress=progress,
+                store=store,
+                correction=correction,
+            )
+            run_ids.append(corrected.run_id)
+            model_ids.append(corrected.model_id)
+        bundle.export_piece(
+            bundle_dir,
+            piece.key,
+            model_ids=model_ids,
+            run_ids=run_ids,
+            store=store,
+            topk_depth=profile.topk_depth,
+            info={
+                "role": piece.role,
+                "sampler": piece.sampler,
+                "alpha": piece.alpha,
+                "seed": piece.seed,
+                "train_data": piece.train_data,
+                "eval_data": piece.eval_data,
+                "wall_seconds": round(time.time() - t0, 1),
+                "train_seconds": (card or {}).get("wall_seconds"),
+                "machine": machine_info(),
+            },
+        )
+        done.append(piece.key)
+        log(
+            f"   {piece.role} seed {piece.seed} on {piece.eval_data}: "
+            f"multi {summary.headline.get('multilingual', float('nan')):.3f}, "
+            f"{time.time() - t0:.0f} s (piece {piece.key} written)"
+        )
+    remaining = [p.key for p in plan if p.key not in finished and p.key not in done]
+    manifest_extra = {
+        "alpha_endpoints": {f"{a:g}": same for a, same in endpoints.items()},
+        "plan": [p.key for p in plan],
+        "complete": not remaining,
+    }
+    _update_manifest(bundle_dir, manifest_extra)
+    return {
+        "done": done,
+        "skipped": skipped,
+        "remaining": remaining,
+        "wall_seconds": time.time() - started,
+        "alpha_endpoints": endpoints,
+        "corrections": corrections,
+    }
+
+
+def _profile_dict(profile: Profile) -> dict[str, Any]:
+    out = asdict(profile)
+    out["bf16_here"] = profile.uses_bf16()
+    return out
+
+
+def _update_manifest(folder: Path, extra: dict[str, Any]) -> None:
+    from hybriddash.store import bundle
+
+    manifest = bundle.read_manifest(folder)
+    if manifest is None:
+        return
+    manifest.update(extra)
+    bundle.write_manifest(folder, manifest)
