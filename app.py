@@ -19,6 +19,7 @@ st.set_page_config(page_title="hybriddash", page_icon="🌐", layout="wide")
 
 PAGES = [
     ("pages/overview.py", "Overview", ":material/home:", True),
+    ("pages/findings.py", "Findings", ":material/fact_check:", False),
     ("pages/language_pairs.py", "Language pairs", ":material/grid_on:", False),
     ("pages/dominance.py", "Top-k language dominance", ":material/bar_chart:", False),
     ("pages/alignment.py", "Embedding alignment", ":material/scatter_plot:", False),

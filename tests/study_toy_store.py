@@ -152,7 +152,9 @@ def _headline(qm: pd.DataFrame, qb: pd.DataFrame) -> dict:
     }
 
 
-def build_study_store(path: Path, *, with_corrections: bool = False, seed: int = 0) -> Store:
+def build_study_store(
+    path: Path, *, with_corrections: bool = False, seed: int = 0, seeds: tuple[int, ...] = SEEDS
+) -> Store:
     """Write the constructed study to a store at ``path`` and return it."""
     store = Store(path)
     rng = np.random.default_rng(seed)
@@ -182,7 +184,7 @@ def build_study_store(path: Path, *, with_corrections: bool = False, seed: int =
         )
         minute = 0
         for (strategy, alpha, correction), shifts in roles.items():
-            for s in SEEDS if strategy != "base" else (None,):
+            for s in seeds if strategy != "base" else (None,):
                 underlying = model_id(strategy, alpha, s if s is not None else 0)
                 mid = f"{underlying} + {correction}" if correction else underlying
                 if not correction:

@@ -704,3 +704,199 @@ def protocol_deviations(study: pd.DataFrame, *, store: Any = None) -> list[str]:
             + ") are not part of the paper; claim (f) is this project's addition."
         )
     return out
+
+
+# ---- the report --------------------------------------------------------------------
+
+
+def seed_table(study: pd.DataFrame) -> pd.DataFrame:
+    """Headline numbers per corpus and role: mean and sd over seeds, number of seeds.
+
+    Columns: ``eval_dataset, label, n_seeds`` and ``<measure>``, ``<measure>_sd`` for
+    monolingual, crosslingual, multilingual, rank_distance.
+    """
+    measures = ["monolingual", "crosslingual", "multilingual", "rank_distance"]
+    if study.empty:
+        return pd.DataFrame(columns=["eval_dataset", "label", "n_seeds", *measures])
+    order = {
+        label: i for i, label in enumerate(["base (no training)", "X-X-mono", "X-Y", "Hybrid"])
+    }
+    g = study.groupby(["study", "label"], sort=False)
+    out = g[measures].mean()
+    sd = g[measures].std(ddof=1).add_suffix("_sd")
+    out = out.join(sd)
+    out["n_seeds"] = g.size()
+    out = out.reset_index().rename(columns={"study": "eval_dataset"})
+    out["_o"] = [(order.get(lab.split(" + ")[0], 10), lab) for lab in out["label"]]
+    return out.sort_values(["eval_dataset", "_o"]).drop(columns="_o").reset_index(drop=True)
+
+
+def _f(x: float, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:+.{digits}f}" if digits < 0 else f"{x:.{digits}f}"
+
+
+def study_markdown(
+    manifest: dict[str, Any],
+    *,
+    store: Any = None,
+    learning_curve: dict[str, Any] | None = None,
+    aso_iterations: int = 1000,
+) -> str:
+    """``docs/results.md`` of a finished study: its runs (the manifest's), the decision
+    rule, the verdicts, the tables, the alpha curve, per-language gains, deviations."""
+    runs = study_runs(store=store)
+    ids = {r for p in manifest.get("pieces", {}).values() for r in p.get("run_ids", [])}
+    runs = runs[runs["run_id"].isin(ids)]
+    loader = store_loader(store)
+    claims, _comps = study_verdicts(runs, loader, aso_iterations=aso_iterations)
+    prof = manifest.get("profile", {})
+    pieces = manifest.get("pieces", {}).values()
+    compute = sum(float(p.get("wall_seconds") or 0) for p in pieces)
+    machines = sorted({(p.get("machine") or {}).get("cpu", "?") for p in pieces})
+    lines = [
+        "# Results: X-X-mono vs X-Y vs hybrid batches — the study",
+        "",
+        f"> **Profile `{prof.get('name')}`.** {prof.get('note', '')}",
+        "",
+        f"Produced by `{manifest.get('command')}` (code {manifest.get('code_version')}); "
+        f"{len(manifest.get('pieces', {}))} models, {compute / 3600:.2f} h of piece wall time "
+        f"on {', '.join(machines)}; started {manifest.get('created')}, last piece "
+        f"{manifest.get('updated')}. Result bundle: {manifest.get('total_bytes', 0) / 1e6:.1f} MB.",
+        "",
+        V.DECISION_RULE_MD,
+        "",
+    ]
+    if learning_curve:
+        lines += [
+            "## Learning curve and budget",
+            "",
+            f"Validation multilingual mAP on held-out MLQA-R groups every "
+            f"{learning_curve.get('eval_every')} steps up to {learning_curve.get('steps')}: "
+            f"the order of the strategies stops changing after "
+            f"**{learning_curve.get('budget_steps')} steps**.",
+            "",
+            "| step | order |",
+            "|---|---|",
+            *[f"| {r['step']} | {r['order']} |" for r in learning_curve.get("order", [])],
+            "",
+        ]
+    lines += ["## Verdicts", "", "| claim | eval | verdict | effect [95% CI] | Holm p | why |"]
+    lines.append("|---|---|---|---|---|---|")
+    for r in claims.itertuples():
+        lines.append(
+            f"| ({r.claim}) {r.text} | {r.eval_dataset} | **{r.verdict}** | "
+            f"{_f(r.effect, 4)} [{_f(r.ci_low, 4)}, {_f(r.ci_high, 4)}] | "
+            f"{_f(r.p_holm, 3)} | {r.reason} |"
+        )
+    lines += ["", "## Headline numbers (mean ± sd over seeds)", ""]
+    lines.append("| eval | model | seeds | mono | cross | multi | rank distance |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for r in seed_table(runs).to_dict("records"):
+        cells = [
+            f"{_f(r[m], 1 if m == 'rank_distance' else 3)} ± "
+            f"{_f(r[m + '_sd'], 1 if m == 'rank_distance' else 3)}"
+            for m in ("monolingual", "crosslingual", "multilingual", "rank_distance")
+        ]
+        lines.append(
+            f"| {r['eval_dataset']} | {r['label']} | {r['n_seeds']} | " + " | ".join(cells) + " |"
+        )
+    curve = alpha_curve(runs)
+    if not curve.empty:
+        lines += ["", "## Alpha sweep (multilingual mAP)", ""]
+        lines += ["| eval | alpha | runs | seeds | mean [95% CI] |", "|---|---|---|---|---|"]
+        for r in curve.itertuples():
+            lines.append(
+                f"| {r.eval_dataset} | {r.alpha:g} | {r.source} | {r.n_seeds} | "
+                f"{_f(r.mean)} [{_f(r.ci_low)}, {_f(r.ci_high)}] |"
+            )
+        ends = manifest.get("alpha_endpoints") or {}
+        if ends:
+            lines.append("")
+            lines.append(
+                "Alpha 0 / 1 plan exactly the batches of X-Y / X-X-mono: "
+                + ", ".join(
+                    f"alpha {a}: {'yes (runs reused)' if v else 'no (trained separately)'}"
+                    for a, v in ends.items()
+                )
+                + "."
+            )
+    for other in ("mono", "cross"):
+        gains = language_gains(runs, loader, other=other)
+        gains = gains[gains["setting"] == "multilingual"]
+        if gains.empty:
+            continue
+        lines += [
+            "",
+            f"## Per-language gain of hybrid over {STRATEGY_LABELS[other]} "
+            "(multilingual mAP, 95% paired bootstrap CI)",
+            "",
+        ]
+        lines += ["| eval | query language | queries | gain [95% CI] |", "|---|---|---|---|"]
+        for r in gains.sort_values(["eval_dataset", "gain"], ascending=[True, False]).itertuples():
+            lines.append(
+                f"| {r.eval_dataset} | {r.query_lang} | {r.n} | "
+                f"{_f(r.gain, 4)} [{_f(r.ci_low, 4)}, {_f(r.ci_high, 4)}] |"
+            )
+    lines += ["", "## Deviations from the paper", ""]
+    lines += [f"- {d}" for d in protocol_deviations(runs, store=store)]
+    return "\n".join(lines)
+
+
+# ---- store-level entry points (what the Findings page calls, cached by store version) ---
+
+
+def findings_verdicts(
+    *, store: Any = None, aso_iterations: int = 1000
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`study_verdicts` of every study in the store."""
+    return study_verdicts(
+        study_runs(store=store), store_loader(store), aso_iterations=aso_iterations
+    )
+
+
+def findings_gains(
+    other: str = "mono", by: str = "query_lang", *, store: Any = None
+) -> pd.DataFrame:
+    """:func:`language_gains` of every study in the store."""
+    return language_gains(study_runs(store=store), store_loader(store), other=other, by=by)
+
+
+def findings_alpha_curve(metric: str = "multilingual", *, store: Any = None) -> pd.DataFrame:
+    """:func:`alpha_curve` of every study in the store."""
+    return alpha_curve(study_runs(store=store), metric)
+
+
+def findings_learning_curves(*, store: Any = None) -> pd.DataFrame:
+    """:func:`learning_curves` of every study in the store."""
+    return learning_curves(study_runs(store=store), store=store)
+
+
+def findings_deviations(*, store: Any = None) -> list[str]:
+    """:func:`protocol_deviations` of every study in the store."""
+    return protocol_deviations(study_runs(store=store), store=store)
+
+
+def findings_seeds(*, store: Any = None) -> pd.DataFrame:
+    """:func:`seed_table` of every study in the store."""
+    return seed_table(study_runs(store=store))
+
+
+def reference_info(*, store: Any = None) -> list[dict[str, Any]]:
+    """The reference bundles loaded into the store (label, machine, date, command, code)."""
+    from hybriddash.store.bundle import reference_bundles
+
+    return [
+        {
+            "label": m.get("label"),
+            "machine": (m.get("machine") or {}).get("cpu"),
+            "date": m.get("updated") or m.get("created"),
+            "command": m.get("command"),
+            "code_version": m.get("code_version"),
+            "loaded_at": m.get("loaded_at"),
+            "n_models": len(m.get("pieces", {})),
+            "complete": m.get("complete"),
+        }
+        for m in reference_bundles(store if store is not None else None)
+    ]
