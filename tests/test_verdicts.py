@@ -216,3 +216,36 @@ def test_stable_order_budget():
     assert step == 30 and table["stable"].tolist() == [False, False, True, True, True]
     assert table["order"].iloc[-1] == "hybrid > mono > cross"
     assert S.stable_order_budget(curve[curve["strategy"] == "mono"])[0] is None
+
+
+def test_docs_state_the_rule_and_the_plan_before_any_result():
+    from pathlib import Path
+
+    from hybriddash.training.study import STANDARD_PLAN_MD
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "results.md").read_text()
+    assert V.DECISION_RULE_MD in text and STANDARD_PLAN_MD in text
+
+
+def test_study_markdown_reports_every_claim(toy_study, tmp_path):
+    from hybriddash.store import bundle
+
+    store, _study = toy_study
+    manifest = bundle.export_store(tmp_path / "b", store=store, command="pytest")
+    manifest["profile"] = {"name": "standard", "note": "TEST"}
+    md = S.study_markdown(
+        manifest,
+        store=store,
+        aso_iterations=200,
+        learning_curve={
+            "budget_steps": 30,
+            "steps": 50,
+            "eval_every": 10,
+            "order": [{"step": 30, "order": "a > b"}],
+        },
+    )
+    assert V.DECISION_RULE_MD in md and "## The standard study: plan" in md
+    for claim in "abcdef":
+        assert f"| ({claim}) " in md
+    assert "**contradicted**" in md and "after **30 steps**" in md
+    assert "## Alpha sweep" in md and "Per-language gain of hybrid over X-X-mono" in md

@@ -768,6 +768,10 @@ def study_markdown(
         V.DECISION_RULE_MD,
         "",
     ]
+    if prof.get("name") == "standard":
+        from hybriddash.training.study import STANDARD_PLAN_MD
+
+        lines += [STANDARD_PLAN_MD, ""]
     if learning_curve:
         lines += [
             "## Learning curve and budget",

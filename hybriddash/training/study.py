@@ -323,3 +323,52 @@ def _update_manifest(folder: Path, extra: dict[str, Any]) -> None:
         return
     manifest.update(extra)
     bundle.write_manifest(folder, manifest)
+
+
+#: The plan of the standard study and its size against the 5-hour budget, as written in
+#: docs/results.md before the study ran (a test keeps the two identical).
+STANDARD_PLAN_MD = """## The standard study: plan and size against the 5-hour budget
+
+`python -m hybriddash reproduce --profile standard` (resumable; each finished model goes
+into the result bundle `reference/` at once, and a restart skips what the bundle holds).
+
+1. **Learning curve first** (`reproduce --profile learning-curve`, ~35 min on the 2-core
+   machine without native bf16): X-X-mono, X-Y and hybrid, one seed each, trained on
+   MLQA-R for 400 steps x 16 pairs with validation every 25 steps (loss and multilingual
+   mAP of held-out groups). The budget is the smallest step after which the order of the
+   three strategies' validation mAP no longer changes up to step 400
+   (`hybriddash.reports.study.stable_order_budget`), capped at the 200 steps the 5-hour
+   budget allows below; `--steps` sets it. If the order is still changing at 200 steps,
+   that is reported as a deviation beside the verdicts.
+2. **Models**: 3 seeds x {X-X-mono, X-Y, hybrid alpha 0.5} x both directions (MLQA-R ->
+   XQuAD-R, XQuAD-R -> MLQA-R) = 18 trained models, plus the untrained base per benchmark;
+   alpha sweep {0, 0.25, 0.5, 0.75, 1} x 3 seeds on MLQA-R -> XQuAD-R = 6 more trained
+   models (0.25, 0.75): alpha 0.5 is the hybrid run, and alpha 0 / 1 reuse the X-Y /
+   X-X-mono runs **only if** hybrid with that alpha plans exactly their batches on the
+   actual training split and seed (checked at start, recorded in the manifest; the
+   sampler draws one uniform per batch whatever its kind, and a test shows hybrid alpha 0
+   training to bitwise the same weights as X-Y). Budget per model: 200 steps x 16 pairs,
+   max length 64, lowest 3 layers and word embeddings frozen, validation every 25 steps.
+3. **Evaluation** on the full benchmarks (XQuAD-R 13,090 queries x 13,014 candidates;
+   MLQA-R 4,199 x 20,534), encode mode onnx (float32), and the doc-centring correction on
+   top of every model (where `evaluate` has corrections; otherwise logged and skipped).
+
+Size, from the measured numbers of issue 12 (2-core machine without native bf16: training
+1.4 s/step at 16 pairs and max length 64; a full-benchmark evaluation encodes ~26k texts
+at 130-200 texts/s):
+
+| part | count | each | total |
+|---|---|---|---|
+| training (200 x 1.4 s) + 9 validations (~6 s) + load/save (~15 s) | 24 models | ~350 s | 8,400 s |
+| encoding, XQuAD-R (26,104 texts at 130 texts/s) | 16 runs | ~200 s | 3,210 s |
+| encoding, MLQA-R (24,733 texts at 130 texts/s) | 10 runs | ~190 s | 1,900 s |
+| ONNX export of each trained model, exact ranks, metrics, store write | 26 runs | ~40 s | 1,040 s |
+| doc-centring correction (cached embeddings: fit, ranks, metrics, write) | 26 runs | ~20 s | 520 s |
+| alpha-endpoint check (MLQA-R pairs, 3 seeds) | 1 | ~30 s | 30 s |
+| **total** | | | **15,100 s = 4.2 h** |
+
+That leaves ~15% of the 5 hours for load from other jobs. At 200 texts/s the encoding
+rows shrink by a third (total 3.7 h). If alpha 0 / 1 did not reproduce X-Y / X-X-mono,
+6 more models and 6 more XQuAD-R evaluations (+3,300 s) would exceed 5 hours; the study
+would then need `--steps 150`. On the AVX-512/AMX machine with native bf16 (0.56 s/step,
+onnx 245 texts/s) the same study is ~2 h."""
