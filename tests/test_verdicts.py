@@ -249,3 +249,26 @@ def test_study_markdown_reports_every_claim(toy_study, tmp_path):
         assert f"| ({claim}) " in md
     assert "**contradicted**" in md and "after **30 steps**" in md
     assert "## Alpha sweep" in md and "Per-language gain of hybrid over X-X-mono" in md
+
+
+def test_untrained_models_without_a_study_keep_their_names():
+    import pandas as pd
+
+    runs = pd.DataFrame(
+        {
+            "run_id": ["r1", "r2"],
+            "model_id": ["tiny", "tiny-b"],
+            "corpus_fp": ["c", "c"],
+            "corpus_name": ["sample", "sample"],
+            "created_at": [1, 2],
+            "multilingual": [0.3, 0.4],
+        }
+    )
+    models = pd.DataFrame(
+        {"model_id": ["tiny", "tiny-b"], "kind": ["tiny", "sentence-transformers"]}
+    )
+    study = S.select_study(S.classify_runs(runs, models))
+    assert sorted(study["label"]) == ["tiny (no training)", "tiny-b (no training)"]
+    claims, _ = S.study_verdicts(study, lambda run: (None, None))
+    assert set(claims["verdict"]) == {V.INCONCLUSIVE}
+    assert "no hybrid (alpha 0.5) runs" in claims["reason"].iloc[0]

@@ -183,6 +183,15 @@ def select_study(classified: pd.DataFrame) -> pd.DataFrame:
                 | ((runs["strategy"] == "base") & (runs["underlying"] == base_id))
             ]
         chosen = chosen.copy()
+        bases = chosen["strategy"] == "base"
+        if chosen.loc[bases, "underlying"].nunique() > 1:
+            # several untrained models and no study to pick one: name each
+            chosen.loc[bases, "label"] = [
+                f"{u} (no training)" + (f" + {c}" if c else "")
+                for u, c in zip(
+                    chosen.loc[bases, "underlying"], chosen.loc[bases, "correction"], strict=True
+                )
+            ]
         chosen["study"] = str(runs["corpus_name"].iloc[0])
         chosen["n_budgets"] = n_budgets
         parts.append(chosen)
