@@ -158,3 +158,21 @@ def test_a_rerun_reproduces_the_stored_numbers_within_tolerance(resumed):
     table = bundle.compare_headlines(stored, rerun, tolerance=REPRODUCE_TOLERANCE)
     assert len(table) == 2 * 4
     assert table["within"].all(), table[~table["within"]]
+
+
+def test_a_bundle_refuses_a_study_of_another_budget(tmp_artifacts, tiny_model_spec):
+    from dataclasses import replace
+
+    from hybriddash.training.study import _profile_dict
+
+    bundle.open_bundle(tmp_artifacts / "b", profile=_profile_dict(TINY))
+    with pytest.raises(bundle.BundleError, match="steps=2, now 3"):
+        run_study(
+            replace(TINY, steps=3),
+            tmp_artifacts / "b",
+            base=tiny_model_spec.source,
+            directions=DIRS,
+            store=Store(tmp_artifacts / "x.duckdb"),
+            progress=False,
+            log=lambda line: None,
+        )

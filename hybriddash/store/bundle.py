@@ -139,8 +139,8 @@ def open_bundle(folder: str | os.PathLike[str], **new: Any) -> dict[str, Any]:
     manifest = read_manifest(path)
     if manifest is None:
         path.mkdir(parents=True, exist_ok=True)
-        manifest = new_manifest(**{"label": "results", **new})
-        write_manifest(path, manifest)
+        write_manifest(path, new_manifest(**{"label": "results", **new}))
+        manifest = read_manifest(path) or {}
     return manifest
 
 

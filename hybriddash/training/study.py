@@ -22,6 +22,7 @@ and trains separate hybrid runs otherwise. The manifest records which.
 from __future__ import annotations
 
 import inspect
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -173,10 +174,15 @@ def run_study(
         profile=_profile_dict(profile),
         directions=[list(d) for d in directions],
     )
-    if manifest.get("profile", {}).get("name") not in (None, profile.name):
+    held = {k: v for k, v in (manifest.get("profile") or {}).items() if k not in _FREE}
+    wanted = json.loads(json.dumps(_profile_dict(profile)))
+    wanted = {k: v for k, v in wanted.items() if k not in _FREE}
+    if held and held != wanted:
+        diff = sorted(k for k in set(held) | set(wanted) if held.get(k) != wanted.get(k))
         raise bundle.BundleError(
-            f"{bundle_dir}: the bundle holds a study of profile "
-            f"{manifest['profile']['name']!r}, not {profile.name!r}; use another folder"
+            f"{bundle_dir}: the bundle holds a study with another configuration ("
+            + ", ".join(f"{k}={held.get(k)!r}, now {wanted.get(k)!r}" for k in diff)
+            + "); one study keeps one budget: use another --bundle folder"
         )
     finished = set(manifest.get("pieces", {}))
     if finished:
@@ -307,6 +313,10 @@ def run_study(
         "alpha_endpoints": endpoints,
         "corrections": corrections,
     }
+
+
+# profile fields that may differ between the machines of one study
+_FREE = {"note", "bf16_here"}
 
 
 def _profile_dict(profile: Profile) -> dict[str, Any]:
