@@ -74,7 +74,8 @@ if len(trained) and int(trained["n_seeds"].min()) < MIN_SEEDS:
     )
 
 # ---- verdicts -----------------------------------------------------------------------
-claims, comparisons = ui_state.query("study:findings_verdicts")
+with st.spinner("Deciding the verdicts (Almost Stochastic Order takes seconds per comparison)"):
+    claims, comparisons = ui_state.query("study:findings_verdicts")
 st.subheader("Verdicts")
 st.dataframe(
     claims.assign(claim=lambda f: "(" + f["claim"] + ") " + f["text"])[
