@@ -293,11 +293,18 @@ def run_study(
             },
         )
         done.append(piece.key)
+        size = bundle.bundle_bytes(bundle_dir)
         log(
             f"   {piece.role} seed {piece.seed} on {piece.eval_data}: "
             f"multi {summary.headline.get('multilingual', float('nan')):.3f}, "
-            f"{time.time() - t0:.0f} s (piece {piece.key} written)"
+            f"{time.time() - t0:.0f} s (piece {piece.key} written; bundle {size / 1e6:.1f} MB)"
         )
+        if size > bundle.MAX_BUNDLE_BYTES:
+            log(
+                f"   WARNING the bundle is {size / 1e6:.1f} MB, over the "
+                f"{bundle.MAX_BUNDLE_BYTES / 2**20:.0f} MiB limit for the repository; "
+                "lower the profile's topk_depth"
+            )
     remaining = [p.key for p in plan if p.key not in finished and p.key not in done]
     manifest_extra = {
         "alpha_endpoints": {f"{a:g}": same for a, same in endpoints.items()},
