@@ -105,3 +105,29 @@ def test_topk_depth_cuts_only_topk_hits(tmp_path, sample_corpus, tiny_model_spec
     pd.testing.assert_frame_equal(
         _table(store, "corpus_candidates"), _table(fresh, "corpus_candidates")
     )
+
+
+def test_detail_levels_keep_what_the_verdicts_need(source, tmp_path):
+    runs = _table(source, "runs")
+    hybrid = runs[runs["model_id"] == "trained/toy-hybrid-a0.5-s1"]["run_id"].tolist()
+    mono = runs[runs["model_id"] == "trained/toy-mono-a1-s1"]["run_id"].tolist()
+    bundle.open_bundle(tmp_path / "b")
+    entry = bundle.export_piece(
+        tmp_path / "b",
+        "slim",
+        model_ids=["trained/toy-hybrid-a0.5-s1"],
+        run_ids=hybrid + mono,
+        store=source,
+        run_detail={hybrid[0]: "verdicts", mono[0]: "headline"},
+    )
+    assert entry["run_detail"] == {hybrid[0]: "verdicts", mono[0]: "headline"}
+    fresh = Store(tmp_path / "f.duckdb")
+    bundle.load_bundle(tmp_path / "b", fresh)
+    qm = _table(fresh, "query_metrics")
+    assert set(qm["run_id"]) == {hybrid[0]}  # the headline-level run has no per-query rows
+    src = _table(source, "query_metrics")
+    src = src[src["run_id"] == hybrid[0]].reset_index(drop=True)
+    assert qm["ap"].tolist() == src["ap"].tolist()
+    assert qm["n_relevant"].isna().all()
+    assert set(_table(fresh, "run_headline")["run_id"]) == {hybrid[0], mono[0]}
+    assert set(_table(fresh, "query_bias")["run_id"]) == {hybrid[0]}

@@ -44,6 +44,29 @@ def test_standard_plan_counts_every_model():
     assert {(p.train_data, p.eval_data) for p in sweep} == {("mlqa-r", "xquad-r")}
 
 
+def test_standard_bundle_keeps_full_detail_for_the_first_seed_only():
+    from hybriddash.training.study import run_detail
+
+    prof = PROFILES["standard"]
+    plan = {p.key: p for p in study_plan(prof, reuse_endpoints={0.0: True, 1.0: True})}
+    levels = {k: run_detail(p, prof) for k, p in plan.items()}
+    assert sorted(k for k, v in levels.items() if v == "full") == sorted(
+        [
+            "standard-xquad-r-base",
+            "standard-mlqa-r-base",
+            *(
+                f"repro-standard-{t}-{s}-s0"
+                for t in ("mlqa-r", "xquad-r")
+                for s in ("mono", "cross", "hybrid")
+            ),
+        ]
+    )
+    assert run_detail(plan["repro-standard-mlqa-r-hybrid-s1"], prof, "center-docs") == "verdicts"
+    assert run_detail(plan["repro-standard-mlqa-r-mono-s1"], prof, "center-docs") == "headline"
+    assert run_detail(plan["standard-xquad-r-base"], prof, "center-docs") == "verdicts"
+    assert run_detail(plan["repro-standard-mlqa-r-mono-s1"], TINY) == "full"
+
+
 def test_alpha_endpoints_plan_the_batches_of_mono_and_cross(sample_corpus):
     assert alpha_endpoints_identical(sample_corpus, TINY, 0) == {0.0: True, 1.0: True}
 

@@ -163,15 +163,39 @@ def bundle_bytes(folder: str | os.PathLike[str], manifest: dict[str, Any] | None
 # ---- export ------------------------------------------------------------------------
 
 
+#: Detail levels of a run in a bundle: which per-run tables it keeps. ``full``: every
+#: table (``topk_hits`` cut at ``topk_depth``); ``verdicts``: what the study's verdicts and
+#: per-language gains need (per-query AP and rank distance, pair metrics, top-k shares;
+#: ``query_metrics`` without nDCG/recall/first-rank columns); ``headline``: headline and
+#: pair metrics only.
+DETAIL_TABLES = {
+    "full": frozenset(RUN_TABLES),
+    "verdicts": frozenset(
+        {"run_headline", "run_pair_metrics", "run_lang_share", "query_bias", "query_metrics"}
+    ),
+    "headline": frozenset({"run_headline", "run_pair_metrics"}),
+}
+_SLIM_COLUMNS = ("ndcg_at_10", "recall_at_100", "first_relevant_rank", "n_relevant")
+
+
 def _selection(table: str, topk_depth: int | None) -> str:
-    """SELECT of ``table``'s rows for one piece (parameters: model ids, run ids)."""
+    """SELECT of ``table``'s rows for one piece (parameters: model ids, run ids per table,
+    the full-detail run ids)."""
     if table == "models":
         return "SELECT * FROM models WHERE list_contains($models, model_id)"
     if table == "training_curves":
         return "SELECT * FROM training_curves WHERE list_contains($models, model_id)"
+    if table == "runs":
+        return "SELECT * FROM runs WHERE list_contains($runs, run_id)"
+    where = f"list_contains($runs_{table}, run_id)"
     if table == "topk_hits" and topk_depth is not None:
-        return f"SELECT * FROM topk_hits WHERE list_contains($runs, run_id) AND rank <= {int(topk_depth)}"
-    return f"SELECT * FROM {table} WHERE list_contains($runs, run_id)"
+        return f"SELECT * FROM topk_hits WHERE {where} AND rank <= {int(topk_depth)}"
+    if table == "query_metrics":
+        slim = ", ".join(
+            f"CASE WHEN list_contains($full, run_id) THEN {c} END AS {c}" for c in _SLIM_COLUMNS
+        )
+        return f"SELECT * REPLACE ({slim}) FROM query_metrics WHERE {where}"
+    return f"SELECT * FROM {table} WHERE {where}"
 
 
 def _order(con: duckdb.DuckDBPyConnection, table: str) -> str:
@@ -200,7 +224,7 @@ def _copy_out(
     con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], path: Path, order: str
 ) -> int:
     # sorted rows: the same content gives the same file, and zstd compresses runs better
-    used = {k: v for k, v in params.items() if f"${k}" in sql}
+    used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
     con.execute(
         f"COPY ({sql} ORDER BY {order}) TO '{path}' (FORMAT PARQUET, COMPRESSION ZSTD)", used
     )
@@ -235,13 +259,15 @@ def export_piece(
     run_ids: Sequence[str],
     store: Store | None = None,
     topk_depth: int | None = None,
+    run_detail: dict[str, str] | None = None,
     info: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write one piece (the rows of ``model_ids`` and ``run_ids``) and the corpora of its
     runs into the bundle at ``folder``; record it in the manifest; return its entry.
 
-    The manifest must exist (:func:`open_bundle`). ``info`` (e.g. role, seed, wall time)
-    is kept in the piece's manifest entry.
+    The manifest must exist (:func:`open_bundle`). ``run_detail`` maps a run id to its
+    level in :data:`DETAIL_TABLES` (default ``full``). ``info`` (e.g. role, seed, wall
+    time) is kept in the piece's manifest entry.
     """
     if not _KEY.match(key):
         raise ValueError(f"piece key {key!r} must match {_KEY.pattern}")
@@ -250,7 +276,17 @@ def export_piece(
     if manifest is None:
         raise BundleError(f"{folder}: no {MANIFEST}; create the bundle with open_bundle() first")
     store = store or Store()
-    params = {"models": list(model_ids), "runs": list(run_ids)}
+    detail = {r: (run_detail or {}).get(r, "full") for r in run_ids}
+    unknown = {d for d in detail.values() if d not in DETAIL_TABLES}
+    if unknown:
+        raise ValueError(f"run detail {sorted(unknown)} not one of {sorted(DETAIL_TABLES)}")
+    params: dict[str, Any] = {
+        "models": list(model_ids),
+        "runs": list(run_ids),
+        "full": [r for r, d in detail.items() if d == "full"],
+    }
+    for table in RUN_TABLES:
+        params[f"runs_{table}"] = [r for r, d in detail.items() if table in DETAIL_TABLES[d]]
     (folder / "pieces").mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=folder / "pieces"))
     files: dict[str, Any] = {}
@@ -287,6 +323,7 @@ def export_piece(
         "run_ids": list(run_ids),
         "files": files,
         "topk_depth": topk_depth,
+        "run_detail": detail,
         "finished": _now(),
         **(info or {}),
     }

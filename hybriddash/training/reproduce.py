@@ -95,6 +95,9 @@ class Profile:
     sweep_direction: tuple[str, str] = ("mlqa-r", "xquad-r")
     corrections: tuple[str, ...] = ()
     topk_depth: int | None = None
+    # keep every table only for the first seed's uncorrected runs and what the verdicts
+    # need for the others (hybriddash.training.study.run_detail), to stay under 25 MB
+    slim_bundle: bool = False
 
     def uses_bf16(self) -> bool:
         """Whether the trainings of this profile run under bf16 autocast on this machine."""
@@ -145,6 +148,7 @@ PROFILES = {
         alpha_sweep=(0.0, 0.25, 0.5, 0.75, 1.0),
         corrections=("center-docs",),
         topk_depth=10,
+        slim_bundle=True,
         note=(
             "STANDARD PROFILE: 200 steps x 16 pairs per model, three seeds, full benchmarks, "
             "alpha sweep 0 / 0.25 / 0.5 / 0.75 / 1 (MLQA-R -> XQuAD-R), doc-centring "

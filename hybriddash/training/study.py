@@ -131,6 +131,23 @@ def alpha_endpoints_identical(
     return out
 
 
+def run_detail(piece: Piece, profile: Profile, correction: str = "") -> str:
+    """The detail level (:data:`hybriddash.store.bundle.DETAIL_TABLES`) of one run in the
+    bundle: ``full`` for every run unless the profile slims the bundle; then ``full`` only
+    for the first seed's uncorrected base / X-X-mono / X-Y / hybrid runs (what the other
+    pages show), ``verdicts`` for the other uncorrected runs and for the corrected base and
+    hybrid runs that claim (f) compares, ``headline`` for the other corrected runs."""
+    if not profile.slim_bundle:
+        return "full"
+    main = piece.sampler in (None, "mono", "cross") or piece.alpha == profile.alpha
+    if not correction:
+        first = piece.seed is None or piece.seed == profile.seeds[0]
+        return "full" if first and main else "verdicts"
+    if piece.sampler is None or (piece.sampler == "hybrid" and piece.alpha == profile.alpha):
+        return "verdicts"
+    return "headline"
+
+
 def _corrections_supported() -> bool:
     from hybriddash.evaluation import evaluate
 
@@ -262,6 +279,7 @@ def run_study(
         )
         run_ids = [summary.run_id]
         model_ids = [summary.model_id]
+        detail = {summary.run_id: run_detail(piece, profile)}
         for correction in corrections:
             corrected = evaluate(
                 model,
@@ -273,6 +291,7 @@ def run_study(
             )
             run_ids.append(corrected.run_id)
             model_ids.append(corrected.model_id)
+            detail[corrected.run_id] = run_detail(piece, profile, correction)
         bundle.export_piece(
             bundle_dir,
             piece.key,
@@ -280,6 +299,7 @@ def run_study(
             run_ids=run_ids,
             store=store,
             topk_depth=profile.topk_depth,
+            run_detail=detail,
             info={
                 "role": piece.role,
                 "sampler": piece.sampler,
