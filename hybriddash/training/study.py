@@ -408,4 +408,16 @@ That leaves ~15% of the 5 hours for load from other jobs. At 200 texts/s the enc
 rows shrink by a third (total 3.7 h). If alpha 0 / 1 did not reproduce X-Y / X-X-mono,
 6 more models and 6 more XQuAD-R evaluations (+3,300 s) would exceed 5 hours; the study
 would then need `--steps 150`. On the AVX-512/AMX machine with native bf16 (0.56 s/step,
-onnx 245 texts/s) the same study is ~2 h."""
+onnx 245 texts/s) the same study is ~2 h.
+
+Bundle size (limit 25 MB; `reference/` holds no weights). Bytes per full-benchmark run,
+measured 2026-12-02 by writing full-size synthetic tables (XQuAD-R row counts: 157,080
+per-query rows, 143,990 relevant ranks, 130,900 top-10 hits, 12,100 share rows; AP as
+1/rank and pooled means, DuckDB Parquet zstd) and the real corpus texts:
+full detail 1.97 MB (top-10 hits 0.87, per-query metrics 0.60, relevant ranks 0.37),
+verdict detail 0.48 MB (AP only), headline detail ~0.01 MB; MLQA-R runs ~1/4 of that
+(4,199 queries); texts of both corpora 3.1 MB. With full detail only for the first seed's
+uncorrected base / X-X-mono / X-Y / hybrid runs (`run_detail`): XQuAD-R 4 x 1.97 + 16 x
+0.48 + 12 x 0.01 = 15.7 MB, MLQA-R 4 x 0.5 + 10 x 0.12 = 3.2 MB, texts 3.1 MB: **~22 MB**.
+The runner prints the size after every model and warns above the limit; a lower
+`topk_depth` (5: -2.5 MB) is the first lever."""
