@@ -199,3 +199,24 @@ def test_a_bundle_refuses_a_study_of_another_budget(tmp_artifacts, tiny_model_sp
             progress=False,
             log=lambda line: None,
         )
+
+
+def test_learning_curve_gives_a_stable_order_budget(tmp_artifacts, sample_corpus, tiny_model_spec):
+    from dataclasses import replace
+
+    from hybriddash.reports.study import stable_order_budget
+    from hybriddash.training.study import run_learning_curve
+
+    prof = replace(TINY, name="tiny-lc", steps=4, eval_every=2)
+    val = run_learning_curve(
+        prof,
+        base=tiny_model_spec.source,
+        train_data="sample",
+        corpus=sample_corpus,
+        store=Store(tmp_artifacts / "lc.duckdb"),
+        progress=False,
+    )
+    assert set(val["strategy"]) == {"X-X-mono", "X-Y", "Hybrid"}
+    assert sorted(set(val["step"])) == [0, 2, 4]
+    budget, table = stable_order_budget(val)
+    assert budget in (0, 2, 4) and table["stable"].iloc[-1]

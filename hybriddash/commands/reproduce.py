@@ -129,34 +129,9 @@ def _learning_curve(args: argparse.Namespace, profile) -> int:
 
     from hybriddash.config import REPO_ROOT
     from hybriddash.reports.study import stable_order_budget
-    from hybriddash.store import reads
-    from hybriddash.training.reproduce import STRATEGIES, model_name
-    from hybriddash.training.trainer import TrainConfig, train
+    from hybriddash.training.study import run_learning_curve
 
-    train_data = "mlqa-r"
-    ids = {}
-    for sampler, label in STRATEGIES:
-        for seed in profile.seeds:
-            cfg = TrainConfig(
-                out=model_name(profile, train_data, sampler, seed),
-                sampler=sampler,
-                alpha=profile.alpha,
-                base=args.base,
-                train_data=train_data,
-                steps=profile.steps,
-                batch_size=profile.batch_size,
-                max_length=profile.max_length,
-                seed=seed,
-                freeze_embeddings=profile.freeze_embeddings,
-                freeze_layers=profile.freeze_layers,
-                bf16=profile.uses_bf16(),
-                eval_every=profile.eval_every,
-            )
-            result = train(cfg, overwrite=True, progress=not args.quiet)
-            ids[result.model_id] = label
-    curves = reads.training_curves(list(ids))
-    val = curves[(curves["split"] == "validation") & (curves["metric"] == "map_multilingual")]
-    val = val.assign(strategy=val["model_id"].map(ids))[["strategy", "step", "value"]]
+    val = run_learning_curve(profile, base=args.base, progress=not args.quiet)
     budget, table = stable_order_budget(val)
     print(table.to_string(index=False))
     print(f"smallest budget after which the order stops changing: {budget} steps")

@@ -346,6 +346,63 @@ def run_study(
 _FREE = {"note", "bf16_here"}
 
 
+def run_learning_curve(
+    profile: Profile,
+    *,
+    base: str = "multilingual-e5-small-q4",
+    train_data: str = "mlqa-r",
+    corpus: Any = None,
+    store: Any = None,
+    progress: bool = True,
+) -> Any:
+    """Train X-X-mono, X-Y and hybrid (each seed of ``profile``) with validation every
+    ``profile.eval_every`` steps; return their validation multilingual mAP curves
+    (columns ``strategy, seed, step, value``) from the store's ``training_curves``."""
+    from hybriddash.encoders.registry import resolve_model
+    from hybriddash.store import reads
+    from hybriddash.store.db import Store
+    from hybriddash.training.reproduce import model_name
+    from hybriddash.training.trainer import TrainConfig, train
+
+    store = store or Store()
+    base_spec = resolve_model(base)
+    labels: dict[str, tuple[str, int]] = {}
+    for sampler, label in STRATEGIES:
+        for seed in profile.seeds:
+            cfg = TrainConfig(
+                out=model_name(profile, train_data, sampler, seed),
+                sampler=sampler,
+                alpha=profile.alpha,
+                base=base,
+                train_data=train_data,
+                steps=profile.steps,
+                batch_size=profile.batch_size,
+                lr=profile.lr,
+                weight_decay=profile.weight_decay,
+                max_length=profile.max_length,
+                seed=seed,
+                freeze_embeddings=profile.freeze_embeddings,
+                freeze_layers=profile.freeze_layers,
+                bf16=profile.uses_bf16(),
+                eval_every=profile.eval_every,
+            )
+            result = train(
+                cfg,
+                corpus=corpus,
+                base_spec=base_spec,
+                overwrite=True,
+                progress=progress,
+                store=store,
+            )
+            labels[result.model_id] = (label, seed)
+    curves = reads.training_curves(list(labels), store=store)
+    val = curves[(curves["split"] == "validation") & (curves["metric"] == "map_multilingual")]
+    return val.assign(
+        strategy=val["model_id"].map(lambda m: labels[m][0]),
+        seed=val["model_id"].map(lambda m: labels[m][1]),
+    )[["strategy", "seed", "step", "value"]].reset_index(drop=True)
+
+
 def _profile_dict(profile: Profile) -> dict[str, Any]:
     out = asdict(profile)
     out["bf16_here"] = profile.uses_bf16()
