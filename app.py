@@ -19,6 +19,7 @@ st.set_page_config(page_title="hybriddash", page_icon="🌐", layout="wide")
 
 PAGES = [
     ("views/overview.py", "Overview", ":material/home:", True),
+    ("views/findings.py", "Findings", ":material/fact_check:", False),
     ("views/language_pairs.py", "Language pairs", ":material/grid_on:", False),
     ("views/dominance.py", "Top-k language dominance", ":material/bar_chart:", False),
     ("views/alignment.py", "Embedding alignment", ":material/scatter_plot:", False),

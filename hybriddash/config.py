@@ -50,6 +50,20 @@ def store_path() -> Path:
     )
 
 
+def reference_dir() -> Path | None:
+    """The reference result bundle loaded into an empty store at first start.
+
+    ``HYBRIDDASH_REFERENCE`` overrides the default ``reference/`` of the repository;
+    ``off`` (or an empty value) disables it.
+    """
+    configured = os.environ.get("HYBRIDDASH_REFERENCE")
+    if configured is not None:
+        if configured.strip().lower() in ("", "off", "none", "0"):
+            return None
+        return Path(configured).expanduser().resolve()
+    return REPO_ROOT / "reference"
+
+
 def models_dir() -> Path:
     path = artifacts_dir() / "models"
     path.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,7 @@ TRAINING_DEVIATION = (
 _QUERY_MODULES = {
     "tables": "hybriddash.reports.tables",
     "alignment": "hybriddash.reports.alignment",
+    "study": "hybriddash.reports.study",
 }
 # Functions whose result does not depend on the store's version (immutable inputs).
 _VERSIONLESS = {"alignment:projection", "alignment:alignment_stats", "alignment:search_text"}
@@ -60,7 +61,12 @@ _VERSIONLESS = {"alignment:projection", "alignment:alignment_stats", "alignment:
 
 @st.cache_resource(show_spinner=False)
 def _store(path: str) -> Store:
-    return Store(path)
+    store = Store(path)
+    # first start: an empty store gets the reference results shipped in reference/
+    from hybriddash.store.bundle import ensure_reference
+
+    ensure_reference(store)
+    return store
 
 
 def current_store() -> Store:
@@ -312,9 +318,19 @@ def sidebar() -> Selection:
         )
         st.session_state[_LAST_MODELS_KEY] = list(model_ids)
         st.caption(f"Store: `{current_store().path}`")
+        reference_caption()
     name = corpora.loc[corpora["corpus_fp"] == corpus_fp, "name"].iloc[0]
     latest = query("tables:latest_runs", corpus_fp, list(model_ids))
     return Selection(corpus_fp, name, list(model_ids), latest, corpora)
+
+
+def reference_caption() -> None:
+    """Say in the sidebar when the store holds reference results shipped with the app."""
+    for ref in query("study:reference_info"):
+        st.caption(
+            f"**{ref['label']}** loaded from the app's bundle: {ref['n_models']} models, "
+            f"{ref['machine']}, {ref['date']}, `{ref['command']}`, code {ref['code_version']}"
+        )
 
 
 def selection() -> Selection:

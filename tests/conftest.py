@@ -51,3 +51,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # No first-use tuning of the real base model inside tests (tests/test_tuning.py
     # tunes the tiny model explicitly).
     os.environ.setdefault("HYBRIDDASH_AUTOTUNE", "0")
+    # The dashboard loads reference/ into an empty store at first start; tests that
+    # want it point HYBRIDDASH_REFERENCE at a bundle of their own.
+    os.environ.setdefault("HYBRIDDASH_REFERENCE", "off")

@@ -30,6 +30,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Markdown file to write (default: docs/results.md in the repository)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--bundle",
+        help="study profiles (standard): the result bundle each finished model is written "
+        "to and a restarted study resumes from (default: reference/ in the repository)",
+    )
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        help="study profiles: stop after this many newly finished models (resume later)",
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        help="override the profile's training steps per model (e.g. the learning curve's "
+        "budget); a study bundle must keep one budget",
+    )
     parser.set_defaults(func=_reproduce)
 
 
@@ -47,8 +63,19 @@ def _reproduce(args: argparse.Namespace) -> int:
     command = "python -m hybriddash " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if not sys.argv[1:] or "reproduce" not in sys.argv[1:]:
         command = f"python -m hybriddash reproduce --profile {args.profile}"
+    from dataclasses import replace
+
+    from hybriddash.training.reproduce import PROFILES
+
+    profile = PROFILES[args.profile]
+    if args.steps:
+        profile = replace(profile, steps=args.steps)
+    if profile.name == "learning-curve":
+        return _learning_curve(args, profile)
+    if profile.alpha_sweep:
+        return _study(args, profile, command)
     result = run_reproduction(
-        args.profile,
+        profile,
         base=args.base,
         command=command,
         progress=not args.quiet,
@@ -58,4 +85,72 @@ def _reproduce(args: argparse.Namespace) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_results(result) + "\n", encoding="utf-8")
     print(f"wrote {path} ({result.wall_seconds / 60:.1f} min)")
+    return 0
+
+
+def _study(args: argparse.Namespace, profile, command: str) -> int:
+    """A study profile: resumable, one bundle piece per finished model, then the report."""
+    from hybriddash.config import REPO_ROOT
+    from hybriddash.reports.study import study_markdown
+    from hybriddash.store import bundle
+    from hybriddash.training.study import run_study
+
+    folder = Path(args.bundle) if args.bundle else REPO_ROOT / "reference"
+    summary = run_study(
+        profile,
+        folder,
+        base=args.base,
+        command=command,
+        progress=not args.quiet,
+        log=lambda line: print(line, flush=True),
+        stop_after=args.stop_after,
+    )
+    print(
+        f"{len(summary['done'])} model(s) finished now, {len(summary['skipped'])} from the "
+        f"bundle, {len(summary['remaining'])} remaining; {summary['wall_seconds'] / 60:.1f} min"
+    )
+    if summary["remaining"]:
+        print(f"resume with: {command}")
+        return 0
+    manifest = bundle.verify_bundle(folder)
+    path = Path(args.results) if args.results else REPO_ROOT / "docs" / "results.md"
+    import json
+
+    curve_file = folder / "learning_curve.json"
+    curve = json.loads(curve_file.read_text(encoding="utf-8")) if curve_file.is_file() else None
+    path.write_text(study_markdown(manifest, learning_curve=curve) + "\n", encoding="utf-8")
+    print(f"wrote {path}; bundle {folder}: {manifest['total_bytes'] / 1e6:.1f} MB")
+    return 0
+
+
+def _learning_curve(args: argparse.Namespace, profile) -> int:
+    """Train each strategy once with frequent validation; pick the stable-order budget."""
+    import json
+
+    from hybriddash.config import REPO_ROOT
+    from hybriddash.reports.study import stable_order_budget
+    from hybriddash.training.study import run_learning_curve
+
+    val = run_learning_curve(profile, base=args.base, progress=not args.quiet)
+    budget, table = stable_order_budget(val)
+    print(table.to_string(index=False))
+    print(f"smallest budget after which the order stops changing: {budget} steps")
+    out = Path(args.bundle) if args.bundle else REPO_ROOT / "reference"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "learning_curve.json").write_text(
+        json.dumps(
+            {
+                "budget_steps": budget,
+                "profile": profile.name,
+                "steps": profile.steps,
+                "eval_every": profile.eval_every,
+                "curve": val.to_dict("records"),
+                "order": table.to_dict("records"),
+            },
+            indent=1,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    print(f"wrote {out / 'learning_curve.json'}")
     return 0

@@ -44,11 +44,11 @@ import pandas as pd
 from hybriddash import config
 
 # Bump with every change of schema.sql; a file written by a newer version is refused.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 # Older versions upgraded in place on the first write: version -> statements to run
 # after the CREATE TABLE IF NOT EXISTS pass (which already adds new tables).
-# 1 -> 2: training_curves (new table).
-SCHEMA_UPGRADES: dict[str, list[str]] = {"1": []}
+# 1 -> 2: training_curves (new table). 2 -> 3: reference_bundles (new table).
+SCHEMA_UPGRADES: dict[str, list[str]] = {"1": [], "2": []}
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
 # DuckDB's own file lock ("Could not set lock on file") can still be met when a

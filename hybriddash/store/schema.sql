@@ -206,3 +206,12 @@ CREATE TABLE IF NOT EXISTS projections (
     y             DOUBLE NOT NULL,
     PRIMARY KEY (projection_id, item_id)
 );
+
+-- Result bundles loaded into this store as reference results (hybriddash.store.bundle):
+-- the manifest names the runs, machine, date, command and code version. Key: bundle_id.
+CREATE TABLE IF NOT EXISTS reference_bundles (
+    bundle_id  VARCHAR PRIMARY KEY,
+    path       VARCHAR,
+    manifest   JSON,
+    loaded_at  TIMESTAMP
+);

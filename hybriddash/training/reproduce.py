@@ -88,6 +88,16 @@ class Profile:
     # paper's do not depend on whether this CPU takes the int8 default.
     encode_mode: str = "onnx"
     note: str = ""
+    # study profiles (run_study): the alpha sweep (MLQA-R -> XQuAD-R), the training-free
+    # corrections evaluated on top of every model, and the depth of the top-k lists kept
+    # in the result bundle (None: all of them)
+    alpha_sweep: tuple[float, ...] = ()
+    sweep_direction: tuple[str, str] = ("mlqa-r", "xquad-r")
+    corrections: tuple[str, ...] = ()
+    topk_depth: int | None = None
+    # keep every table only for the first seed's uncorrected runs and what the verdicts
+    # need for the others (hybriddash.training.study.run_detail), to stay under 25 MB
+    slim_bundle: bool = False
 
     def uses_bf16(self) -> bool:
         """Whether the trainings of this profile run under bf16 autocast on this machine."""
@@ -123,6 +133,38 @@ PROFILES = {
         seeds=(0, 1, 2),
         eval_articles={"xquad-r": None, "mlqa-r": None},
         note="FULL PROFILE: 600 steps x 32 pairs per model, three seeds, full benchmarks.",
+    ),
+    # Sized against 5 h wall on the 2-core machine without native bf16 (docs/results.md,
+    # "The standard profile: size against the 5-hour budget"): 24 trained models x 200
+    # steps x 1.4 s/step + 26 full-benchmark evaluations at 130-200 texts/s.
+    "standard": Profile(
+        name="standard",
+        steps=200,
+        batch_size=16,
+        max_length=64,
+        eval_every=25,
+        seeds=(0, 1, 2),
+        eval_articles={"xquad-r": None, "mlqa-r": None},
+        alpha_sweep=(0.0, 0.25, 0.5, 0.75, 1.0),
+        corrections=("center-docs",),
+        topk_depth=10,
+        slim_bundle=True,
+        note=(
+            "STANDARD PROFILE: 200 steps x 16 pairs per model, three seeds, full benchmarks, "
+            "alpha sweep 0 / 0.25 / 0.5 / 0.75 / 1 (MLQA-R -> XQuAD-R), doc-centring "
+            "correction on every model."
+        ),
+    ),
+    # The learning curve that sizes the standard profile: one seed per strategy, trained
+    # on MLQA-R with validation (loss, held-out multilingual mAP) every 25 steps.
+    "learning-curve": Profile(
+        name="learning-curve",
+        steps=400,
+        batch_size=16,
+        max_length=64,
+        eval_every=25,
+        seeds=(0,),
+        note="LEARNING CURVE: validation multilingual mAP every 25 steps up to 400 steps.",
     ),
 }
 
@@ -389,6 +431,11 @@ def render_results(res: ReproResult) -> str:
         + (f", GPU {res.machine['gpu']}" if res.machine.get("gpu") else ", CPU only")
         + f"; load average at start {res.machine['load_at_start'][0]}), {res.machine['date']}."
     )
+    add("")
+    # the study's decision rule, stated before any study result (hybriddash.reports.verdicts)
+    from hybriddash.reports.verdicts import DECISION_RULE_MD
+
+    add(DECISION_RULE_MD)
     add("")
     add("## What was run")
     add("")

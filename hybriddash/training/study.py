@@ -1,0 +1,480 @@
+"""The resumable study: every model of a study profile, written to a result bundle as it finishes.
+
+A study profile (``standard``: :data:`hybriddash.training.reproduce.PROFILES`) is cut into
+*pieces*, one per evaluated model (:func:`study_plan`): the untrained base per evaluation
+benchmark; X-X-mono, X-Y and hybrid (alpha 0.5) per seed and direction; the alpha sweep
+per seed on one direction. A piece trains its model (unless untrained), evaluates it on
+the full benchmark, evaluates the training-free corrections on top of it where this code
+has them, and is written into the bundle (:mod:`hybriddash.store.bundle`) at once.
+
+Resuming (:func:`run_study`): the bundle's manifest lists the finished pieces; a restarted
+study loads them into the store and skips them, so the study may stop at any point and
+continue on another machine with ``artifacts/`` gone, from the committed bundle alone.
+A piece that was cut short is simply redone.
+
+Alpha 0 and 1 of the sweep: the hybrid sampler draws one uniform per batch whatever its
+kind, so hybrid with alpha 0 (1) should plan exactly the batches of X-Y (X-X-mono).
+:func:`alpha_endpoints_identical` checks that on the actual training data and seed; the
+sweep reuses the X-Y / X-X-mono runs for alpha 0 / 1 only when the plans are identical,
+and trains separate hybrid runs otherwise. The manifest records which.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from hybriddash.training.reproduce import DIRECTIONS, STRATEGIES, Profile, machine_info
+
+STRATEGY_LABEL = dict(STRATEGIES)
+#: Largest accepted difference between stored and re-run headline numbers. Reruns on one
+#: machine are exact (training and evaluation are seeded); across machines BLAS kernels
+#: and bf16 autocast (measured: at most 0.001 mAP, docs/benchmarks.md) move them slightly.
+REPRODUCE_TOLERANCE = {"map": 0.002, "rank_distance": 0.5}
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One model of the study: trained (``sampler`` set) or the untrained base."""
+
+    key: str
+    train_data: str | None
+    eval_data: str
+    sampler: str | None = None
+    alpha: float | None = None
+    seed: int | None = None
+    model_out: str | None = None  # the trained model's folder name (``train --out``)
+
+    @property
+    def role(self) -> str:
+        if self.sampler is None:
+            return "base (no training)"
+        if self.sampler == "hybrid" and self.alpha not in (None, 0.5):
+            return f"Hybrid α={self.alpha:g}"
+        return STRATEGY_LABEL[self.sampler]
+
+
+def sweep_out(profile: Profile, train_data: str, alpha: float, seed: int) -> str:
+    return f"repro-{profile.name}-{train_data}-hybrid-a{alpha:g}-s{seed}"
+
+
+def study_plan(
+    profile: Profile,
+    directions: tuple[tuple[str, str], ...] = DIRECTIONS,
+    *,
+    reuse_endpoints: dict[float, bool] | None = None,
+) -> list[Piece]:
+    """The pieces of a study, in run order.
+
+    ``reuse_endpoints`` maps alpha 0 / 1 to whether X-Y / X-X-mono stand for them
+    (:func:`alpha_endpoints_identical`); an endpoint not marked reusable gets its own
+    hybrid piece. Alpha 0.5 of the sweep is always the hybrid piece of that direction.
+    """
+    from hybriddash.training.reproduce import model_name
+
+    reuse = reuse_endpoints or {}
+    pieces: list[Piece] = []
+    for train_data, eval_data in directions:
+        pieces.append(Piece(f"{profile.name}-{eval_data}-base", None, eval_data))
+        for seed in profile.seeds:
+            for sampler, _label in STRATEGIES:
+                out = model_name(profile, train_data, sampler, seed)
+                pieces.append(Piece(out, train_data, eval_data, sampler, profile.alpha, seed, out))
+        if (train_data, eval_data) != tuple(profile.sweep_direction):
+            continue
+        for seed in profile.seeds:
+            for alpha in profile.alpha_sweep:
+                if alpha == profile.alpha:
+                    continue
+                if alpha in (0.0, 1.0) and reuse.get(alpha):
+                    continue
+                out = sweep_out(profile, train_data, alpha, seed)
+                pieces.append(Piece(out, train_data, eval_data, "hybrid", alpha, seed, out))
+    return pieces
+
+
+def alpha_endpoints_identical(
+    corpus: Any, profile: Profile, seed: int, *, val_fraction: float = 0.1
+) -> dict[float, bool]:
+    """Whether hybrid with alpha 0 / 1 plans exactly the batches of X-Y / X-X-mono.
+
+    Builds the training split as the trainer does (same pairs, same held-out groups) and
+    compares the batch plans of every epoch the profile's steps reach. Identical plans,
+    with everything else of the configuration equal, give identical training.
+    """
+    from hybriddash.training.pairs import build_pairs, split_by_group
+    from hybriddash.training.samplers import ParallelPairBatchSampler
+
+    table = build_pairs(corpus)
+    train_table, _val = split_by_group(table, val_fraction, seed=seed)
+    out: dict[float, bool] = {}
+    for alpha, kind in ((0.0, "cross"), (1.0, "mono")):
+        try:
+            a = ParallelPairBatchSampler(train_table, profile.batch_size, seed=seed, kind=kind)
+            b = ParallelPairBatchSampler(
+                train_table, profile.batch_size, seed=seed, kind="hybrid", alpha=alpha
+            )
+        except ValueError:
+            out[alpha] = False
+            continue
+        epochs = -(-profile.steps // max(1, a.num_batches))
+        out[alpha] = (
+            a.num_batches == b.num_batches
+            and a.batch_size == b.batch_size
+            and all(a.plan(e) == b.plan(e) for e in range(epochs))
+        )
+    return out
+
+
+def run_detail(piece: Piece, profile: Profile, correction: str = "") -> str:
+    """The detail level (:data:`hybriddash.store.bundle.DETAIL_TABLES`) of one run in the
+    bundle: ``full`` for every run unless the profile slims the bundle; then ``full`` only
+    for the first seed's uncorrected base / X-X-mono / X-Y / hybrid runs (what the other
+    pages show), ``verdicts`` for the other uncorrected runs and for the corrected base and
+    hybrid runs that claim (f) compares, ``headline`` for the other corrected runs."""
+    if not profile.slim_bundle:
+        return "full"
+    main = piece.sampler in (None, "mono", "cross") or piece.alpha == profile.alpha
+    if not correction:
+        first = piece.seed is None or piece.seed == profile.seeds[0]
+        return "full" if first and main else "verdicts"
+    if piece.sampler is None or (piece.sampler == "hybrid" and piece.alpha == profile.alpha):
+        return "verdicts"
+    return "headline"
+
+
+def _corrections_supported() -> bool:
+    from hybriddash.evaluation import evaluate
+
+    return "correction" in inspect.signature(evaluate).parameters
+
+
+def run_study(
+    profile: Profile,
+    bundle_dir: str | Path,
+    *,
+    base: str = "multilingual-e5-small-q4",
+    command: str = "",
+    directions: tuple[tuple[str, str], ...] = DIRECTIONS,
+    store: Any = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    stop_after: int | None = None,
+    label: str = "reference results",
+) -> dict[str, Any]:
+    """Run (or resume) the study of ``profile``, one bundle piece per finished model.
+
+    ``stop_after``: stop after that many newly finished pieces (a study in chunks; the
+    tests' "kill part-way"). Returns a summary: ``done`` (keys finished now), ``skipped``
+    (keys found in the bundle), ``remaining``, ``wall_seconds``, ``alpha_endpoints``.
+    """
+    from hybriddash.data.datasets import load_dataset
+    from hybriddash.encoders.registry import resolve_model
+    from hybriddash.evaluation import evaluate
+    from hybriddash.store import bundle
+    from hybriddash.store.db import Store
+    from hybriddash.training.trainer import TrainConfig, train
+
+    started = time.time()
+    store = store or Store()
+    bundle_dir = Path(bundle_dir)
+    manifest = bundle.open_bundle(
+        bundle_dir,
+        label=label,
+        command=command,
+        machine=machine_info(),
+        profile=_profile_dict(profile),
+        directions=[list(d) for d in directions],
+    )
+    held = {k: v for k, v in (manifest.get("profile") or {}).items() if k not in _FREE}
+    wanted = json.loads(json.dumps(_profile_dict(profile)))
+    wanted = {k: v for k, v in wanted.items() if k not in _FREE}
+    if held and held != wanted:
+        diff = sorted(k for k in set(held) | set(wanted) if held.get(k) != wanted.get(k))
+        raise bundle.BundleError(
+            f"{bundle_dir}: the bundle holds a study with another configuration ("
+            + ", ".join(f"{k}={held.get(k)!r}, now {wanted.get(k)!r}" for k in diff)
+            + "); one study keeps one budget: use another --bundle folder"
+        )
+    finished = set(manifest.get("pieces", {}))
+    if finished:
+        bundle.load_bundle(bundle_dir, store, reference=False)
+        log(f"resuming: {len(finished)} finished piece(s) in {bundle_dir} loaded into the store")
+    base_spec = resolve_model(base)
+    corrections = tuple(profile.corrections) if _corrections_supported() else ()
+    if profile.corrections and not corrections:
+        log(
+            "corrections "
+            + ", ".join(profile.corrections)
+            + " skipped: this code's evaluate() has no correction option"
+        )
+    sweep_train = profile.sweep_direction[0]
+    endpoints: dict[float, bool] = {}
+    if profile.alpha_sweep and tuple(profile.sweep_direction) in {tuple(d) for d in directions}:
+        corpus = load_dataset(sweep_train)
+        per_seed = [alpha_endpoints_identical(corpus, profile, s) for s in profile.seeds]
+        endpoints = {a: all(p.get(a, False) for p in per_seed) for a in (0.0, 1.0)}
+        for a, same in endpoints.items():
+            other = "X-Y" if a == 0.0 else "X-X-mono"
+            log(
+                f"alpha {a:g}: batch plans {'identical to' if same else 'differ from'} "
+                f"{other} ({'reusing its runs' if same else 'trained separately'})"
+            )
+    plan = study_plan(profile, directions, reuse_endpoints=endpoints)
+    corpora: dict[str, Any] = {}
+    done: list[str] = []
+    skipped = [p.key for p in plan if p.key in finished]
+    for piece in plan:
+        if piece.key in finished:
+            log(f"   skip {piece.key} (in the bundle)")
+            continue
+        if stop_after is not None and len(done) >= stop_after:
+            break
+        t0 = time.time()
+        eval_corpus = corpora.get(piece.eval_data)
+        if eval_corpus is None:
+            eval_corpus = corpora[piece.eval_data] = load_dataset(
+                piece.eval_data, articles=profile.eval_articles.get(piece.eval_data)
+            )
+        card = None
+        if piece.sampler is None:
+            model: Any = base_spec
+        else:
+            cfg = TrainConfig(
+                out=piece.model_out or piece.key,
+                sampler=piece.sampler,
+                alpha=piece.alpha if piece.alpha is not None else profile.alpha,
+                base=base,
+                train_data=piece.train_data or "",
+                steps=profile.steps,
+                batch_size=profile.batch_size,
+                lr=profile.lr,
+                weight_decay=profile.weight_decay,
+                max_length=profile.max_length,
+                seed=piece.seed or 0,
+                freeze_embeddings=profile.freeze_embeddings,
+                freeze_layers=profile.freeze_layers,
+                bf16=profile.uses_bf16(),
+                eval_every=profile.eval_every,
+            )
+            train_corpus = corpora.get(f"train:{piece.train_data}")
+            if train_corpus is None:
+                train_corpus = corpora[f"train:{piece.train_data}"] = load_dataset(piece.train_data)
+            result = train(
+                cfg,
+                corpus=train_corpus,
+                base_spec=base_spec,
+                overwrite=True,
+                progress=progress,
+                store=store,
+            )
+            model, card = result.model_id, result.card
+        summary = evaluate(
+            model, eval_corpus, mode=profile.encode_mode, progress=progress, store=store
+        )
+        run_ids = [summary.run_id]
+        model_ids = [summary.model_id]
+        detail = {summary.run_id: run_detail(piece, profile)}
+        for correction in corrections:
+            corrected = evaluate(
+                model,
+                eval_corpus,
+                mode=profile.encode_mode,
+                progress=progress,
+                store=store,
+                correction=correction,
+            )
+            run_ids.append(corrected.run_id)
+            model_ids.append(corrected.model_id)
+            detail[corrected.run_id] = run_detail(piece, profile, correction)
+        bundle.export_piece(
+            bundle_dir,
+            piece.key,
+            model_ids=model_ids,
+            run_ids=run_ids,
+            store=store,
+            topk_depth=profile.topk_depth,
+            run_detail=detail,
+            info={
+                "role": piece.role,
+                "sampler": piece.sampler,
+                "alpha": piece.alpha,
+                "seed": piece.seed,
+                "train_data": piece.train_data,
+                "eval_data": piece.eval_data,
+                "wall_seconds": round(time.time() - t0, 1),
+                "train_seconds": (card or {}).get("wall_seconds"),
+                "machine": machine_info(),
+            },
+        )
+        done.append(piece.key)
+        size = bundle.bundle_bytes(bundle_dir)
+        log(
+            f"   {piece.role} seed {piece.seed} on {piece.eval_data}: "
+            f"multi {summary.headline.get('multilingual', float('nan')):.3f}, "
+            f"{time.time() - t0:.0f} s (piece {piece.key} written; bundle {size / 1e6:.1f} MB)"
+        )
+        if size > bundle.MAX_BUNDLE_BYTES:
+            log(
+                f"   WARNING the bundle is {size / 1e6:.1f} MB, over the "
+                f"{bundle.MAX_BUNDLE_BYTES / 2**20:.0f} MiB limit for the repository; "
+                "lower the profile's topk_depth"
+            )
+    remaining = [p.key for p in plan if p.key not in finished and p.key not in done]
+    manifest_extra = {
+        "alpha_endpoints": {f"{a:g}": same for a, same in endpoints.items()},
+        "plan": [p.key for p in plan],
+        "complete": not remaining,
+    }
+    _update_manifest(bundle_dir, manifest_extra)
+    return {
+        "done": done,
+        "skipped": skipped,
+        "remaining": remaining,
+        "wall_seconds": time.time() - started,
+        "alpha_endpoints": endpoints,
+        "corrections": corrections,
+    }
+
+
+# profile fields that may differ between the machines of one study
+_FREE = {"note", "bf16_here"}
+
+
+def run_learning_curve(
+    profile: Profile,
+    *,
+    base: str = "multilingual-e5-small-q4",
+    train_data: str = "mlqa-r",
+    corpus: Any = None,
+    store: Any = None,
+    progress: bool = True,
+) -> Any:
+    """Train X-X-mono, X-Y and hybrid (each seed of ``profile``) with validation every
+    ``profile.eval_every`` steps; return their validation multilingual mAP curves
+    (columns ``strategy, seed, step, value``) from the store's ``training_curves``."""
+    from hybriddash.encoders.registry import resolve_model
+    from hybriddash.store import reads
+    from hybriddash.store.db import Store
+    from hybriddash.training.reproduce import model_name
+    from hybriddash.training.trainer import TrainConfig, train
+
+    store = store or Store()
+    base_spec = resolve_model(base)
+    labels: dict[str, tuple[str, int]] = {}
+    for sampler, label in STRATEGIES:
+        for seed in profile.seeds:
+            cfg = TrainConfig(
+                out=model_name(profile, train_data, sampler, seed),
+                sampler=sampler,
+                alpha=profile.alpha,
+                base=base,
+                train_data=train_data,
+                steps=profile.steps,
+                batch_size=profile.batch_size,
+                lr=profile.lr,
+                weight_decay=profile.weight_decay,
+                max_length=profile.max_length,
+                seed=seed,
+                freeze_embeddings=profile.freeze_embeddings,
+                freeze_layers=profile.freeze_layers,
+                bf16=profile.uses_bf16(),
+                eval_every=profile.eval_every,
+            )
+            result = train(
+                cfg,
+                corpus=corpus,
+                base_spec=base_spec,
+                overwrite=True,
+                progress=progress,
+                store=store,
+            )
+            labels[result.model_id] = (label, seed)
+    curves = reads.training_curves(list(labels), store=store)
+    val = curves[(curves["split"] == "validation") & (curves["metric"] == "map_multilingual")]
+    return val.assign(
+        strategy=val["model_id"].map(lambda m: labels[m][0]),
+        seed=val["model_id"].map(lambda m: labels[m][1]),
+    )[["strategy", "seed", "step", "value"]].reset_index(drop=True)
+
+
+def _profile_dict(profile: Profile) -> dict[str, Any]:
+    out = asdict(profile)
+    out["bf16_here"] = profile.uses_bf16()
+    return out
+
+
+def _update_manifest(folder: Path, extra: dict[str, Any]) -> None:
+    from hybriddash.store import bundle
+
+    manifest = bundle.read_manifest(folder)
+    if manifest is None:
+        return
+    manifest.update(extra)
+    bundle.write_manifest(folder, manifest)
+
+
+#: The plan of the standard study and its size against the 5-hour budget, as written in
+#: docs/results.md before the study ran (a test keeps the two identical).
+STANDARD_PLAN_MD = """## The standard study: plan and size against the 5-hour budget
+
+`python -m hybriddash reproduce --profile standard` (resumable; each finished model goes
+into the result bundle `reference/` at once, and a restart skips what the bundle holds).
+
+1. **Learning curve first** (`reproduce --profile learning-curve`, ~35 min on the 2-core
+   machine without native bf16): X-X-mono, X-Y and hybrid, one seed each, trained on
+   MLQA-R for 400 steps x 16 pairs with validation every 25 steps (loss and multilingual
+   mAP of held-out groups). The budget is the smallest step after which the order of the
+   three strategies' validation mAP no longer changes up to step 400
+   (`hybriddash.reports.study.stable_order_budget`), capped at the 200 steps the 5-hour
+   budget allows below; `--steps` sets it. If the order is still changing at 200 steps,
+   that is reported as a deviation beside the verdicts.
+2. **Models**: 3 seeds x {X-X-mono, X-Y, hybrid alpha 0.5} x both directions (MLQA-R ->
+   XQuAD-R, XQuAD-R -> MLQA-R) = 18 trained models, plus the untrained base per benchmark;
+   alpha sweep {0, 0.25, 0.5, 0.75, 1} x 3 seeds on MLQA-R -> XQuAD-R = 6 more trained
+   models (0.25, 0.75): alpha 0.5 is the hybrid run, and alpha 0 / 1 reuse the X-Y /
+   X-X-mono runs **only if** hybrid with that alpha plans exactly their batches on the
+   actual training split and seed (checked at start, recorded in the manifest; the
+   sampler draws one uniform per batch whatever its kind, and a test shows hybrid alpha 0
+   training to bitwise the same weights as X-Y). Budget per model: 200 steps x 16 pairs,
+   max length 64, lowest 3 layers and word embeddings frozen, validation every 25 steps.
+3. **Evaluation** on the full benchmarks (XQuAD-R 13,090 queries x 13,014 candidates;
+   MLQA-R 4,199 x 20,534), encode mode onnx (float32), and the doc-centring correction on
+   top of every model (where `evaluate` has corrections; otherwise logged and skipped).
+
+Size, from the measured numbers of issue 12 (2-core machine without native bf16: training
+1.4 s/step at 16 pairs and max length 64; a full-benchmark evaluation encodes ~26k texts
+at 130-200 texts/s):
+
+| part | count | each | total |
+|---|---|---|---|
+| training (200 x 1.4 s) + 9 validations (~6 s) + load/save (~15 s) | 24 models | ~350 s | 8,400 s |
+| encoding, XQuAD-R (26,104 texts at 130 texts/s) | 16 runs | ~200 s | 3,210 s |
+| encoding, MLQA-R (24,733 texts at 130 texts/s) | 10 runs | ~190 s | 1,900 s |
+| ONNX export of each trained model, exact ranks, metrics, store write | 26 runs | ~40 s | 1,040 s |
+| doc-centring correction (cached embeddings: fit, ranks, metrics, write) | 26 runs | ~20 s | 520 s |
+| alpha-endpoint check (MLQA-R pairs, 3 seeds) | 1 | ~30 s | 30 s |
+| **total** | | | **15,100 s = 4.2 h** |
+
+That leaves ~15% of the 5 hours for load from other jobs. At 200 texts/s the encoding
+rows shrink by a third (total 3.7 h). If alpha 0 / 1 did not reproduce X-Y / X-X-mono,
+6 more models and 6 more XQuAD-R evaluations (+3,300 s) would exceed 5 hours; the study
+would then need `--steps 150`. On the AVX-512/AMX machine with native bf16 (0.56 s/step,
+onnx 245 texts/s) the same study is ~2 h.
+
+Bundle size (limit 25 MB; `reference/` holds no weights). Bytes per full-benchmark run,
+measured 2026-12-02 by writing full-size synthetic tables (XQuAD-R row counts: 157,080
+per-query rows, 143,990 relevant ranks, 130,900 top-10 hits, 12,100 share rows; AP as
+1/rank and pooled means, DuckDB Parquet zstd) and the real corpus texts:
+full detail 1.97 MB (top-10 hits 0.87, per-query metrics 0.60, relevant ranks 0.37),
+verdict detail 0.48 MB (AP only), headline detail ~0.01 MB; MLQA-R runs ~1/4 of that
+(4,199 queries); texts of both corpora 3.1 MB. With full detail only for the first seed's
+uncorrected base / X-X-mono / X-Y / hybrid runs (`run_detail`): XQuAD-R 4 x 1.97 + 16 x
+0.48 + 12 x 0.01 = 15.7 MB, MLQA-R 4 x 0.5 + 10 x 0.12 = 3.2 MB, texts 3.1 MB: **~22 MB**.
+The runner prints the size after every model and warns above the limit; a lower
+`topk_depth` (5: -2.5 MB) is the first lever."""

@@ -1,0 +1,133 @@
+"""Result bundles: store -> bundle -> fresh store gives identical tables; reference loading."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from hybriddash.store import bundle
+from hybriddash.store.db import Store
+from tests.study_toy_store import build_study_store
+
+TABLES = (*bundle.CORPUS_TABLES, *bundle.PIECE_TABLES)
+
+
+def _table(store: Store, table: str) -> pd.DataFrame:
+    with store.read() as con:
+        cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+        order = ", ".join(f'"{c}"' for c in cols)
+        return con.execute(f"SELECT * FROM {table} ORDER BY {order}").df()
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    return build_study_store(tmp_path_factory.mktemp("src") / "src.duckdb", with_corrections=True)
+
+
+def test_round_trip_gives_identical_tables(source, tmp_path):
+    manifest = bundle.export_store(
+        tmp_path / "b",
+        store=source,
+        label="reference results",
+        command="pytest",
+        machine={"cpu": "test"},
+    )
+    # one piece per uncorrected model: the corrected runs go with their model
+    assert "toy-base" in manifest["pieces"]
+    assert set(manifest["pieces"]["toy-base"]["model_ids"]) == {
+        "toy-base",
+        "toy-base + center-docs",
+    }
+    assert manifest["total_bytes"] == bundle.bundle_bytes(tmp_path / "b") > 0
+    fresh = Store(tmp_path / "fresh.duckdb")
+    bundle.load_bundle(tmp_path / "b", fresh)
+    for table in TABLES:
+        a, b = _table(source, table), _table(fresh, table)
+        assert len(a) == len(b), table
+        pd.testing.assert_frame_equal(a, b, check_dtype=True, obj=table)
+    filled = {
+        "corpora",
+        "corpus_queries",
+        "models",
+        "training_curves",
+        "runs",
+        "run_headline",
+        "run_pair_metrics",
+        "query_metrics",
+        "query_bias",
+    }
+    assert all(len(_table(fresh, t)) for t in filled)
+    # loading twice replaces, never duplicates
+    bundle.load_bundle(tmp_path / "b", fresh)
+    assert len(_table(fresh, "query_metrics")) == len(_table(source, "query_metrics"))
+    (ref,) = bundle.reference_bundles(fresh)
+    assert ref["label"] == "reference results" and ref["machine"] == {"cpu": "test"}
+    assert ref["command"] == "pytest" and ref["code_version"]
+    assert bundle.reference_run_ids(fresh) == set(_table(source, "runs")["run_id"])
+
+
+def test_a_tampered_file_is_refused(source, tmp_path):
+    bundle.export_store(tmp_path / "b", store=source)
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    key, entry = next(iter(manifest["pieces"].items()))
+    path = tmp_path / "b" / "pieces" / key / entry["files"]["runs"]["path"]
+    path.write_bytes(path.read_bytes() + b"x")
+    with pytest.raises(bundle.BundleError, match="sha256"):
+        bundle.load_bundle(tmp_path / "b", Store(tmp_path / "x.duckdb"))
+
+
+def test_ensure_reference_fills_only_an_empty_store(source, tmp_path):
+    bundle.export_store(tmp_path / "b", store=source)
+    empty = Store(tmp_path / "new.duckdb")
+    assert bundle.ensure_reference(empty, tmp_path / "b") is True
+    assert len(_table(empty, "runs")) == len(_table(source, "runs"))
+    assert bundle.ensure_reference(empty, tmp_path / "b") is False  # not empty any more
+    assert bundle.ensure_reference(Store(tmp_path / "other.duckdb"), tmp_path / "none") is False
+    assert not (tmp_path / "other.duckdb").exists()
+
+
+def test_topk_depth_cuts_only_topk_hits(tmp_path, sample_corpus, tiny_model_spec, monkeypatch):
+    from hybriddash.evaluation import evaluate
+
+    monkeypatch.setenv("HYBRIDDASH_ARTIFACTS", str(tmp_path / "a"))
+    store = Store(tmp_path / "s.duckdb")
+    run = evaluate(
+        tiny_model_spec, sample_corpus, langs=["en", "de"], k=20, store=store, progress=False
+    )
+    bundle.export_store(tmp_path / "b", store=store, topk_depth=5)
+    fresh = Store(tmp_path / "f.duckdb")
+    bundle.load_bundle(tmp_path / "b", fresh)
+    hits = _table(fresh, "topk_hits")
+    assert hits["rank"].max() == 5 and len(hits) == 5 * run.n_queries
+    pd.testing.assert_frame_equal(_table(store, "query_metrics"), _table(fresh, "query_metrics"))
+    pd.testing.assert_frame_equal(
+        _table(store, "corpus_candidates"), _table(fresh, "corpus_candidates")
+    )
+
+
+def test_detail_levels_keep_what_the_verdicts_need(source, tmp_path):
+    runs = _table(source, "runs")
+    hybrid = runs[runs["model_id"] == "trained/toy-hybrid-a0.5-s1"]["run_id"].tolist()
+    mono = runs[runs["model_id"] == "trained/toy-mono-a1-s1"]["run_id"].tolist()
+    bundle.open_bundle(tmp_path / "b")
+    entry = bundle.export_piece(
+        tmp_path / "b",
+        "slim",
+        model_ids=["trained/toy-hybrid-a0.5-s1"],
+        run_ids=hybrid + mono,
+        store=source,
+        run_detail={hybrid[0]: "verdicts", mono[0]: "headline"},
+    )
+    assert entry["run_detail"] == {hybrid[0]: "verdicts", mono[0]: "headline"}
+    fresh = Store(tmp_path / "f.duckdb")
+    bundle.load_bundle(tmp_path / "b", fresh)
+    qm = _table(fresh, "query_metrics")
+    assert set(qm["run_id"]) == {hybrid[0]}  # the headline-level run has no per-query rows
+    src = _table(source, "query_metrics")
+    src = src[src["run_id"] == hybrid[0]].reset_index(drop=True)
+    assert qm["ap"].tolist() == src["ap"].tolist()
+    assert qm["n_relevant"].isna().all()
+    assert set(_table(fresh, "run_headline")["run_id"]) == {hybrid[0], mono[0]}
+    assert set(_table(fresh, "query_bias")["run_id"]) == {hybrid[0]}

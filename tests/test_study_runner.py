@@ -1,0 +1,222 @@
+"""The resumable study runner with the tiny model: plan, alpha endpoints, resume, re-run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hybriddash.store import bundle
+from hybriddash.store.db import Store
+from hybriddash.training.reproduce import PROFILES, Profile
+from hybriddash.training.study import (
+    REPRODUCE_TOLERANCE,
+    alpha_endpoints_identical,
+    run_study,
+    study_plan,
+)
+
+TINY = Profile(
+    name="tiny-study",
+    steps=2,
+    batch_size=4,
+    max_length=24,
+    eval_every=2,
+    seeds=(0,),
+    eval_articles={"sample": 2},
+    freeze_layers=1,  # the tiny model has 2 layers
+    alpha_sweep=(0.0, 0.5, 1.0),
+    sweep_direction=("sample", "sample"),
+    note="TINY STUDY PROFILE",
+)
+DIRS = (("sample", "sample"),)
+
+
+def test_standard_plan_counts_every_model():
+    prof = PROFILES["standard"]
+    reused = study_plan(prof, reuse_endpoints={0.0: True, 1.0: True})
+    # 2 bases + 2 directions x 3 seeds x 3 strategies + 3 seeds x alphas {0.25, 0.75}
+    assert len(reused) == 2 + 18 + 6
+    assert len({p.key for p in reused}) == len(reused)
+    separate = study_plan(prof, reuse_endpoints={0.0: False, 1.0: False})
+    assert len(separate) == 2 + 18 + 12
+    sweep = [p for p in separate if p.sampler == "hybrid" and p.alpha != 0.5]
+    assert {(p.train_data, p.eval_data) for p in sweep} == {("mlqa-r", "xquad-r")}
+
+
+def test_standard_bundle_keeps_full_detail_for_the_first_seed_only():
+    from hybriddash.training.study import run_detail
+
+    prof = PROFILES["standard"]
+    plan = {p.key: p for p in study_plan(prof, reuse_endpoints={0.0: True, 1.0: True})}
+    levels = {k: run_detail(p, prof) for k, p in plan.items()}
+    assert sorted(k for k, v in levels.items() if v == "full") == sorted(
+        [
+            "standard-xquad-r-base",
+            "standard-mlqa-r-base",
+            *(
+                f"repro-standard-{t}-{s}-s0"
+                for t in ("mlqa-r", "xquad-r")
+                for s in ("mono", "cross", "hybrid")
+            ),
+        ]
+    )
+    assert run_detail(plan["repro-standard-mlqa-r-hybrid-s1"], prof, "center-docs") == "verdicts"
+    assert run_detail(plan["repro-standard-mlqa-r-mono-s1"], prof, "center-docs") == "headline"
+    assert run_detail(plan["standard-xquad-r-base"], prof, "center-docs") == "verdicts"
+    assert run_detail(plan["repro-standard-mlqa-r-mono-s1"], TINY) == "full"
+
+
+def test_alpha_endpoints_plan_the_batches_of_mono_and_cross(sample_corpus):
+    assert alpha_endpoints_identical(sample_corpus, TINY, 0) == {0.0: True, 1.0: True}
+
+
+def test_hybrid_alpha_zero_trains_exactly_like_cross(tmp_artifacts, sample_corpus, tiny_model_spec):
+    import torch
+    from safetensors.torch import load_file
+
+    from hybriddash.training.trainer import TrainConfig, train
+
+    weights = {}
+    for out, sampler, alpha in (("c", "cross", 0.5), ("h0", "hybrid", 0.0)):
+        cfg = TrainConfig(
+            out=out,
+            sampler=sampler,
+            alpha=alpha,
+            base=tiny_model_spec.source,
+            train_data="sample",
+            steps=2,
+            batch_size=4,
+            max_length=24,
+            eval_every=2,
+            freeze_layers=1,
+        )
+        res = train(cfg, corpus=sample_corpus, base_spec=tiny_model_spec, progress=False)
+        weights[out] = load_file(str(Path(res.folder) / "model.safetensors"))
+    assert weights["c"].keys() == weights["h0"].keys()
+    assert all(torch.equal(weights["c"][k], weights["h0"][k]) for k in weights["c"])
+
+
+def _run(tmp_path: Path, name: str, tiny_model_spec, monkeypatch, bundle_dir: Path, **kw):
+    artifacts = tmp_path / f"artifacts-{name}"  # a fresh machine: nothing of the others
+    monkeypatch.setenv("HYBRIDDASH_ARTIFACTS", str(artifacts))
+    monkeypatch.setenv("HYBRIDDASH_STORE", str(artifacts / "store.duckdb"))
+    lines: list[str] = []
+    summary = run_study(
+        TINY,
+        bundle_dir,
+        base=tiny_model_spec.source,
+        directions=DIRS,
+        store=Store(artifacts / "store.duckdb"),
+        progress=False,
+        log=lines.append,
+        **kw,
+    )
+    return summary, lines, artifacts
+
+
+@pytest.fixture(scope="module")
+def resumed(tmp_path_factory, tiny_model_spec):
+    tmp_path = tmp_path_factory.mktemp("study")
+    mp = pytest.MonkeyPatch()
+    try:
+        ref = tmp_path / "reference"
+        first = _run(tmp_path, "a", tiny_model_spec, mp, ref, stop_after=2)
+        second = _run(tmp_path, "b", tiny_model_spec, mp, ref)
+        third = _run(tmp_path, "c", tiny_model_spec, mp, ref)
+        # the re-run: base and X-X-mono again, from nothing, into another bundle
+        rerun = _run(tmp_path, "d", tiny_model_spec, mp, tmp_path / "rerun", stop_after=2)
+    finally:
+        mp.undo()
+    return {
+        "ref": ref,
+        "first": first,
+        "second": second,
+        "third": third,
+        "rerun": rerun,
+        "tmp": tmp_path,
+    }
+
+
+def test_a_stopped_study_resumes_on_a_new_machine(resumed):
+    s1, _l1, _a1 = resumed["first"]
+    # alpha 0 and 1 reuse X-Y / X-X-mono: base, mono, cross, hybrid
+    assert s1["alpha_endpoints"] == {0.0: True, 1.0: True}
+    assert len(s1["done"]) == 2 and len(s1["remaining"]) == 2
+    s2, l2, a2 = resumed["second"]
+    assert s2["skipped"] == s1["done"] and len(s2["done"]) == 2 and not s2["remaining"]
+    assert any(line.startswith("   skip") for line in l2)
+    # the pieces of the first machine were not trained again on the second
+    trained_here = {p.name for p in (a2 / "models" / "trained").iterdir() if p.is_dir()}
+    first_models = {k for k in s1["done"] if not k.endswith("-base")}
+    assert trained_here.isdisjoint(first_models)
+    assert set(s2["done"]) <= trained_here | {k for k in s2["done"] if k.endswith("-base")}
+    s3, _l3, _a3 = resumed["third"]
+    assert s3["done"] == [] and len(s3["skipped"]) == 4
+    manifest = bundle.verify_bundle(resumed["ref"])
+    assert manifest["complete"] is True and manifest["alpha_endpoints"] == {"0": True, "1": True}
+    assert manifest["profile"]["name"] == "tiny-study"
+
+
+def test_the_resumed_store_holds_every_piece(resumed):
+    from hybriddash.reports import study as S
+
+    _s, _l, artifacts = resumed["third"]
+    store = Store(artifacts / "store.duckdb")
+    runs = S.study_runs(store=store)
+    assert sorted(runs["label"]) == sorted(["base (no training)", "X-X-mono", "X-Y", "Hybrid"])
+    curve = S.alpha_curve(runs)
+    # alpha 0 and 1 drawn from the reused X-Y and X-X-mono runs
+    assert curve["alpha"].tolist() == [0.0, 0.5, 1.0]
+    assert curve["source"].tolist() == ["X-Y", "hybrid", "X-X-mono"]
+    assert not S.learning_curves(runs, store=store).empty
+
+
+def test_a_rerun_reproduces_the_stored_numbers_within_tolerance(resumed):
+    stored = bundle.headline_by_piece(resumed["ref"])
+    rerun = bundle.headline_by_piece(resumed["tmp"] / "rerun")
+    rerun_pieces = set(rerun["piece"])
+    assert len(rerun_pieces) == 2
+    stored = stored[stored["piece"].isin(rerun_pieces)]
+    table = bundle.compare_headlines(stored, rerun, tolerance=REPRODUCE_TOLERANCE)
+    assert len(table) == 2 * 4
+    assert table["within"].all(), table[~table["within"]]
+
+
+def test_a_bundle_refuses_a_study_of_another_budget(tmp_artifacts, tiny_model_spec):
+    from dataclasses import replace
+
+    from hybriddash.training.study import _profile_dict
+
+    bundle.open_bundle(tmp_artifacts / "b", profile=_profile_dict(TINY))
+    with pytest.raises(bundle.BundleError, match="steps=2, now 3"):
+        run_study(
+            replace(TINY, steps=3),
+            tmp_artifacts / "b",
+            base=tiny_model_spec.source,
+            directions=DIRS,
+            store=Store(tmp_artifacts / "x.duckdb"),
+            progress=False,
+            log=lambda line: None,
+        )
+
+
+def test_learning_curve_gives_a_stable_order_budget(tmp_artifacts, sample_corpus, tiny_model_spec):
+    from dataclasses import replace
+
+    from hybriddash.reports.study import stable_order_budget
+    from hybriddash.training.study import run_learning_curve
+
+    prof = replace(TINY, name="tiny-lc", steps=4, eval_every=2)
+    val = run_learning_curve(
+        prof,
+        base=tiny_model_spec.source,
+        train_data="sample",
+        corpus=sample_corpus,
+        store=Store(tmp_artifacts / "lc.duckdb"),
+        progress=False,
+    )
+    assert set(val["strategy"]) == {"X-X-mono", "X-Y", "Hybrid"}
+    assert sorted(set(val["step"])) == [0, 2, 4]
+    budget, table = stable_order_budget(val)
+    assert budget in (0, 2, 4) and table["stable"].iloc[-1]

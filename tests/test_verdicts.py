@@ -1,0 +1,274 @@
+"""The decision rule on constructed data with known answers (docs/results.md, "Decision rule")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hybriddash.reports import study as S
+from hybriddash.reports import verdicts as V
+from tests.study_toy_store import build_study_store
+
+
+def test_mean_ci_matches_the_t_interval():
+    d = np.array([0.1, 0.2, 0.3, 0.4])
+    mean, lo, hi = V.mean_ci(d)
+    # t_{0.975,3} = 3.182446; sd = 0.129099; se = 0.0645497
+    assert mean == pytest.approx(0.25)
+    assert (lo, hi) == pytest.approx(
+        (0.25 - 3.182446 * 0.0645497, 0.25 + 3.182446 * 0.0645497), rel=1e-5
+    )
+
+
+def test_tost_shows_equivalence_inside_and_difference_outside_the_margin():
+    rng = np.random.default_rng(1)
+    inside = rng.normal(0.001, 0.01, 2000)
+    p_tost, p_out = V.tost(inside, 0.01)
+    assert p_tost < 1e-6 and p_out > 0.5
+    outside = rng.normal(0.03, 0.01, 2000)
+    p_tost, p_out = V.tost(outside, 0.01)
+    assert p_tost > 0.5 and p_out < 1e-6
+    noisy = rng.normal(0.0, 0.3, 20)  # too noisy to show anything
+    p_tost, p_out = V.tost(noisy, 0.01)
+    assert p_tost > 0.05 and p_out > 0.05
+
+
+def _tested(kind, d, sa, sb, direction=1):
+    return V.compare("x", "toy", "A vs B", kind, d, sa, sb, direction=direction, n_resamples=2000)
+
+
+@pytest.mark.parametrize(
+    ("kind", "shift", "seeds_a", "expected"),
+    [
+        ("equivalence", 0.0, (0.60, 0.601, 0.599), V.SUPPORTED),
+        ("equivalence", 0.05, (0.65, 0.651, 0.649), V.CONTRADICTED),
+        ("superiority", 0.05, (0.65, 0.651, 0.649), V.SUPPORTED),
+        ("superiority", -0.05, (0.55, 0.551, 0.549), V.CONTRADICTED),
+        ("superiority", 0.0, (0.60, 0.601, 0.599), V.INCONCLUSIVE),
+    ],
+)
+def test_decide_gives_the_known_verdict(kind, shift, seeds_a, expected):
+    rng = np.random.default_rng(3)
+    d = shift + rng.normal(0, 0.01, 500)
+    decided = V.decide([_tested(kind, d, seeds_a, (0.60, 0.602, 0.598))], aso_iterations=200)
+    assert decided[0].verdict == expected, decided[0].reason
+
+
+def test_significant_queries_but_overlapping_seeds_is_inconclusive():
+    d = 0.05 + np.random.default_rng(4).normal(0, 0.01, 500)
+    # seed scores interleave: ASO cannot say A dominates B
+    decided = V.decide(
+        [_tested("superiority", d, (0.60, 0.62, 0.58), (0.61, 0.59, 0.60))], aso_iterations=200
+    )
+    assert decided[0].verdict == V.INCONCLUSIVE
+    assert "ASO" in decided[0].reason and decided[0].comparison.aso_ab >= 0.5
+
+
+def test_lower_is_better_direction_for_rank_distance():
+    d = -3.0 + np.random.default_rng(5).normal(0, 1, 500)  # A has lower rank distance
+    decided = V.decide(
+        [_tested("superiority", d, (7.0, 7.1, 6.9), (10.0, 10.1, 9.9), direction=-1)],
+        aso_iterations=200,
+    )
+    assert decided[0].verdict == V.SUPPORTED
+
+
+def test_too_few_seeds_is_inconclusive_whatever_the_data():
+    d = 0.05 + np.random.default_rng(6).normal(0, 0.01, 500)
+    decided = V.decide([_tested("superiority", d, (0.65,), (0.60,))])
+    assert decided[0].verdict == V.INCONCLUSIVE and "too few seeds (1 < 3)" in decided[0].reason
+
+
+def test_holm_spans_all_comparisons():
+    rng = np.random.default_rng(7)
+    # a borderline difference: significant alone, not after Holm over 20 comparisons
+    d = rng.normal(0, 0.01, 400)
+    d = d - d.mean() + 0.0013
+    one = V.decide(
+        [_tested("superiority", d, (0.65, 0.651, 0.649), (0.6, 0.601, 0.599))], aso_iterations=200
+    )
+    assert one[0].comparison.p_support < 0.05
+    many = V.decide(
+        [_tested("superiority", d, (0.65, 0.651, 0.649), (0.6, 0.601, 0.599))] * 20,
+        aso_iterations=200,
+    )
+    assert many[0].p_support_holm > 0.05 and many[0].verdict == V.INCONCLUSIVE
+
+
+def test_combine_composite_claims():
+    def v(verdict):
+        comp, _ = _tested("superiority", np.zeros(3), (1, 1, 1), (1, 1, 1))
+        return V.Verdict(comp, 0.0, 0.0, verdict, verdict)
+
+    assert V.combine([v(V.SUPPORTED), v(V.SUPPORTED)])[0] == V.SUPPORTED
+    assert V.combine([v(V.SUPPORTED), v(V.INCONCLUSIVE)])[0] == V.INCONCLUSIVE
+    assert V.combine([v(V.SUPPORTED), v(V.CONTRADICTED)])[0] == V.CONTRADICTED
+    assert V.combine([])[0] == V.INCONCLUSIVE
+
+
+@pytest.fixture(scope="module")
+def toy_study(tmp_path_factory):
+    store = build_study_store(tmp_path_factory.mktemp("study") / "s.duckdb")
+    return store, S.study_runs(store=store)
+
+
+def test_study_roles_are_read_from_the_store(toy_study):
+    _store, study = toy_study
+    counts = study.groupby("label").size().to_dict()
+    assert counts == {
+        "base (no training)": 1,
+        "X-X-mono": 3,
+        "X-Y": 3,
+        "Hybrid": 3,
+        "Hybrid α=0.25": 3,
+        "Hybrid α=0.75": 3,
+    }
+    assert sorted(study.loc[study["label"] == "Hybrid", "seed"]) == [0, 1, 2]
+
+
+def test_claims_on_the_constructed_study(toy_study):
+    store, study = toy_study
+    claims, comps = S.study_verdicts(
+        study, S.store_loader(store), aso_iterations=200, n_resamples=2000
+    )
+    got = dict(zip(claims["claim"], claims["verdict"], strict=True))
+    assert got == {
+        "a": V.SUPPORTED,
+        "b": V.CONTRADICTED,
+        "c": V.SUPPORTED,
+        "d": V.INCONCLUSIVE,
+        "e": V.SUPPORTED,
+        "f": V.INCONCLUSIVE,
+    }
+    f = claims.set_index("claim").loc["f"]
+    assert "no corrected runs in the store" in f["reason"]
+    b = claims.set_index("claim").loc["b"]
+    assert (
+        b["effect"] == pytest.approx(-0.05, abs=0.01) and b["ci_low"] < b["effect"] < b["ci_high"]
+    )
+    # the effect is the mean per-query difference, recomputed independently here
+    qm = {
+        r: store.query("SELECT * FROM query_metrics WHERE run_id = ?", [r]) for r in study["run_id"]
+    }
+
+    def seedmean(label):
+        runs = study.loc[study["label"] == label, "run_id"]
+        frames = [
+            qm[r][qm[r]["setting"] == "monolingual"].set_index("query_id")["ap"] for r in runs
+        ]
+        return sum(frames) / len(frames)
+
+    a = claims.set_index("claim").loc["a"]
+    assert a["effect"] == pytest.approx((seedmean("Hybrid") - seedmean("X-X-mono")).mean())
+    assert set(comps["claim"]) == set("abcdef")
+
+
+def test_claim_f_with_corrections(tmp_path):
+    store = build_study_store(tmp_path / "c.duckdb", with_corrections=True)
+    study = S.study_runs(store=store)
+    assert set(study["correction"]) == {"", "center-docs"}
+    claims, comps = S.study_verdicts(
+        study, S.store_loader(store), aso_iterations=200, n_resamples=2000
+    )
+    f = claims.set_index("claim").loc["f"]
+    assert f["verdict"] == V.SUPPORTED, f["reason"]
+    assert len(comps[comps["claim"] == "f"]) == 4
+
+
+def test_one_seed_makes_every_claim_inconclusive(toy_study):
+    store, study = toy_study
+    one = study[study["seed"].isin([-1, 0])]
+    claims, _ = S.study_verdicts(one, S.store_loader(store), aso_iterations=200, n_resamples=2000)
+    assert set(claims["verdict"]) == {V.INCONCLUSIVE}
+    assert claims["reason"].str.contains("too few seeds").sum() >= 4
+
+
+def test_language_gains_and_alpha_curve(toy_study):
+    store, study = toy_study
+    gains = S.language_gains(study, S.store_loader(store), other="mono", n_boot=300)
+    multi = gains[gains["setting"] == "multilingual"]
+    assert sorted(multi["query_lang"]) == ["de", "en", "zh"]
+    assert (multi["gain"].between(0.03, 0.07)).all() and (multi["ci_low"] < multi["gain"]).all()
+    again = S.language_gains(study, S.store_loader(store), other="mono", n_boot=300)
+    assert again.equals(gains)  # seeded bootstrap
+    pairs = S.language_gains(study, S.store_loader(store), other="cross", by="pair", n_boot=100)
+    assert len(pairs[pairs["setting"] == "crosslingual"]) == 6  # 3 x 2 ordered pairs
+    curve = S.alpha_curve(study)
+    assert curve["alpha"].tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert curve.set_index("alpha").loc[0.0, "source"] == "X-Y"
+
+
+def test_stable_order_budget():
+    import pandas as pd
+
+    rows = []
+    # mono leads until step 20, hybrid leads from step 30 on
+    for step, (h, m, c) in {
+        10: (0.3, 0.4, 0.2),
+        20: (0.35, 0.45, 0.3),
+        30: (0.5, 0.45, 0.4),
+        40: (0.55, 0.5, 0.45),
+        50: (0.6, 0.55, 0.5),
+    }.items():
+        rows += [("hybrid", step, h), ("mono", step, m), ("cross", step, c)]
+    curve = pd.DataFrame(rows, columns=["strategy", "step", "value"])
+    step, table = S.stable_order_budget(curve)
+    assert step == 30 and table["stable"].tolist() == [False, False, True, True, True]
+    assert table["order"].iloc[-1] == "hybrid > mono > cross"
+    assert S.stable_order_budget(curve[curve["strategy"] == "mono"])[0] is None
+
+
+def test_docs_state_the_rule_and_the_plan_before_any_result():
+    from pathlib import Path
+
+    from hybriddash.training.study import STANDARD_PLAN_MD
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "results.md").read_text()
+    assert V.DECISION_RULE_MD in text and STANDARD_PLAN_MD in text
+
+
+def test_study_markdown_reports_every_claim(toy_study, tmp_path):
+    from hybriddash.store import bundle
+
+    store, _study = toy_study
+    manifest = bundle.export_store(tmp_path / "b", store=store, command="pytest")
+    manifest["profile"] = {"name": "standard", "note": "TEST"}
+    md = S.study_markdown(
+        manifest,
+        store=store,
+        aso_iterations=200,
+        learning_curve={
+            "budget_steps": 30,
+            "steps": 50,
+            "eval_every": 10,
+            "order": [{"step": 30, "order": "a > b"}],
+        },
+    )
+    assert V.DECISION_RULE_MD in md and "## The standard study: plan" in md
+    for claim in "abcdef":
+        assert f"| ({claim}) " in md
+    assert "**contradicted**" in md and "after **30 steps**" in md
+    assert "## Alpha sweep" in md and "Per-language gain of hybrid over X-X-mono" in md
+
+
+def test_untrained_models_without_a_study_keep_their_names():
+    import pandas as pd
+
+    runs = pd.DataFrame(
+        {
+            "run_id": ["r1", "r2"],
+            "model_id": ["tiny", "tiny-b"],
+            "corpus_fp": ["c", "c"],
+            "corpus_name": ["sample", "sample"],
+            "created_at": [1, 2],
+            "multilingual": [0.3, 0.4],
+        }
+    )
+    models = pd.DataFrame(
+        {"model_id": ["tiny", "tiny-b"], "kind": ["tiny", "sentence-transformers"]}
+    )
+    study = S.select_study(S.classify_runs(runs, models))
+    assert sorted(study["label"]) == ["tiny (no training)", "tiny-b (no training)"]
+    claims, _ = S.study_verdicts(study, lambda run: (None, None))
+    assert set(claims["verdict"]) == {V.INCONCLUSIVE}
+    assert "no hybrid (alpha 0.5) runs" in claims["reason"].iloc[0]
