@@ -6,10 +6,10 @@ import json
 
 import pandas as pd
 import pytest
+from study_toy_store import build_study_store
 
 from hybriddash.store import bundle
 from hybriddash.store.db import Store
-from tests.study_toy_store import build_study_store
 
 TABLES = (*bundle.CORPUS_TABLES, *bundle.PIECE_TABLES)
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from study_toy_store import build_study_store
 
 from hybriddash.reports import study as S
 from hybriddash.store import bundle
 from hybriddash.store.db import Store
-from tests.study_toy_store import build_study_store
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from study_toy_store import build_study_store
 
 from hybriddash.reports import study as S
 from hybriddash.reports import verdicts as V
-from tests.study_toy_store import build_study_store
 
 
 def test_mean_ci_matches_the_t_interval():
