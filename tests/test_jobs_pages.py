@@ -7,10 +7,12 @@ stay queued and the tests stay fast; ``tests/test_jobs.py`` runs real workers an
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -156,3 +158,48 @@ def test_overview_evaluate_queues_a_job_and_returns(no_worker: Path) -> None:
     assert job.kind == "evaluate" and job.state == "queued"
     assert job.params["dataset"] == "sample" and job.params["model"]
     assert any("Evaluation job" in m.value for m in at.markdown)
+
+
+def test_live_view_draws_the_growing_curve_of_the_running_job(
+    registered_tiny, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hybriddash.jobs import worker
+    from hybriddash.training.curves import CurveLog, live_curve_path
+
+    # a recorded "running" job without a real worker: keep reconcile() from failing it
+    monkeypatch.setattr(worker, "process_alive", lambda pid, marker: True)
+
+    job_id = jobs.submit(
+        "train", {"base": registered_tiny.source, "train_data": "sample", "out": "live", "steps": 50}
+    )
+    records.transition(job_id, ("queued",), "running", started_at=time.time() - 5)
+    records.update(job_id, progress=0.1, stage="step 5/50, loss 2.0", step_s=0.4, eta_s=20.0)
+    log = CurveLog(live_curve_path("live"))
+    for step in range(1, 6):
+        log.add(step, "train", "loss", 2.5 - 0.1 * step)
+    log.add(0, "validation", "loss", 2.4)
+    log.add(0, "validation", "map_multilingual", 0.21)
+    at = AppTest.from_file(str(REPO / "pages" / "train.py"), default_timeout=120)
+    at.run()
+    _ok(at)
+    [chart] = [c for c in at.get("plotly_chart")]
+    spec = json.loads(chart.proto.spec)
+    names = [t["name"] for t in spec["data"]]
+    assert names == [
+        "trained/live · train loss",
+        "trained/live · validation loss",
+        "trained/live · validation map",
+    ]
+    y = spec["data"][0]["y"]  # plotly's binary encoding of a float array
+    values = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"])
+    assert values.tolist() == pytest.approx([2.4, 2.3, 2.2, 2.1, 2.0])
+    assert any("5 training-loss points" in c.value for c in at.caption)
+    metrics = {m.label: m.value for m in at.get("metric")}
+    assert metrics["State"] == "running" and metrics["Step time"] == "0.40 s"
+    assert metrics["ETA"] == "20 s"
+    # the curve grows: two more steps, the next fragment run shows them
+    log.add(6, "train", "loss", 1.9)
+    log.add(7, "train", "loss", 1.8)
+    log.close()
+    at.run()
+    assert any("7 training-loss points" in c.value for c in at.caption)
