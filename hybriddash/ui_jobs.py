@@ -155,11 +155,23 @@ def watch_panel(
     _panel()
 
 
+_DRAWN_KEY = "_hd_jobs_sidebar_drawn"
+
+
 def sidebar_status() -> None:
     """Compact job status in the sidebar of every page: active jobs with progress, a
     link to the Jobs page; reruns the app when a job ends (fresh selectors)."""
+    st.session_state[_DRAWN_KEY] = True
     with st.sidebar:
         _sidebar_fragment()
+
+
+def page_sidebar_status() -> None:
+    """For pages about jobs: draw :func:`sidebar_status` when ``app.py`` did not (a page
+    file run on its own: a fresh server's first deep link, AppTest)."""
+    if not st.session_state.pop(_DRAWN_KEY, False):
+        with st.sidebar:
+            _sidebar_fragment()
 
 
 @st.fragment(run_every=REFRESH_S)

@@ -18,6 +18,7 @@ st.caption(
     "`<artifacts>/jobs/jobs.sqlite`; logs: `<artifacts>/jobs/logs/`."
 )
 ui_state.selection()  # the shared sidebar
+ui_jobs.page_sidebar_status()  # job status; reruns the app when a job ends
 
 
 @st.fragment(run_every=ui_jobs.REFRESH_S)

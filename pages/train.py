@@ -24,6 +24,7 @@ st.caption(
     "background: browse on, close the tab, come back; the curves below grow as it learns."
 )
 ui_state.selection()  # the shared sidebar
+ui_jobs.page_sidebar_status()  # job status; reruns the app when a job ends
 ui_state.deviation_note()
 
 SAMPLER_LABELS = {"mono": "mono (X-X-mono)", "cross": "cross (X-Y)", "hybrid": "hybrid"}

@@ -112,11 +112,14 @@ def _sidebar_model_options(driver) -> list[str]:
     ]
     if not selects:
         return []
-    chips = [c.text for c in selects[0].find_elements(By.CSS_SELECTOR, '[data-baseweb="tag"]')]
+    chips = [
+        c.get_attribute("aria-label")
+        for c in selects[0].find_elements(By.CSS_SELECTOR, "[data-tag]")
+    ]
     box = selects[0].find_element(By.CSS_SELECTOR, "input")
     box.click()
     time.sleep(0.8)
-    options = [o.text for o in driver.find_elements(By.CSS_SELECTOR, 'li[role="option"]')]
+    options = [o.text for o in driver.find_elements(By.CSS_SELECTOR, '[role="option"]')]
     box.send_keys(Keys.ESCAPE)
     return chips + options
 
@@ -190,9 +193,10 @@ def test_train_watch_curve_see_model_and_cancel_second_job_in_chromium(
                 f"no curve while job #{train.id} ran ({jobs.get_job(train.id).state}): "
                 + jobs.get_job(train.id).log_tail(30)
             )
-            assert "training-loss points" in driver.find_element(
-                By.CSS_SELECTOR, '[data-testid="stMain"]'
-            ).text
+            assert (
+                "training-loss points"
+                in driver.find_element(By.CSS_SELECTOR, '[data-testid="stMain"]').text
+            )
 
             # 3. training and evaluation end; the model shows in the sidebar's selector
             done = _wait_job(lambda j: j.id == train.id and not j.active, "training ends", 600)
