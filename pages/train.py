@@ -301,6 +301,7 @@ def live_view() -> None:
         st.caption("No training run yet.")
         return
     frames = []
+    overlaid = list(overlay)
     if train_jobs:
         by_id = {j.id: j for j in train_jobs}
         running = [j.id for j in train_jobs if j.state == "running"]
@@ -335,7 +336,15 @@ def live_view() -> None:
         if job.active and st.button("Cancel this run", key=f"hd_train_cancel_{job.id}"):
             jobs.cancel(job.id)
             st.toast(f"Cancelling job #{job.id}")
-    stored = ui_jobs.stored_curves(list(overlay))
+        if job.group_name:  # a set of three strategies: its finished runs beside it
+            same_set = [
+                f"trained/{j.params.get('out')}"
+                for j in train_jobs
+                if j.group_name == job.group_name and j.state == "done" and j.id != job.id
+            ]
+            overlaid += [m for m in same_set if m not in overlaid]
+            st.caption(f"Set **{job.group_name}**: finished runs of the set are overlaid.")
+    stored = ui_jobs.stored_curves(overlaid)
     if not stored.empty:
         frames.append(stored)
     curves = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
