@@ -228,3 +228,42 @@ def test_cancelled_training_registers_nothing_and_the_next_job_runs(
     # the worker survived the cancel and runs the next job
     after = jobs.submit("import", {"sources": [str(_table(jobs_env / "t.csv"))], "name": "t"})
     assert wait_for(after, ("done", "failed")).state == "done"
+
+
+def test_a_model_saved_but_not_registered_by_a_stopped_job_is_removed(
+    tmp_artifacts: Path,
+) -> None:
+    """The window between the atomic save and the registration: the folder must go."""
+    import json
+
+    from hybriddash.jobs.kinds import discard_partial, snapshot
+    from hybriddash.training.trainer import trained_dir
+
+    kept = trained_dir() / "old"
+    kept.mkdir()
+    (kept / "training_card.json").write_text(json.dumps({"fingerprint": "aaa"}), "utf-8")
+    before_old = snapshot("train", {"out": "old"})
+    before_new = snapshot("train", {"out": "new"})
+    assert before_old == {"out": "old", "fingerprint": "aaa"}
+    assert before_new == {"out": "new", "fingerprint": None}
+    saved = trained_dir() / "new"
+    saved.mkdir()
+    (saved / "training_card.json").write_text(json.dumps({"fingerprint": "bbb"}), "utf-8")
+    leftover = trained_dir() / ".new.tmp-xyz"
+    leftover.mkdir()
+    assert discard_partial("train", before_old) == []  # untouched by the job: kept
+    removed = discard_partial("train", before_new)
+    assert sorted(removed) == sorted([str(leftover), str(saved)])
+    assert kept.is_dir() and not saved.exists() and not leftover.exists()
+    # saved *and* registered (the job was stopped after its registration): kept
+    from hybriddash import config
+    from hybriddash.encoders.registry import ModelSpec
+    from hybriddash.store.db import Store
+    from hybriddash.store.writes import register_model
+
+    saved.mkdir()
+    (saved / "training_card.json").write_text(json.dumps({"fingerprint": "bbb"}), "utf-8")
+    spec = ModelSpec("trained/new", str(saved), "bbb", "trained", "test")
+    register_model(Store(config.store_path()), spec)
+    assert discard_partial("train", before_new) == []
+    assert saved.is_dir()
