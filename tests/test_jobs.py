@@ -267,3 +267,22 @@ def test_a_model_saved_but_not_registered_by_a_stopped_job_is_removed(
     register_model(Store(config.store_path()), spec)
     assert discard_partial("train", before_new) == []
     assert saved.is_dir()
+
+
+def test_worker_starts_once_and_exits_when_idle(
+    tmp_artifacts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HYBRIDDASH_JOBS_IDLE_EXIT", "1")
+    assert jobs.ensure_worker()
+    deadline = time.monotonic() + 30
+    while not jobs.worker_running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        assert jobs.worker_running()
+        assert not jobs.ensure_worker()  # one worker per artifacts folder
+        deadline = time.monotonic() + 30
+        while jobs.worker_running() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not jobs.worker_running()
+    finally:
+        jobs.stop_worker()

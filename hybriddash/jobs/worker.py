@@ -282,6 +282,12 @@ def main() -> int:
     consumer._stop_flag_timeout = 1.0
     log.info("job worker %s on %s", os.getpid(), queue_path())
     consumer.run()
+    # a job queued while this worker was deciding to exit saw the lock still held and
+    # started no worker: hand over to a new one
+    fcntl.flock(lock, fcntl.LOCK_UN)
+    lock.close()
+    if len(huey):
+        ensure_worker()
     return 0
 
 
