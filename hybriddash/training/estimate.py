@@ -21,8 +21,12 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from hybriddash import config
 from hybriddash.cpu import cpu_model_name
-from hybriddash.training.trainer import TRAINING_CARD, trained_dir
+
+# the registry's name for the card (importing the trainer would load the training stack,
+# seconds on a page's first visit, for one file name)
+from hybriddash.encoders.registry import TRAINING_CARD
 
 SPEED_OPTIONS = ("freeze_embeddings", "freeze_layers", "bf16")
 
@@ -47,7 +51,7 @@ def measured_runs(*, cpu: str | None = None) -> list[dict[str, Any]]:
 
     cpu = cpu_model_name(fallback="") if cpu is None else cpu
     rows = []
-    for path in sorted(trained_dir().glob(f"*/{TRAINING_CARD}")):
+    for path in sorted((config.models_dir() / "trained").glob(f"*/{TRAINING_CARD}")):
         try:
             card = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
