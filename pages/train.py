@@ -116,7 +116,13 @@ batch_size = n2.number_input(
     "Batch size", min_value=2, value=32, step=2, key="hd_train_bs", help="pairs per batch"
 )
 lr = n3.number_input(
-    "Learning rate", min_value=1e-7, max_value=1e-2, value=3e-5, format="%.1e", key="hd_train_lr"
+    "Learning rate",
+    min_value=1e-7,
+    max_value=1e-2,
+    value=3e-5,
+    step=1e-6,
+    format="%.1e",
+    key="hd_train_lr",
 )
 max_length = n4.number_input(
     "Max length (tokens)", min_value=8, max_value=512, value=96, step=8, key="hd_train_maxlen"
