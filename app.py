@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from hybriddash import ui_state
+from hybriddash import ui_jobs, ui_state
 
 HERE = Path(__file__).resolve().parent
 
@@ -27,6 +27,8 @@ PAGES = [
     # written by the upload/export engineer; listed when present
     ("views/upload.py", "Upload a corpus", ":material/upload:", False),
     ("views/export.py", "Export", ":material/download:", False),
+    ("views/train.py", "Train a model", ":material/model_training:", False),
+    ("views/jobs.py", "Jobs", ":material/list:", False),
 ]
 
 navigation = st.navigation(
@@ -41,6 +43,7 @@ navigation = st.navigation(
 # directly (without this script) when a fresh server process is first asked for a deep
 # link, and AppTest does so on every rerun; such a page then draws the sidebar itself.
 st.session_state[ui_state.SELECTION_KEY] = ui_state.sidebar()
+ui_jobs.sidebar_status()  # running jobs on every page; reruns the app when one ends
 try:
     navigation.run()
 finally:

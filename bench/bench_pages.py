@@ -9,6 +9,10 @@ For each page: one cold run (fills ``st.cache_data`` / the projection cache), th
 after a widget change that hits only cached queries. Prints a Markdown table (median
 and max seconds per page); ``--json`` also writes the raw timings. The target (issue 5)
 is a warm render under 1 s per page on full XQuAD-R results with 4 models.
+
+``--during-job`` measures while a training job runs (queued through
+:mod:`hybriddash.jobs`, so the app's own worker runs it in its own process, competing
+for the CPU as it would for a user); the job is cancelled afterwards.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ PAGES = [
     "views/alignment.py",
     "views/explorer.py",
 ]
+# the lab's pages, measured when present
+PAGES += [p for p in ("views/train.py", "views/jobs.py") if (REPO / p).is_file()]
 
 
 def bench(
@@ -147,6 +153,12 @@ def main(argv: list[str] | None = None) -> int:
         help="measure on a temporary copy of the store with N size replicas of the first "
         "--models model's run on --corpus added (same row counts; labelled size-replica-i)",
     )
+    parser.add_argument(
+        "--during-job",
+        action="store_true",
+        help="measure while a training job of --job-base on the sample corpus runs",
+    )
+    parser.add_argument("--job-base", default="multilingual-e5-small-q4")
     args = parser.parse_args(argv)
     store = args.store.resolve()
     models = args.models
@@ -159,7 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         models = [models[0], *replicate_runs(store, copy, models[0], args.corpus, args.replicate)]
         store = copy
         print(f"measuring on {copy}: {models[0]} + {args.replicate} size replicas of its run")
-    results = bench(store, models, args.corpus, args.repeats, args.timeout)
+    job_id = _start_job(store, args.job_base) if args.during_job else None
+    try:
+        results = bench(store, models, args.corpus, args.repeats, args.timeout)
+    finally:
+        if job_id is not None:
+            _stop_job(job_id)
     first = next(iter(results.values()))
     print(f"dataset shown: {first['dataset']}; models: {first['models']}")
     print("| page | cold (s) | warm median (s) | warm max (s) | charts |")
@@ -173,6 +190,42 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+def _start_job(store: Path, base: str) -> int:
+    """Queue a long training job and wait until it is past its first step."""
+    os.environ["HYBRIDDASH_STORE"] = str(store)
+    from hybriddash import jobs
+    from hybriddash.training.curves import live_curve_path, read_curve
+
+    out = "bench-pages-during-job"
+    job_id = jobs.submit(
+        "train",
+        {"base": base, "train_data": "sample", "out": out, "steps": 100000, "batch_size": 16,
+         "max_length": 64, "overwrite": True},
+    )
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        job = jobs.get_job(job_id)
+        if job.state not in ("queued", "running"):
+            raise SystemExit(f"job {job_id} ended {job.state}: {job.error}")
+        if job.state == "running" and (read_curve(live_curve_path(out))["split"] == "train").any():
+            print(f"measuring while job #{job_id} ({job.title}) runs: {job.stage}")
+            return job_id
+        time.sleep(1)
+    raise SystemExit(f"job {job_id} did not start training within 600 s")
+
+
+def _stop_job(job_id: int) -> None:
+    from hybriddash import jobs
+
+    job = jobs.get_job(job_id)
+    print(f"job #{job_id} after measuring: {job.state}, {job.stage}, {job.step_s} s/step")
+    jobs.cancel(job_id)
+    deadline = time.monotonic() + 60
+    while jobs.get_job(job_id).active and time.monotonic() < deadline:
+        time.sleep(0.5)
+    print(f"job #{job_id}: {jobs.get_job(job_id).state}")
 
 
 if __name__ == "__main__":

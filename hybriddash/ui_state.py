@@ -133,6 +133,12 @@ def query(name: str, *args: Any, **kwargs: Any) -> Any:
 _ALIGNMENT_LOCK = threading.Lock()
 
 
+def show_evaluated(result: dict) -> None:
+    """After an evaluation job stored a run: select it next and start its alignment view."""
+    show_next(result["corpus_fp"], result["model_id"])
+    prepare_alignment(result["model_id"], result["corpus_fp"])
+
+
 def prepare_alignment(model_id: str, corpus_fp: str) -> threading.Thread:
     """Compute the alignment page's default view of a new run in a background thread.
 

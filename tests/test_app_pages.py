@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -256,13 +257,27 @@ def test_every_page_explains_an_empty_store(tmp_path, monkeypatch) -> None:
 @pytest.mark.slow
 def test_overview_evaluates_the_base_model_from_the_ui(tmp_path, monkeypatch) -> None:
     """The new user's path: empty store -> Evaluate (base model, sample corpus) -> results."""
+    from hybriddash import jobs
+
     monkeypatch.setenv("HYBRIDDASH_STORE", str(tmp_path / "new.duckdb"))
+    monkeypatch.setenv("HYBRIDDASH_ARTIFACTS", str(tmp_path / "artifacts"))
     at = AppTest.from_file(APP, default_timeout=600)
     at.run()
     _by_key(at, "selectbox", "hd_eval_dataset").select("sample").run()
     _by_key(at, "multiselect", "hd_eval_langs").set_value(["en", "de"]).run()
     assert "--langs en,de" in at.code[0].value
     next(b for b in at.button if b.label == "Evaluate").click().run()
+    _no_exception(at)
+    # the evaluation is a background job: the page returned at once; wait for it
+    [job] = jobs.list_jobs()
+    try:
+        deadline = time.monotonic() + 900
+        while jobs.get_job(job.id).active and time.monotonic() < deadline:
+            time.sleep(1)
+    finally:
+        jobs.stop_worker()
+    assert jobs.get_job(job.id).state == "done", jobs.get_job(job.id).error
+    at.run()  # the job panel sees it done, selects its run and reruns the app
     _no_exception(at)
     runs = tables.runs_for(store=Store(tmp_path / "new.duckdb"))
     assert runs["model_id"].tolist() == [ui_state.BASE_MODEL_ID]

@@ -265,39 +265,27 @@ else:
     st.code(shlex.join(command), language="bash", wrap_lines=True)
     encode_mode, encode_why = describe_encode_mode()
     st.caption(f"Encode mode on this machine: **{encode_mode}** ({encode_why}).")
+    from hybriddash import jobs, ui_jobs  # evaluation runs as a background job
+
     if st.button("Evaluate", type="primary", key="hd_eval_go"):
-        bar = st.progress(0.0, text="starting")
-
-        def _progress(stage: str, fraction: float) -> None:
-            bar.progress(min(max(float(fraction), 0.0), 1.0), text=stage)
-
-        with st.status(f"Evaluating {model_id} on {dataset_id}", expanded=True) as status:
-            try:
-                from hybriddash.evaluation import evaluate
-
-                summary = evaluate(
-                    model_id,
-                    dataset_id,
-                    langs=langs or None,
-                    articles=int(articles) or None,
-                    store=ui_state.current_store(),
-                    progress_callback=_progress,
-                    progress=False,
-                )
-            except Exception as exc:  # show the backend's message, keep the page alive
-                status.update(label=f"Evaluation failed: {exc}", state="error")
-                st.exception(exc)
-            else:
-                status.update(label="Evaluation stored", state="complete")
-                ui_state.show_next(summary.corpus_fp, model_id)
-                ui_state.prepare_alignment(summary.model_id, summary.corpus_fp)
-                st.success(f"Stored run {summary.run_id}. Showing its results.")
-                st.rerun()
+        params = {"model": model_id, "dataset": dataset_id, "langs": langs or None}
+        params["articles"] = int(articles) or None
+        try:
+            st.session_state["hd_eval_job"] = jobs.submit("evaluate", params)
+        except ValueError as exc:
+            st.error(f"Cannot start: {exc}")
+    # follows the job live; when it is stored, the sidebar shows its dataset and model
+    ui_jobs.watch_panel(
+        "hd_eval_job",
+        on_done=lambda job: ui_state.show_evaluated(job.result),
+        title="Evaluation job",
+    )
 
 st.subheader("Train a model")
 st.markdown(
-    "Training takes minutes to hours on a CPU, so it runs in a terminal; every trained "
-    "model is registered with its training card and can then be evaluated here. The three "
+    "Train on the **Train a model** page (a background job with live curves) or in a "
+    "terminal; every trained model is registered with its training card and can then be "
+    "evaluated here. The three "
     "batch types: `mono` (X-X-mono: one language per batch), `cross` (X-Y: query and "
     "passage in different languages), `hybrid` (mono with probability alpha, else cross)."
 )

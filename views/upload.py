@@ -8,6 +8,7 @@ import re
 import pandas as pd
 import streamlit as st
 
+from hybriddash import jobs, ui_jobs, ui_state
 from hybriddash.data.upload import UploadRejected, max_upload_bytes
 from hybriddash.data.upload.importer import MANIFEST_FILE, uploads_root
 from hybriddash.store.uploads import import_upload
@@ -126,22 +127,18 @@ model = e2.text_input(
     key="hd_upload_eval_model",
     help="A model id (the offline base model, trained/<name>), a folder or a hub id.",
 )
+# a background job: the page returns at once; the panel below follows it
 if st.button("Evaluate", key="hd_upload_eval_go"):
-    from hybriddash.evaluation import evaluate
-
-    bar = st.progress(0.0, text="starting…")
-
-    def report(stage: str, fraction: float) -> None:
-        bar.progress(min(max(fraction, 0.0), 1.0), text=stage)
-
     try:
-        summary = evaluate(model, dataset, progress_callback=report, progress=False)
-    except (ValueError, FileNotFoundError, LookupError) as exc:
-        st.error(f"Evaluation failed: {exc}")
-    else:
-        bar.progress(1.0, text="done")
-        st.success(
-            f"{summary.model_id} on {dataset}: "
-            + ", ".join(f"{k} {v:.3f}" for k, v in summary.headline.items() if v is not None)
-            + ". Select the dataset in the sidebar to explore it."
+        st.session_state["hd_upload_eval_job"] = jobs.submit(
+            "evaluate", {"model": model, "dataset": dataset}
         )
+    except ValueError as exc:
+        st.error(f"Cannot start: {exc}")
+
+
+ui_jobs.watch_panel(
+    "hd_upload_eval_job",
+    on_done=lambda job: ui_state.show_evaluated(job.result),
+    title="Evaluation job",
+)

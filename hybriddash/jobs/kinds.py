@@ -1,0 +1,271 @@
+"""What each job kind runs: the same backend function as its CLI command.
+
+A job's ``params`` are the keyword arguments of that function (for ``train``: the
+:class:`~hybriddash.training.trainer.TrainConfig` fields plus keyword arguments of
+:func:`~hybriddash.training.trainer.train`), passed through unchanged, so an option
+added to the backend function works in a job without a change here.
+
+=========  ===================================================================
+kind       backend call (the CLI command's)
+=========  ===================================================================
+evaluate   ``hybriddash.evaluation.evaluate(**params)`` (``evaluate``)
+train      ``train(TrainConfig(**config_fields), **other_params)`` (``train``)
+reproduce  ``run_reproduction(**params)`` + ``render_results`` to ``results`` (``reproduce``)
+import     ``hybriddash.data.upload.import_upload(**params)`` (``import``)
+=========  ===================================================================
+
+Each function runs inside the job's own process (:mod:`hybriddash.jobs.child`) and
+gets a ``report(fraction, stage, eta_s=None, step_s=None)`` callable for progress.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hybriddash import config
+
+Report = Callable[..., None]
+KINDS = ("evaluate", "train", "reproduce", "import")
+
+
+def split_train_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``params`` of a train job -> (TrainConfig fields, other keyword arguments of train())."""
+    from hybriddash.training.trainer import TrainConfig
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    return (
+        {k: v for k, v in params.items() if k in fields},
+        {k: v for k, v in params.items() if k not in fields},
+    )
+
+
+def title_of(kind: str, params: dict[str, Any]) -> str:
+    """A short human title for the jobs list."""
+    if kind == "evaluate":
+        return f"evaluate {params.get('model')} on {params.get('dataset')}"
+    if kind == "train":
+        sampler = params.get("sampler", "hybrid")
+        return f"train trained/{params.get('out')} ({sampler}, {params.get('steps', 100)} steps)"
+    if kind == "reproduce":
+        return f"reproduce (profile {params.get('profile', 'quick')})"
+    if kind == "import":
+        return f"import upload:{params.get('name')}"
+    raise ValueError(f"unknown job kind {kind!r}; expected one of {KINDS}")
+
+
+def check_params(kind: str, params: dict[str, Any]) -> None:
+    """Refuse a job that cannot start, before it is queued (clear message, no queue entry)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown job kind {kind!r}; expected one of {KINDS}")
+    if kind == "train":
+        from hybriddash.training.trainer import TrainConfig
+
+        cfg_fields, _ = split_train_params(params)
+        TrainConfig(**cfg_fields)  # raises ValueError naming the option at fault
+    elif kind == "evaluate":
+        for key in ("model", "dataset"):
+            if not params.get(key):
+                raise ValueError(f"an evaluate job needs {key!r}; got params {params!r}")
+    elif kind == "import":
+        for key in ("sources", "name"):
+            if not params.get(key):
+                raise ValueError(f"an import job needs {key!r}; got params {params!r}")
+
+
+# ---- what a job may leave behind ---------------------------------------------------
+
+
+def snapshot(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """State of what the job may create, taken before it starts (for :func:`discard_partial`)."""
+    if kind != "train" or not params.get("out"):
+        return {}
+    from hybriddash.training.trainer import read_card, trained_dir
+
+    card = read_card(trained_dir() / params["out"])
+    return {"out": params["out"], "fingerprint": None if card is None else card.get("fingerprint")}
+
+
+def discard_partial(kind: str, before: dict[str, Any] | None) -> list[str]:
+    """After a cancelled or failed train job: remove a model folder it saved but did not
+    register (the process was stopped between the atomic save and the registration), and
+    leftover ``.<name>.tmp-*`` folders. Returns what was removed.
+
+    A folder whose card fingerprint is the one before the job, or which the store has
+    registered with that fingerprint, is kept.
+    """
+    if kind != "train" or not before or not before.get("out"):
+        return []
+    from hybriddash.store.db import Store
+    from hybriddash.store.reads import list_models
+    from hybriddash.training.trainer import read_card, trained_dir
+
+    root = trained_dir()
+    name = before["out"]
+    removed = []
+    for stale in root.glob(f".{name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+        removed.append(str(stale))
+    target = root / name
+    card = read_card(target)
+    if card is None or card.get("fingerprint") == before.get("fingerprint"):
+        return removed
+    registered = False
+    store_file = config.store_path()
+    if store_file.exists():
+        models = list_models(store=Store(store_file))
+        row = models[models["model_id"] == f"trained/{name}"]
+        registered = bool(len(row)) and str(row["fingerprint"].iloc[0]) == card.get("fingerprint")
+    if not registered:
+        shutil.rmtree(target, ignore_errors=True)
+        removed.append(str(target))
+    return removed
+
+
+# ---- the calls ----------------------------------------------------------------------
+
+
+def run(kind: str, params: dict[str, Any], report: Report) -> dict[str, Any]:
+    """Run one job in this process; returns the JSON summary kept in the job record."""
+    return {
+        "evaluate": _evaluate,
+        "train": _train,
+        "reproduce": _reproduce,
+        "import": _import,
+    }[kind](params, report)
+
+
+def _evaluate(params: dict[str, Any], report: Report) -> dict[str, Any]:
+    from hybriddash.commands.evaluate import print_summary
+    from hybriddash.evaluation import evaluate
+
+    kwargs = {"progress": True, **params}
+    kwargs.setdefault("progress_callback", lambda stage, fraction: report(fraction, stage))
+    summary = evaluate(**kwargs)
+    print_summary(summary, sys.stdout)
+    return {
+        "run_id": summary.run_id,
+        "model_id": summary.model_id,
+        "corpus_fp": summary.corpus_fp,
+        "corpus_name": summary.corpus_name,
+        "reused": summary.reused,
+        "headline": summary.headline,
+    }
+
+
+class CurveWatcher(threading.Thread):
+    """Reads a run's live curve file each second and reports step, step time and ETA.
+
+    Rows older than the job (a previous run's file) are ignored until the trainer
+    truncates the file at its start.
+    """
+
+    def __init__(self, path: Path, steps: int, report: Report, started: float) -> None:
+        super().__init__(daemon=True, name="curve-watcher")
+        self.path, self.steps, self.report, self.started = path, steps, report, started
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_event.wait(1.0):
+            self.poll()
+
+    def poll(self) -> None:
+        from hybriddash.training.curves import read_curve
+
+        try:
+            if self.path.stat().st_mtime < self.started:
+                return
+        except FileNotFoundError:
+            return
+        curve = read_curve(self.path)
+        train = curve[(curve["split"] == "train") & (curve["metric"] == "loss")]
+        if train.empty:
+            self.report(0.0, "loading model and data; validation before training")
+            return
+        step = int(train["step"].max())
+        elapsed = train["elapsed_s"].to_numpy()
+        diffs = elapsed[1:] - elapsed[:-1]
+        step_s = float(sorted(diffs)[len(diffs) // 2]) if len(diffs) else None
+        # average time per step so far, validations included, from the first logged step
+        per_step = (elapsed[-1] - elapsed[0]) / (step - int(train["step"].iloc[0]) or 1)
+        eta = max(0.0, (self.steps - step) * per_step) if step > 1 else None
+        self.report(
+            min(step / self.steps, 1.0),
+            f"step {step}/{self.steps}, loss {train['value'].iloc[-1]:.4f}",
+            eta_s=eta,
+            step_s=step_s,
+        )
+
+
+def _train(params: dict[str, Any], report: Report) -> dict[str, Any]:
+    from hybriddash.training.curves import live_curve_path
+    from hybriddash.training.trainer import TrainConfig, train
+
+    cfg_fields, options = split_train_params(params)
+    cfg = TrainConfig(**cfg_fields)
+    watcher = CurveWatcher(live_curve_path(cfg.out), cfg.steps, report, time.time())
+    watcher.start()
+    try:
+        result = train(cfg, **{"progress": True, **options})
+    finally:
+        watcher.stop_event.set()
+    card = result.card
+    print(f"model {result.model_id} (fingerprint {result.fingerprint}) saved in {result.folder}")
+    return {
+        "model_id": result.model_id,
+        "fingerprint": result.fingerprint,
+        "folder": str(result.folder),
+        "reused": result.reused,
+        "steps_done": card.get("steps_done"),
+        "best_val_loss": card.get("best_val_loss"),
+        "wall_seconds": card.get("wall_seconds"),
+        "step_seconds_median": card.get("step_seconds_median"),
+    }
+
+
+def default_results_path(profile: str) -> Path:
+    """Where a reproduce job writes its Markdown (the CLI's default is docs/results.md)."""
+    return config.artifacts_dir() / "reproduce" / f"results-{profile}.md"
+
+
+def _reproduce(params: dict[str, Any], report: Report) -> dict[str, Any]:
+    from hybriddash.training.reproduce import render_results, run_reproduction
+
+    kwargs = dict(params)
+    profile = kwargs.setdefault("profile", "quick")
+    path = Path(kwargs.pop("results", None) or default_results_path(str(profile)))
+    kwargs.setdefault("command", f"dashboard job: reproduce --profile {profile}")
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+        report(None, line[:200])
+
+    kwargs.setdefault("log", log)
+    kwargs.setdefault("progress", True)
+    result = run_reproduction(**kwargs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_results(result) + "\n", encoding="utf-8")
+    print(f"wrote {path} ({result.wall_seconds / 60:.1f} min)")
+    return {"results": str(path), "wall_seconds": result.wall_seconds}
+
+
+def _import(params: dict[str, Any], report: Report) -> dict[str, Any]:
+    from hybriddash.data.upload import UploadRejected, import_upload
+
+    report(0.0, "validating")
+    try:
+        imported = import_upload(**params)
+    except UploadRejected as exc:
+        for problem in exc.problems:
+            print(f"problem: {problem.file}:{problem.line} {problem.field}: {problem.message}")
+        raise
+    result = dataclasses.asdict(imported)
+    result["path"] = str(imported.path)
+    print(f"imported {result['dataset_id']} -> {result['path']}")
+    return result

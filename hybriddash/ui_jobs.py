@@ -1,0 +1,269 @@
+"""Dashboard side of the job system: the sidebar's job status, job panels, curves.
+
+Pages queue work with :func:`hybriddash.jobs.submit` and show it with the helpers
+here; nothing here computes a result. Live parts are ``st.fragment(run_every=...)``
+blocks, so only they rerun while a job goes, not the page. When a job that this
+session watched ends, the whole app reruns once (``st.rerun(scope="app")``), so the
+sidebar's dataset and model lists (cached by store version) show what the job stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from hybriddash import jobs, ui_state
+from hybriddash.jobs import Job
+
+REFRESH_S = 2.0
+_WATCH_KEY = "_hd_jobs_watched"
+JOBS_PAGE = "views/jobs.py"
+
+STATE_ICONS = {
+    "queued": "⏳",
+    "running": "▶️",
+    "done": "✅",
+    "failed": "❌",
+    "cancelled": "⏹️",
+}
+
+
+def fmt_seconds(seconds: float | None) -> str:
+    """``75`` -> ``1 min 15 s``; ``None`` -> ``—``."""
+    if seconds is None or seconds != seconds:
+        return "—"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def _when(ts: float | None) -> str:
+    return "" if ts is None else datetime.fromtimestamp(ts).strftime("%H:%M:%S")
+
+
+def jobs_frame(job_list: list[Job]) -> pd.DataFrame:
+    """The jobs as a table for display."""
+    return pd.DataFrame(
+        [
+            {
+                "id": j.id,
+                "state": f"{STATE_ICONS.get(j.state, '')} {j.state}",
+                "job": j.title,
+                "set": j.group_name or "",
+                "progress": None if j.progress is None else round(100 * j.progress),
+                "ETA": fmt_seconds(j.eta_s) if j.state == "running" else "",
+                "ran": fmt_seconds(j.elapsed_s) if j.started_at else "",
+                "queued at": _when(j.created_at),
+                "message": j.error or (j.stage if j.active else "") or "",
+            }
+            for j in job_list
+        ],
+        columns=["id", "state", "job", "set", "progress", "ETA", "ran", "queued at", "message"],
+    )
+
+
+def progress_line(job: Job) -> str:
+    parts = [job.stage or job.state]
+    if job.step_s:
+        parts.append(f"{job.step_s:.2f} s/step")
+    if job.state == "running":
+        parts.append(f"ETA {fmt_seconds(job.eta_s)}")
+    return " · ".join(parts)
+
+
+def watch(job_id: int) -> None:
+    """Remember that this session waits for ``job_id`` (the app reruns when it ends)."""
+    watched = st.session_state.setdefault(_WATCH_KEY, {})
+    watched[job_id] = "active"
+
+
+def _check_watched(job_list: list[Job]) -> list[Job]:
+    """Watched jobs that have ended since the last look (and forget them)."""
+    watched: dict[int, str] = st.session_state.setdefault(_WATCH_KEY, {})
+    by_id = {j.id: j for j in job_list}
+    ended = []
+    for job_id in list(watched):
+        job = by_id.get(job_id)
+        if job is None or not job.active:
+            watched.pop(job_id)
+            if job is not None:
+                ended.append(job)
+    for job in job_list:  # jobs started elsewhere (another tab, the Train page) too
+        if job.active:
+            watched.setdefault(job.id, "active")
+    return ended
+
+
+def job_panel(job: Job, *, key: str, log_lines: int = 12, expanded_log: bool = False) -> None:
+    """One job: state, progress bar, ETA, log tail, Cancel (while active)."""
+    icon = STATE_ICONS.get(job.state, "")
+    st.markdown(f"{icon} **#{job.id} {job.title}** — {job.state}")
+    if job.state == "running":
+        st.progress(min(max(job.progress or 0.0, 0.0), 1.0), text=progress_line(job))
+    elif job.state == "queued":
+        st.caption("Waiting for the jobs before it (one job runs at a time).")
+    if job.error:
+        (st.info if job.state == "cancelled" else st.error)(job.error)
+    if job.state == "done" and job.result:
+        st.caption(f"Finished after {fmt_seconds(job.elapsed_s)}.")
+    with st.expander("Log (last lines)", expanded=expanded_log):
+        st.code(job.log_tail(log_lines) or "(no output yet)", language=None)
+    if job.active and st.button("Cancel", key=f"{key}_cancel_{job.id}"):
+        jobs.cancel(job.id)
+        st.toast(f"Cancelling job #{job.id}")
+
+
+def watch_panel(
+    state_key: str, *, on_done: Callable[[Job], None] | None = None, title: str = "Job"
+) -> None:
+    """Follow the job whose id is in ``st.session_state[state_key]``, live.
+
+    When it ends ``done``, ``on_done(job)`` runs once and the whole app reruns (so the
+    sidebar shows what it stored).
+    """
+    job_id = st.session_state.get(state_key)
+    if job_id is None:
+        return
+
+    @st.fragment(run_every=REFRESH_S)
+    def _panel() -> None:
+        try:
+            job = jobs.get_job(int(job_id))
+        except KeyError:
+            st.session_state.pop(state_key, None)
+            return
+        if job.active:
+            jobs.reconcile()
+            watch(job.id)
+        job_panel(job, key=state_key)
+        done_key = f"{state_key}_handled"
+        if not job.active and st.session_state.get(done_key) != job.id:
+            st.session_state[done_key] = job.id
+            if job.state == "done" and on_done is not None:
+                on_done(job)
+            st.rerun(scope="app")
+
+    st.markdown(f"**{title}**")
+    _panel()
+
+
+_DRAWN_KEY = "_hd_jobs_sidebar_drawn"
+
+
+def sidebar_status() -> None:
+    """Compact job status in the sidebar of every page: active jobs with progress, a
+    link to the Jobs page; reruns the app when a job ends (fresh selectors)."""
+    st.session_state[_DRAWN_KEY] = True
+    with st.sidebar:
+        _sidebar_fragment()
+
+
+def page_sidebar_status() -> None:
+    """For pages about jobs: draw :func:`sidebar_status` when ``app.py`` did not (a page
+    file run on its own: a fresh server's first deep link, AppTest)."""
+    if not st.session_state.pop(_DRAWN_KEY, False):
+        with st.sidebar:
+            _sidebar_fragment()
+
+
+@st.fragment(run_every=REFRESH_S)
+def _sidebar_fragment() -> None:
+    try:
+        job_list = jobs.list_jobs(limit=20)
+    except Exception as exc:  # the job records must never break a page
+        st.caption(f"Jobs unavailable: {type(exc).__name__}: {exc}")
+        return
+    active = [j for j in job_list if j.active]
+    if any(j.state == "queued" for j in active):
+        jobs.ensure_worker()  # a worker that died or exited idle comes back
+    ended = _check_watched(job_list)
+    if active:
+        st.markdown("### Jobs")
+        for job in reversed(active[-3:]):
+            if job.state == "running":
+                st.progress(min(max(job.progress or 0.0, 0.0), 1.0), text=f"#{job.id} {job.title}")
+                st.caption(progress_line(job))
+            else:
+                st.caption(f"⏳ #{job.id} {job.title} (queued)")
+        # a page run on its own (tests) has no navigation to link into
+        with contextlib.suppress(Exception):
+            st.page_link(JOBS_PAGE, label="All jobs", icon=":material/list:")
+    if ended:
+        for job in ended:
+            st.toast(f"{STATE_ICONS.get(job.state, '')} job #{job.id} {job.state}: {job.title}")
+        time.sleep(0.3)  # let the toast reach the browser before the rerun
+        st.rerun(scope="app")
+
+
+# ---- training curves -------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _stored_curves(store_path: str, version: tuple, model_ids: tuple[str, ...]) -> pd.DataFrame:
+    from hybriddash.store.reads import training_curves
+
+    return training_curves(list(model_ids), store=ui_state._store(store_path))
+
+
+def stored_curves(model_ids: list[str]) -> pd.DataFrame:
+    """Curves of finished (registered) models from the store, cached per store version."""
+    store = ui_state.current_store()
+    if not model_ids or not store.path.exists():
+        return pd.DataFrame(columns=["model_id", "step", "split", "metric", "value", "elapsed_s"])
+    return _stored_curves(str(store.path), ui_state.store_version(store), tuple(model_ids))
+
+
+def curve_figure(curves: pd.DataFrame, *, title: str = "") -> object:
+    """Loss (training and validation) and validation mAP per step, one colour per model.
+
+    ``curves``: columns model_id, step, split, metric, value.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("Loss (InfoNCE)", "Validation multilingual mAP"),
+        horizontal_spacing=0.08,
+    )
+    palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
+    for i, (model_id, frame) in enumerate(curves.groupby("model_id", sort=False)):
+        color = palette[i % len(palette)]
+        for split, metric, col, dash, mode in (
+            ("train", "loss", 1, "solid", "lines"),
+            ("validation", "loss", 1, "dash", "lines+markers"),
+            ("validation", "map_multilingual", 2, "solid", "lines+markers"),
+        ):
+            part = frame[(frame["split"] == split) & (frame["metric"] == metric)].sort_values("step")
+            if part.empty:
+                continue
+            name = f"{model_id} · {split} {metric.replace('_multilingual', '')}"
+            fig.add_trace(
+                go.Scatter(
+                    x=part["step"],
+                    y=part["value"],
+                    name=name,
+                    mode=mode,
+                    line={"color": color, "dash": dash, "width": 1.5 if split == "train" else 2},
+                    opacity=0.6 if split == "train" else 1.0,
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_xaxes(title_text="step")
+    fig.update_layout(
+        height=380,
+        margin={"l": 10, "r": 10, "t": 50 if title else 30, "b": 10},
+        title=title or None,
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
