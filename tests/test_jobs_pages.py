@@ -83,7 +83,7 @@ def test_estimate_scales_this_cpus_measured_step_time_by_tokens(no_worker: Path)
 
 
 def test_train_page_queues_training_with_its_options_and_an_evaluation(registered_tiny) -> None:
-    at = AppTest.from_file(str(REPO / "pages" / "train.py"), default_timeout=120)
+    at = AppTest.from_file(str(REPO / "views" / "train.py"), default_timeout=120)
     at.run()
     _ok(at)
     assert any("No estimate yet" in i.value for i in at.info)
@@ -112,7 +112,7 @@ def test_train_page_queues_training_with_its_options_and_an_evaluation(registere
 
 
 def test_three_strategies_are_queued_as_one_set_with_the_same_budget(registered_tiny) -> None:
-    at = AppTest.from_file(str(REPO / "pages" / "train.py"), default_timeout=120)
+    at = AppTest.from_file(str(REPO / "views" / "train.py"), default_timeout=120)
     at.run()
     _by_key(at, "selectbox", "hd_train_data").select("sample").run()
     _by_key(at, "text_input", "hd_train_out").set_value("set1").run()
@@ -135,7 +135,7 @@ def test_jobs_page_lists_queue_and_history_and_cancels(no_worker: Path) -> None:
     records.transition(first, ("queued",), "running", started_at=time.time())
     records.transition(first, ("running",), "failed", error="ValueError: broken file")
     records.log_path(first).write_text("reading a.csv\nboom\n", encoding="utf-8")
-    at = AppTest.from_file(str(REPO / "pages" / "jobs.py"), default_timeout=60)
+    at = AppTest.from_file(str(REPO / "views" / "jobs.py"), default_timeout=60)
     at.run()
     _ok(at)
     [history] = at.dataframe
@@ -179,7 +179,7 @@ def test_live_view_draws_the_growing_curve_of_the_running_job(
         log.add(step, "train", "loss", 2.5 - 0.1 * step)
     log.add(0, "validation", "loss", 2.4)
     log.add(0, "validation", "map_multilingual", 0.21)
-    at = AppTest.from_file(str(REPO / "pages" / "train.py"), default_timeout=120)
+    at = AppTest.from_file(str(REPO / "views" / "train.py"), default_timeout=120)
     at.run()
     _ok(at)
     [chart] = [c for c in at.get("plotly_chart")]
