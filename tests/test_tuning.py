@@ -216,3 +216,34 @@ def test_a_built_export_encodes_without_importing_torch(tiny_model_spec, tmp_art
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
     )
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [2, False], done.stderr
+
+
+def test_models_tune_command_prints_the_table_and_where_it_kept_it(
+    tmp_artifacts: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from hybriddash.cli import main
+
+    monkeypatch.delenv(modes.ENV_MODE, raising=False)
+    monkeypatch.setattr(modes, "base_fingerprint_if_built", lambda: "feedfacefeedface")
+    record = modes.TuningRecord(
+        mode="onnx-int8",
+        texts_per_s={"float32": 100.0, "onnx": 210.0, "onnx-int8": 290.0},
+        key=modes.tuning_key("feedfacefeedface"),
+        measured_at="2026-12-02T05:00:00Z",
+        n_texts=128,
+        seconds=10.2,
+        load_average=1.5,
+        skipped={"bf16": "no native bf16 on this CPU"},
+    )
+
+    def fake_tune(spec=None, *, budget_s=None, candidates=None, log=None):  # type: ignore[no-untyped-def]
+        assert budget_s == 3.0 and list(candidates) == ["float32", "onnx", "onnx-int8"]
+        modes.save_record(record)
+        return record
+
+    monkeypatch.setattr(tuning, "tune_encode_mode", fake_tune)
+    assert main(["models", "tune", "--budget", "3", "--modes", "float32,onnx,onnx-int8"]) == 0
+    out = capsys.readouterr().out
+    assert "onnx-int8" in out and "2.90x  <- fastest" in out and "not timed: no native bf16" in out
+    assert str(modes.record_path(record.key)) in out
+    assert "default encode mode now: onnx-int8 (measured fastest on this machine" in out
