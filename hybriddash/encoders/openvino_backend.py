@@ -1,19 +1,27 @@
-"""OpenVINO encode path: mode ``"openvino-bf16"``.
+"""OpenVINO encode paths: modes ``"openvino-bf16"`` and ``"openvino-int8"``.
 
-OpenVINO runs the float32 ONNX export of :mod:`hybriddash.encoders.onnx_backend` (the
-same graph as mode ``onnx``: it starts after the word-embedding lookup) with its CPU
-plugin's inference precision set to bf16. On a CPU with AMX (Sapphire Rapids and later)
-the matmuls then run as AMX bf16 tiles, on one with AVX512-BF16 as ``vdpbf16ps``;
-accumulation stays float32 and the embeddings are within a cosine of ~2e-5 of float32.
-Where the CPU has neither, OpenVINO runs float32 (it ignores the hint), measured slower
-than ONNX Runtime: the tuner (:mod:`hybriddash.encoders.tuning`) then does not pick it.
+``openvino-bf16``: OpenVINO runs the float32 ONNX export of
+:mod:`hybriddash.encoders.onnx_backend` (the graph of mode ``onnx``: it starts after the
+word-embedding lookup) with its CPU plugin's inference precision set to bf16. On a CPU
+with AMX (Sapphire Rapids and later) the weight matmuls then run on AMX bf16 tiles:
+4.9x OpenVINO's float32 matmuls on the Xeon of docs/benchmarks.md, with embeddings within
+a cosine of 2e-5 of float32. Where the CPU has no bf16 instructions OpenVINO computes in
+float32 (about ORT float32's speed there); the tuner (:mod:`hybriddash.encoders.tuning`)
+decides by measuring.
+
+``openvino-int8``: NNCF post-training static int8 of the same graph (activation scales
+calibrated on the built-in sample corpus, NNCF's SmoothQuant for transformers), the FFN
+down-projections kept out as in ``onnx-int8`` recipe 2; built once per fingerprint and
+:data:`OV_INT8_RECIPE` into ``<artifacts>/models/openvino/``. Measured within 0.005 mAP
+but only by 0.0002, and no faster than bf16 on the AMX Xeon: an explicit mode, not a
+tuning candidate.
 
 Compiled models are kept by OpenVINO's own model cache (``CACHE_DIR``) in
 ``<artifacts>/models/openvino-cache/``, so a second process loads the compiled blob
 instead of converting and compiling the graph again. Throughput: one stream per core,
-each worker thread with its own infer request on batches of :data:`OV_BATCH_SIZE`
-(measured on xquad-r[articles=1], Xeon with AMX: 16 texts per batch 2.2x faster than 64,
-since a batch's padding to its longest text costs more than the per-call overhead).
+each worker thread with its own infer request (1.37x one 2-thread stream), on batches of
+:data:`OV_BATCH_SIZE` (2.2x faster than 64 on xquad-r[articles=1]: every padded shape is
+compiled on first sight, and long batches pad more).
 """
 
 from __future__ import annotations
