@@ -221,7 +221,8 @@ def evaluate(
     index_kind = resolve_index_kind(index, len(corpus.candidates))
     where = resolve_devices(devices)
     # a fallback is stored as what ran
-    if mode is None:  # --mode > HYBRIDDASH_ENCODE_MODE > tuned here (tunes on first use) > CPU flags
+    # --mode > HYBRIDDASH_ENCODE_MODE > tuned on this machine (first use tunes) > CPU flags
+    if mode is None:
         from hybriddash.encoders.tuning import select_encode_mode
 
         mode, _why = select_encode_mode(None, where)

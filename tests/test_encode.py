@@ -66,10 +66,8 @@ def test_second_encoding_reads_everything_from_the_cache(
     assert second.stats.n_encoded == 0 and second.stats.n_cached == distinct
     np.testing.assert_array_equal(first.queries, second.queries)
     np.testing.assert_array_equal(first.candidates, second.candidates)
-    assert (
-        list((tmp_artifacts / "embeddings" / tiny_model_spec.fingerprint).iterdir())[0].name
-        == encode_module.mode_key(encode_module.default_encode_mode())
-    )
+    (folder,) = (tmp_artifacts / "embeddings" / tiny_model_spec.fingerprint).iterdir()
+    assert folder.name == encode_module.mode_key(encode_module.default_encode_mode())
 
 
 def test_subset_reuses_the_full_corpus(tiny_model_spec, sample_corpus, tmp_artifacts: Path) -> None:

@@ -9,7 +9,8 @@ Encode modes (``mode=``): ``"float32"`` (torch, the reference), ``"bf16"``
 linear layers but the FFN output projections, see
 :func:`hybriddash.encoders.registry.load_model`), ``"onnx"`` and ``"onnx-int8"`` (ONNX
 Runtime, float32 or SmoothQuant int8; :mod:`hybriddash.encoders.onnx_backend`) and
-``"openvino-bf16"`` (OpenVINO, bf16 matmuls on AMX / AVX512-BF16;
+``"openvino-bf16"`` (OpenVINO, bf16 matmuls on AMX / AVX512-BF16) and
+``"openvino-int8"`` (OpenVINO, NNCF static int8; both
 :mod:`hybriddash.encoders.openvino_backend`). Which one runs when none is given:
 :mod:`hybriddash.encoders.modes` (``HYBRIDDASH_ENCODE_MODE``, then the mode measured
 fastest on this machine by :mod:`hybriddash.encoders.tuning`, then a CPU-flag default).
@@ -376,11 +377,13 @@ def effective_mode(
                 stacklevel=2,
             )
             return "float32"
-    if mode == "openvino-bf16":
+    if mode.startswith("openvino"):
         from hybriddash.encoders.onnx_backend import onnx_unsupported_reason
         from hybriddash.encoders.openvino_backend import openvino_available
 
         reason = "openvino is not installed" if not openvino_available() else None
+        if reason is None and mode == "openvino-int8" and not _nncf_available():
+            reason = "nncf is not installed"
         if reason is None and spec is not None:
             reason = onnx_unsupported_reason(spec)
         if reason is not None:
@@ -391,6 +394,12 @@ def effective_mode(
             )
             return "float32"
     return mode
+
+
+def _nncf_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("nncf") is not None
 
 
 def _run_model(

@@ -33,9 +33,17 @@ from typing import Any
 from hybriddash import config
 from hybriddash.cpu import cpu_flags, cpu_model_name, has_vnni
 
-ENCODE_MODES = ("float32", "bf16", "int8", "onnx", "onnx-int8", "openvino-bf16")
+ENCODE_MODES = (
+    "float32",
+    "bf16",
+    "int8",
+    "onnx",
+    "onnx-int8",
+    "openvino-bf16",
+    "openvino-int8",
+)
 # Modes that run on the CPU only (ONNX Runtime's and OpenVINO's CPU paths, torch's int8).
-CPU_ONLY_MODES = ("int8", "onnx", "onnx-int8", "openvino-bf16")
+CPU_ONLY_MODES = ("int8", "onnx", "onnx-int8", "openvino-bf16", "openvino-int8")
 # The modes the tuner times: those measured within 0.005 mAP of float32 on
 # xquad-r[articles=8] (docs/benchmarks.md). torch "int8" is not (-0.023 multi).
 TUNE_CANDIDATES = ("float32", "bf16", "onnx", "onnx-int8", "openvino-bf16")

@@ -1,19 +1,27 @@
-"""OpenVINO encode path: mode ``"openvino-bf16"``.
+"""OpenVINO encode paths: modes ``"openvino-bf16"`` and ``"openvino-int8"``.
 
-OpenVINO runs the float32 ONNX export of :mod:`hybriddash.encoders.onnx_backend` (the
-same graph as mode ``onnx``: it starts after the word-embedding lookup) with its CPU
-plugin's inference precision set to bf16. On a CPU with AMX (Sapphire Rapids and later)
-the matmuls then run as AMX bf16 tiles, on one with AVX512-BF16 as ``vdpbf16ps``;
-accumulation stays float32 and the embeddings are within a cosine of ~2e-5 of float32.
-Where the CPU has neither, OpenVINO runs float32 (it ignores the hint), measured slower
-than ONNX Runtime: the tuner (:mod:`hybriddash.encoders.tuning`) then does not pick it.
+``openvino-bf16``: OpenVINO runs the float32 ONNX export of
+:mod:`hybriddash.encoders.onnx_backend` (the graph of mode ``onnx``: it starts after the
+word-embedding lookup) with its CPU plugin's inference precision set to bf16. On a CPU
+with AMX (Sapphire Rapids and later) the weight matmuls then run on AMX bf16 tiles:
+4.9x OpenVINO's float32 matmuls on the Xeon of docs/benchmarks.md, with embeddings within
+a cosine of 2e-5 of float32. Where the CPU has no bf16 instructions OpenVINO computes in
+float32 (about ORT float32's speed there); the tuner (:mod:`hybriddash.encoders.tuning`)
+decides by measuring.
+
+``openvino-int8``: NNCF post-training static int8 of the same graph (activation scales
+calibrated on the built-in sample corpus, NNCF's SmoothQuant for transformers), the FFN
+down-projections kept out as in ``onnx-int8`` recipe 2; built once per fingerprint and
+:data:`OV_INT8_RECIPE` into ``<artifacts>/models/openvino/``. Measured within 0.005 mAP
+but only by 0.0002, and no faster than bf16 on the AMX Xeon: an explicit mode, not a
+tuning candidate.
 
 Compiled models are kept by OpenVINO's own model cache (``CACHE_DIR``) in
 ``<artifacts>/models/openvino-cache/``, so a second process loads the compiled blob
 instead of converting and compiling the graph again. Throughput: one stream per core,
-each worker thread with its own infer request on batches of :data:`OV_BATCH_SIZE`
-(measured on xquad-r[articles=1], Xeon with AMX: 16 texts per batch 2.2x faster than 64,
-since a batch's padding to its longest text costs more than the per-call overhead).
+each worker thread with its own infer request (1.37x one 2-thread stream), on batches of
+:data:`OV_BATCH_SIZE` (2.2x faster than 64 on xquad-r[articles=1]: every padded shape is
+compiled on first sight, and long batches pad more).
 """
 
 from __future__ import annotations
@@ -32,7 +40,10 @@ from hybriddash import config
 if TYPE_CHECKING:
     from hybriddash.encoders.spec import ModelSpec
 
-OPENVINO_MODES = ("openvino-bf16",)
+OPENVINO_MODES = ("openvino-bf16", "openvino-int8")
+# openvino-int8: NNCF post-training static int8 (calibrated activation scales, NNCF's
+# SmoothQuant), FFN down-projections kept out as in onnx-int8 recipe 2; bump on change
+OV_INT8_RECIPE = "1"
 OV_BATCH_SIZE = 16
 _COMPILED: dict[tuple[str, str, int], Any] = {}
 _LOCK = threading.Lock()
@@ -47,25 +58,81 @@ def openvino_available() -> bool:
 
 
 def _precision(mode: str) -> str:
+    """The inference precision hint of a mode (int8 graphs run their float parts in bf16)."""
     if mode not in OPENVINO_MODES:
         raise ValueError(
             f"not an OpenVINO encode mode: {mode!r} (expected one of {OPENVINO_MODES})"
         )
-    return mode.removeprefix("openvino-")
+    return "bf16"
 
 
-def compiled_model(folder: Path, mode: str, streams: int) -> Any:
-    """The graph ``folder/model.onnx`` compiled for this CPU (kept per process, and on
-    disk in OpenVINO's model cache)."""
+def int8_folder(spec: ModelSpec) -> Path:
+    """The NNCF int8 model of ``spec`` (``model.xml``), built once per fingerprint and
+    recipe in ``<artifacts>/models/openvino/`` from the float32 ONNX export, calibrated on
+    the built-in sample corpus (:func:`~hybriddash.encoders.onnx_backend.calibration_texts`)."""
+    from hybriddash.encoders._folder import atomic_build
+    from hybriddash.encoders.onnx_backend import EXPORT_VERSION, onnx_folder
+
+    source = onnx_folder(spec, "onnx")
+
+    def build(tmp: Path) -> dict[str, Any]:
+        import logging
+
+        import nncf
+        import openvino as ov
+
+        from hybriddash.encoders.encode import batches_by_length
+        from hybriddash.encoders.features import featurizer
+        from hybriddash.encoders.onnx_backend import _down_projection_matmuls, calibration_texts
+
+        featurize = featurizer(Path(spec.source), source)
+        texts = calibration_texts(spec)
+        batches = batches_by_length(featurize.token_lengths(texts), OV_BATCH_SIZE)
+        feeds = [featurize([texts[i] for i in batch]) for batch in batches]
+        model = ov.Core().read_model(str(source / "model.onnx"))
+        names = {op.get_friendly_name() for op in model.get_ops()}
+        kept = [n for n in _down_projection_matmuls(source / "model.onnx") if n in names]
+        if not kept:
+            raise RuntimeError(
+                f"openvino-int8: no FFN down-projection MatMul of {source / 'model.onnx'} "
+                "found by name in the OpenVINO model"
+            )
+        logging.getLogger("nncf").setLevel(logging.ERROR)
+        quantized = nncf.quantize(
+            model,
+            nncf.Dataset(feeds),
+            subset_size=len(feeds),
+            model_type=nncf.ModelType.TRANSFORMER,
+            ignored_scope=nncf.IgnoredScope(names=kept),
+        )
+        ov.save_model(quantized, str(tmp / "model.xml"))
+        return {
+            "model_id": spec.model_id,
+            "kind": "openvino-int8",
+            "source_fingerprint": spec.fingerprint,
+            "ov_int8_recipe": OV_INT8_RECIPE,
+            "calibration_texts": len(texts),
+            "float32_matmuls": len(kept),
+        }
+
+    root = config.models_dir() / "openvino"
+    return atomic_build(
+        root / f"{spec.fingerprint}-v{EXPORT_VERSION}-int8-n{OV_INT8_RECIPE}", build
+    )
+
+
+def compiled_model(graph: Path, mode: str, streams: int) -> Any:
+    """The graph file ``graph`` compiled for this CPU (kept per process, and on disk in
+    OpenVINO's model cache)."""
     import openvino as ov
 
-    key = (str(folder), mode, streams)
+    key = (str(graph), mode, streams)
     with _LOCK:
         if key not in _COMPILED:
             cache = config.models_dir() / "openvino-cache"
             cache.mkdir(parents=True, exist_ok=True)
             _COMPILED[key] = ov.Core().compile_model(
-                str(folder / "model.onnx"),
+                str(graph),
                 "CPU",
                 {
                     "INFERENCE_PRECISION_HINT": _precision(mode),
@@ -98,7 +165,8 @@ def encode_batches_openvino(
     pooling = export_info(folder)["pooling"]
     featurize = featurizer(Path(spec.source), folder)
     workers = max(1, n_workers or len(os.sched_getaffinity(0)))
-    compiled = compiled_model(folder, mode, workers)
+    graph = int8_folder(spec) / "model.xml" if mode == "openvino-int8" else folder / "model.onnx"
+    compiled = compiled_model(graph, mode, workers)
     local = threading.local()
 
     def run(texts: list[str]) -> np.ndarray:

@@ -10,9 +10,10 @@ product's encode path without the cache:
 
 - each mode is built first (export, quantization, compilation: kept in ``artifacts/``,
   not timed) and warmed up on the slice;
-- then passes over the slice go round-robin over the modes until the budget (10 s by
-  default) is spent, at least :data:`MIN_PASSES` per mode; a mode's speed is its best
-  pass, which on a shared machine is the least disturbed one.
+- then passes over the slice go round-robin over the modes until the budget is spent
+  (10 s for ``models tune``, 5 s on first use, where every mode was just built), at
+  least :data:`MIN_PASSES` per mode; a mode's speed is its best pass, which on a shared
+  machine is the least disturbed one.
 
 The winner is kept per tuning key (:func:`hybriddash.encoders.modes.tuning_key`). The
 override order and the record format are in :mod:`hybriddash.encoders.modes`.
@@ -47,7 +48,10 @@ from hybriddash.encoders.modes import (
 from hybriddash.encoders.spec import ModelSpec
 
 TUNE_TEXTS = 128  # texts in the timed slice of the sample corpus
-TUNE_BUDGET_S = 10.0  # seconds of timed passes, all modes together
+TUNE_BUDGET_S = 10.0  # seconds of timed passes, all modes together (`models tune`)
+# First use runs inside an evaluation, after building every candidate once: a shorter
+# budget keeps a cold first evaluation of the sample corpus near a minute.
+FIRST_USE_BUDGET_S = 5.0
 MIN_PASSES = 2
 BATCH_SIZE = 64  # as the product
 
@@ -132,13 +136,16 @@ def tune_encode_mode(
     passes = dict.fromkeys(modes, 0)
     started = time.perf_counter()
     while True:
+        round_started = time.perf_counter()
         for mode in modes:
             t0 = time.perf_counter()
             _encode_once(spec, texts, mode)
             best[mode] = min(best[mode], time.perf_counter() - t0)
             passes[mode] += 1
         spent = time.perf_counter() - started
-        if spent >= budget_s and min(passes.values()) >= MIN_PASSES:
+        last_round = time.perf_counter() - round_started
+        # stop before a round that would overrun the budget, once each mode has its passes
+        if min(passes.values()) >= MIN_PASSES and spent + last_round > budget_s:
             break
     speeds = {m: round(len(texts) / best[m], 1) for m in modes}
     for mode in modes:
@@ -168,10 +175,10 @@ def select_encode_mode(
     """(mode, reason) by the override order of :mod:`hybriddash.encoders.modes`:
     ``mode`` (``--mode``) > ``HYBRIDDASH_ENCODE_MODE`` > this machine's tuning record >
     the CPU-flag default; on GPUs float32. Without a valid record the base model is
-    tuned now (first use, ~10 s plus building the modes once), unless ``tune`` is False
-    or ``HYBRIDDASH_AUTOTUNE=0``. ``spec``: the model whose record counts (default: the
-    offline base model; the winner depends on the architecture, which trained models
-    share with it)."""
+    tuned now (first use: :data:`FIRST_USE_BUDGET_S` of timing plus building the modes
+    once), unless ``tune`` is False or ``HYBRIDDASH_AUTOTUNE=0``. ``spec``: the model
+    whose record counts (default: the offline base model; the winner depends on the
+    architecture, which trained models share with it)."""
     if mode is not None:
         check_mode(mode)
         return mode, "chosen with --mode"
@@ -193,7 +200,9 @@ def select_encode_mode(
     if not tune:
         return cpu_flag_default(), "CPU-flag default (tuning switched off)"
     try:
-        record = tune_encode_mode(spec if Path(spec.source).is_dir() else None)
+        record = tune_encode_mode(
+            spec if Path(spec.source).is_dir() else None, budget_s=FIRST_USE_BUDGET_S
+        )
     except Exception as exc:  # a failed measurement must not block an evaluation
         warnings.warn(
             f"encode-mode tuning failed ({type(exc).__name__}: {exc}); using the CPU-flag "
