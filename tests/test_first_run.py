@@ -108,12 +108,17 @@ def _evaluate_sample_from_overview(driver, url: str, store_path: Path, timeout: 
     """Click *Evaluate* (sample corpus is the default) and wait for stored and shown results."""
     from selenium.webdriver.common.by import By
 
-    buttons = [
-        b
-        for b in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMain"] button')
-        if b.text.strip().startswith("Evaluate")
-    ]
-    assert buttons, "the Overview has no Evaluate button"
+    waited = time.monotonic()
+    while True:  # the form sits below the first paint; wait for the page to finish
+        buttons = [
+            b
+            for b in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMain"] button')
+            if b.text.strip().startswith("Evaluate")
+        ]
+        if buttons and not _running(driver):
+            break
+        assert time.monotonic() - waited < 120, "the Overview shows no Evaluate button"
+        time.sleep(0.2)
     page = _page_text(driver)
     assert "sample" in page, "the evaluate form does not offer the sample corpus"
     start = time.monotonic()
