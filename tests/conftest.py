@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 from pathlib import Path
 
 import pytest
+
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+
+
+@pytest.fixture(autouse=True)
+def _return_freed_memory():
+    """Give glibc's freed heap back to the OS after each test.
+
+    Every evaluation frees a few hundred MB (ONNX Runtime sessions, score blocks, worker
+    threads' arenas) that glibc keeps mapped; over the ~480 tests of one process that
+    grew past the machine's 24 GB and the kernel killed pytest. Measured: four tiny-model
+    evaluations 3.3 GB RSS, 0.8 GB after malloc_trim.
+    """
+    yield
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 @pytest.fixture

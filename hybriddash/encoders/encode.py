@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from cachetools import LRUCache
 
 from hybriddash import config
 from hybriddash.cpu import has_native_bf16
@@ -145,7 +146,8 @@ class EmbeddingCache:
     that appeared since.
     """
 
-    _memo: dict[Path, EmbeddingCache] = {}
+    # bounded: a long-lived process (the app, the test suite) meets many models/folders
+    _memo: LRUCache[Path, EmbeddingCache] = LRUCache(maxsize=4)
     _memo_lock = threading.Lock()
 
     def __init__(self, folder: Path) -> None:

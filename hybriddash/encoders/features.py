@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 
-_FEATURIZERS: dict[tuple[str, str], Featurizer] = {}
+# bounded: a long-lived process (the app, the test suite) meets many model folders
+_FEATURIZERS: LRUCache[tuple[str, str], Featurizer] = LRUCache(maxsize=8)
 _LOCK = threading.Lock()
 
 

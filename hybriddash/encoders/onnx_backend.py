@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from cachetools import LRUCache
 
 from hybriddash import config
 from hybriddash.encoders._folder import atomic_build, quiet_transformers
@@ -80,7 +81,8 @@ EXPORT_VERSION = "2"
 INT8_RECIPE = "2"
 SMOOTH_ALPHA = 0.75  # swept 0.5-0.95 on xquad-r[articles=8]; 0.75 kept cosine highest
 CALIBRATION_BATCH = 32
-_SESSIONS: dict[tuple[str, str], Any] = {}
+# bounded: each session holds its weights; a long-lived process meets many models
+_SESSIONS: LRUCache[tuple[str, str], Any] = LRUCache(maxsize=4)
 _SESSIONS_LOCK = threading.Lock()
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from cachetools import LRUCache
 
 from hybriddash import config
 
@@ -45,7 +46,8 @@ OPENVINO_MODES = ("openvino-bf16", "openvino-int8")
 # SmoothQuant), FFN down-projections kept out as in onnx-int8 recipe 2; bump on change
 OV_INT8_RECIPE = "1"
 OV_BATCH_SIZE = 16
-_COMPILED: dict[tuple[str, str, int], Any] = {}
+# bounded: each compiled model holds its weights; a long-lived process meets many
+_COMPILED: LRUCache[tuple[str, str, int], Any] = LRUCache(maxsize=4)
 _LOCK = threading.Lock()
 
 

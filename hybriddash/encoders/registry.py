@@ -27,6 +27,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cachetools import LRUCache
+
 from hybriddash import config
 from hybriddash.encoders._folder import quiet_transformers, read_marker, weights_fingerprint
 from hybriddash.encoders.spec import OFFLINE_DEFAULT, ModelSpec, default_prefixes
@@ -250,7 +252,8 @@ def list_models() -> list[ModelSpec]:
     return specs
 
 
-_LOADED: dict[tuple[str, str, str, str], Any] = {}
+# bounded: each loaded model holds its weights; a long-lived process meets many
+_LOADED: LRUCache[tuple[str, str, str, str], Any] = LRUCache(maxsize=3)
 _LOAD_LOCK = threading.Lock()
 
 
