@@ -7,10 +7,15 @@
 2. ``run_id = sha256(model fp, corpus fp, encode mode, k, METRICS_VERSION[, index])[:16]``
    (the top-k index kind enters only when approximate, so exact runs keep their ids); when
    the store already holds that run (and ``force`` is off) its stored summary is
-   returned and nothing is encoded, ranked or computed;
+   returned and nothing is encoded, ranked or computed. With a ``correction``
+   (:mod:`hybriddash.encoders.corrections`) the model is the corrected encoder
+   ``"<model> + <correction>"`` and its fingerprint (model fp, method, fit corpus fp)
+   replaces the model's, so a corrected run is cached like any other and a change of
+   method or fit corpus gives a new run;
 3. encode queries and candidates (:func:`hybriddash.encoders.encode.encode_corpus`:
    embeddings come from the on-disk cache when present, so ``force`` re-ranks but does
-   not re-encode);
+   not re-encode); then, with a correction, fit it (encoding the fit corpus's texts it
+   needs, cached the same way) and transform the embeddings;
 4. exact ranks of every relevant candidate, per language and pooled
    (:func:`hybriddash.retrieval.exact_ranks.corpus_relevant_ranks`), and from them all
    metric tables (:func:`hybriddash.metrics.settings.compute_corpus_metrics`);
@@ -79,6 +84,10 @@ class RunSummary:
     when unknown); ``index_recall_at_k``: recall@k of those lists vs exact search, over
     ``index_recall_queries`` sampled queries (1.0 for flat; None when not measured, e.g. a
     reused approximate run: the store has no column for it). Metrics never depend on it.
+    ``correction``: the post-hoc correction (``center-docs``, ``center``, ``shift``;
+    None: none), ``correction_of`` the uncorrected model's id (``model_id`` is then
+    ``"<correction_of> + <label>"``), ``correction_fit`` its fit corpus and
+    ``correction_info`` what it was fitted on.
     """
 
     run_id: str
@@ -105,6 +114,10 @@ class RunSummary:
     index_kind: str | None = None
     index_recall_at_k: float | None = None
     index_recall_queries: int = 0
+    correction: str | None = None
+    correction_of: str | None = None
+    correction_fit: str | None = None
+    correction_info: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -143,6 +156,10 @@ class RunSummary:
             "index": self.index_kind,
             "index_recall_at_k": self.index_recall_at_k,
             "index_recall_queries": self.index_recall_queries,
+            "correction": self.correction,
+            "correction_of": self.correction_of,
+            "correction_fit": self.correction_fit,
+            "correction_info": dict(self.correction_info),
         }
         return _nan_to_none(doc)
 
@@ -173,6 +190,8 @@ def evaluate(
     progress: bool = True,
     index: str = "auto",
     devices: str | Sequence[str] | None = None,
+    correction: str | None = None,
+    fit_on: str | None = None,
 ) -> RunSummary:
     """Evaluate ``model`` on ``dataset`` and store the run (see the module docstring).
 
@@ -196,8 +215,13 @@ def evaluate(
             ``flat``, ``hnsw`` or ``ivf``. Metrics are exact whatever the index.
         devices: where to encode (``cpu``, ``auto`` = all GPUs if any, ``cuda:0,cuda:1``;
             :func:`~hybriddash.encoders.encode.resolve_devices`).
+        correction: post-hoc correction of the embeddings: ``center-docs``, ``center``
+            or ``shift`` (:mod:`hybriddash.encoders.corrections`); None: none.
+        fit_on: the corpus ``center``/``shift`` are fitted on (``DATASET``,
+            ``DATASET[articles=N]`` or ``DATASET[articles=A-B]``).
     """
-    from hybriddash.retrieval.ann import resolve_index_kind, validate_index_kind
+    from hybriddash.encoders import corrections as corr
+    from hybriddash.retrieval.ann import validate_index_kind
 
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
@@ -214,20 +238,10 @@ def evaluate(
         progress_callback(stage, start + (end - start) * min(max(within, 0.0), 1.0))
 
     report("load")
-    spec = _resolve(model)
-    corpus = _load(dataset, langs, articles)
-    if not corpus.queries or not corpus.candidates:
-        raise ValueError(f"{corpus.name}: nothing to evaluate (no queries or no candidates)")
-    index_kind = resolve_index_kind(index, len(corpus.candidates))
-    where = resolve_devices(devices)
-    # a fallback is stored as what ran
-    # --mode > HYBRIDDASH_ENCODE_MODE > tuned on this machine (first use tunes) > CPU flags
-    if mode is None:
-        from hybriddash.encoders.tuning import select_encode_mode
-
-        mode, _why = select_encode_mode(None, where)
-    mode = effective_mode(mode, spec, where)
-    run_id = make_run_id(spec.fingerprint, corpus.fingerprint, mode, k, index_kind)
+    key = _run_key(model, dataset, langs, articles, k, mode, index, devices, correction, fit_on)
+    spec, corpus, request, fit_corpus = key.spec, key.corpus, key.request, key.fit_corpus
+    index_kind, where, mode = key.index_kind, key.devices, key.mode
+    model_id, model_fp, run_id = key.model_id, key.model_fp, key.run_id
 
     if not force:
         stored = stored_summary(run_id, store=store)
@@ -238,8 +252,12 @@ def evaluate(
             report("done")
             return stored
 
-    from hybriddash.encoders.encode import encode_corpus
-    from hybriddash.metrics.settings import compute_corpus_metrics, topk_frames
+    from hybriddash.encoders.encode import encode_corpus, encode_texts
+    from hybriddash.metrics.settings import (
+        compute_corpus_metrics,
+        run_language_preference,
+        topk_frames,
+    )
     from hybriddash.retrieval.exact_ranks import corpus_relevant_ranks, relevance_csr
     from hybriddash.retrieval.search import TopK, topk_with_report
 
@@ -262,11 +280,31 @@ def evaluate(
     )
     encode_seconds = time.perf_counter() - encode_started
 
+    q_emb, c_emb = encoded.queries, encoded.candidates
+    fitted = None
+    if request is not None:
+        fitted = corr.fit_correction(
+            request,
+            corpus,
+            c_emb,
+            fit_corpus=fit_corpus,
+            encode=lambda texts, kind: encode_texts(
+                spec,
+                texts,
+                kind,
+                mode=mode,
+                batch_size=batch_size,
+                progress=progress,
+                devices=where,
+            ),
+        )
+        q_emb, c_emb = fitted.apply(q_emb, corpus.query_langs, c_emb, corpus.candidate_langs)
+
     report("rank")
     # Exact top-k lists come out of the rank pass's own score blocks (one matmul, the
     # tie rule of the ranks); faiss builds a second index only when one is approximate.
     exact_topk = k if index_kind == "flat" else 0
-    ranks = corpus_relevant_ranks(corpus, encoded.queries, encoded.candidates, top_k=exact_topk)
+    ranks = corpus_relevant_ranks(corpus, q_emb, c_emb, top_k=exact_topk)
     metrics = compute_corpus_metrics(corpus, ranks)
 
     report("topk")
@@ -274,7 +312,7 @@ def evaluate(
         assert ranks.topk_scores is not None and ranks.topk_indices is not None
         lists = TopK(ranks.topk_scores, ranks.topk_indices, "flat", ranks.topk_scores.shape[1], 1.0)
     else:
-        lists = topk_with_report(encoded.queries, encoded.candidates, k, index=index_kind)
+        lists = topk_with_report(q_emb, c_emb, k, index=index_kind)
     scores, indices = lists.scores, lists.indices
     rel_indptr, rel_indices = relevance_csr(corpus)
     hits, shares = topk_frames(
@@ -288,13 +326,23 @@ def evaluate(
         indices,
     )
 
+    preference = run_language_preference(corpus, ranks, indices, rel_indptr, rel_indices)
+
     contaminated, note = contamination(spec, corpus, store=store)
+    info: dict[str, Any] = {}
+    if request is not None and fitted is not None:
+        fit_dirty, fit_note = correction_contamination(request, fit_corpus, corpus)
+        if fit_dirty:
+            contaminated = True
+            note = "; ".join(x for x in (note, fit_note) if x)
+        info = dict(fitted.record)
+        info["contamination"] = fit_note
 
     report("store")
     run_row = {
         "run_id": run_id,
-        "model_id": spec.model_id,
-        "model_fp": spec.fingerprint,
+        "model_id": model_id,
+        "model_fp": model_fp,
         "corpus_fp": corpus.fingerprint,
         "dataset_id": corpus.dataset_id,
         "corpus_name": corpus.name,
@@ -309,6 +357,10 @@ def evaluate(
         "contaminated": contaminated,
         "contamination_note": note,
         "wall_seconds": round(time.perf_counter() - started, 3),
+        "correction": request.method if request else None,
+        "correction_of": spec.model_id if request else None,
+        "correction_fit": request.fit_on if request else None,
+        "correction_info": json.dumps(info, ensure_ascii=False, default=str) if request else None,
     }
     frames = {
         "run_headline": metrics.headline,
@@ -318,9 +370,12 @@ def evaluate(
         "query_bias": metrics.bias,
         "topk_hits": hits,
         "run_lang_share": shares,
+        "run_language_preference": preference,
     }
     with store.write() as con:
         writes.register_model(con, spec)
+        if request is not None:
+            writes.register_corrected_model(con, spec, model_id, model_fp, request)
         writes.register_corpus(con, corpus)
         writes.write_run(con, run_row, frames)
     if encoded.stats.n_encoded:
@@ -330,8 +385,8 @@ def evaluate(
     pairs, by_lang = _pair_dicts(metrics.pairs)
     return RunSummary(
         run_id=run_id,
-        model_id=spec.model_id,
-        model_fp=spec.fingerprint,
+        model_id=model_id,
+        model_fp=model_fp,
         dataset_id=corpus.dataset_id,
         corpus_name=corpus.name,
         corpus_fp=corpus.fingerprint,
@@ -352,7 +407,95 @@ def evaluate(
         index_kind=lists.index_kind,
         index_recall_at_k=lists.recall_at_k,
         index_recall_queries=lists.n_recall_queries,
+        correction=run_row["correction"],
+        correction_of=run_row["correction_of"],
+        correction_fit=run_row["correction_fit"],
+        correction_info=info,
     )
+
+
+@dataclass
+class RunKey:
+    """What identifies a run, resolved without encoding anything (see :func:`evaluate`)."""
+
+    spec: ModelSpec
+    corpus: Corpus
+    request: Any  # hybriddash.encoders.corrections.CorrectionRequest | None
+    fit_corpus: Corpus | None
+    index_kind: str
+    devices: list[str]
+    mode: str
+    model_id: str  # "<model> + <correction label>" for a corrected encoder
+    model_fp: str
+    run_id: str
+
+
+def _run_key(
+    model: str | ModelSpec,
+    dataset: str | Corpus,
+    langs: Sequence[str] | None,
+    articles: int | None,
+    k: int,
+    mode: str | None,
+    index: str,
+    devices: str | Sequence[str] | None,
+    correction: str | None,
+    fit_on: str | None,
+) -> RunKey:
+    from hybriddash.encoders import corrections as corr
+    from hybriddash.retrieval.ann import resolve_index_kind
+
+    request = corr.parse_correction(correction, fit_on)
+    spec = _resolve(model)
+    corpus = _load(dataset, langs, articles)
+    if not corpus.queries or not corpus.candidates:
+        raise ValueError(f"{corpus.name}: nothing to evaluate (no queries or no candidates)")
+    fit_corpus = (
+        corr.load_fit_corpus(request.fit_on) if request is not None and request.fit_on else None
+    )
+    index_kind = resolve_index_kind(index, len(corpus.candidates))
+    where = resolve_devices(devices)
+    # --mode > HYBRIDDASH_ENCODE_MODE > tuned on this machine (first use tunes) > CPU flags
+    if mode is None:
+        from hybriddash.encoders.tuning import select_encode_mode
+
+        mode, _why = select_encode_mode(None, where)
+    # a fallback is stored as what ran
+    mode = effective_mode(mode, spec, where)
+    if request is None:
+        model_id, model_fp = spec.model_id, spec.fingerprint
+    else:
+        model_id = corr.corrected_model_id(spec.model_id, request)
+        model_fp = corr.corrected_fingerprint(
+            spec.fingerprint, request, fit_corpus.fingerprint if fit_corpus else None
+        )
+    run_id = make_run_id(model_fp, corpus.fingerprint, mode, k, index_kind)
+    return RunKey(
+        spec, corpus, request, fit_corpus, index_kind, where, mode, model_id, model_fp, run_id
+    )
+
+
+def find_stored_run(
+    model: str | ModelSpec,
+    dataset: str | Corpus,
+    *,
+    langs: Sequence[str] | None = None,
+    articles: int | None = None,
+    k: int = 100,
+    mode: str | None = None,
+    index: str = "auto",
+    devices: str | Sequence[str] | None = None,
+    correction: str | None = None,
+    fit_on: str | None = None,
+    store: Store | None = None,
+) -> RunSummary | None:
+    """The stored run :func:`evaluate` would reuse for these arguments, or None.
+
+    Resolves the same key (model, corpus, correction and fit corpus, mode, k, index)
+    without encoding or ranking anything.
+    """
+    key = _run_key(model, dataset, langs, articles, k, mode, index, devices, correction, fit_on)
+    return stored_summary(key.run_id, store=store)
 
 
 def stored_summary(run_id: str, *, store: Store | None = None) -> RunSummary | None:
@@ -385,6 +528,10 @@ def stored_summary(run_id: str, *, store: Store | None = None) -> RunSummary | N
         reused=True,
         wall_seconds=_float(run.get("wall_seconds")),
         metrics_version=str(run.get("metrics_version") or METRICS_VERSION),
+        correction=_str_or_none(run.get("correction")),
+        correction_of=_str_or_none(run.get("correction_of")),
+        correction_fit=_str_or_none(run.get("correction_fit")),
+        correction_info=_json_dict(run.get("correction_info")),
     )
 
 
@@ -419,6 +566,32 @@ def contamination(
     return False, ""
 
 
+def correction_contamination(
+    request: Any, fit_corpus: Corpus | None, corpus: Corpus
+) -> tuple[bool, str]:
+    """(contaminated, note) for a correction fitted on ``fit_corpus`` and evaluated on ``corpus``.
+
+    Flags a correction whose fit saw evaluation queries (same normalised question text)
+    or their parallel groups (:func:`hybriddash.encoders.corrections.fit_contamination_rows`).
+    ``center-docs`` is never flagged: it sees the unlabelled candidates being indexed only.
+    """
+    from hybriddash.encoders.corrections import fit_contamination_rows
+    from hybriddash.training.contamination import check_contamination
+
+    rows = fit_contamination_rows(request, fit_corpus)
+    if not rows:
+        return False, ""
+    report = check_contamination(corpus, rows)
+    if not report.contaminated:
+        return False, ""
+    return True, (
+        f"correction {request.label} contaminated: fitted on {fit_corpus.name if fit_corpus else '?'}, "
+        f"which shares {len(report.contaminated_queries)} of {report.n_queries} evaluation "
+        f"queries ({report.fraction:.1%}) by parallel group ({len(report.shared_groups)} groups) "
+        f"or question text ({len(report.shared_text_queries)} queries)"
+    )
+
+
 # ---- helpers -----------------------------------------------------------------
 def _record_timing(
     spec: ModelSpec,
@@ -442,6 +615,24 @@ def _record_timing(
             rate=meter.rate(n_encoded),
             total_s=time.perf_counter() - started,
         )
+
+
+def _str_or_none(value: Any) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return str(value)
+
+
+def _json_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            loaded = json.loads(value)
+        except ValueError:
+            return {}
+        return loaded if isinstance(loaded, dict) else {}
+    return {}
 
 
 def _resolve(model: str | ModelSpec) -> ModelSpec:

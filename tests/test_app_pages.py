@@ -167,7 +167,7 @@ def test_overview_baseline_changes_the_deltas(dash) -> None:
     ("page", "n_charts", "column", "n_tables"),
     [
         ("pairs", 3, "setting", 1),  # model, compared model, difference
-        ("dominance", 3, "same_lang_rank", 1),  # stacked shares, same-language, rank distance
+        ("dominance", 4, "same_lang_rank", 1),  # shares, same-language, LPR, rank distance
         ("alignment", 3, "cos_random", 1),  # two UMAP panels + accuracy bars
         ("explorer", 1, "candidate", 2),  # one hit list per model
     ],

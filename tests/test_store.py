@@ -459,6 +459,54 @@ def test_newer_schema_version_is_refused(store: Store) -> None:
         pass
 
 
+def _downgrade_to_version_1(path: Path) -> None:
+    """Make ``path`` look like a store written by schema version 1 (before corrections)."""
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("DROP TABLE run_language_preference")
+        for table in ("models", "runs"):
+            for column in ("correction", "correction_of", "correction_fit", "correction_info"):
+                con.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {column}")
+        con.execute("UPDATE schema_info SET value = '1' WHERE key = 'schema_version'")
+    finally:
+        con.close()
+
+
+def test_a_version_1_store_opens_and_is_upgraded_in_place(tmp_path: Path) -> None:
+    from hybriddash.store import db
+
+    path = tmp_path / "old.duckdb"
+    writes.write_run(Store(path), *synthetic_run("run-old"))
+    _downgrade_to_version_1(path)
+    db._checked_paths.discard(path.resolve())
+    store = Store(path)
+    # the first read upgrades the file (additive: every row kept), then reads the new columns
+    runs = reads.list_runs(store=store)
+    assert runs["run_id"].tolist() == ["run-old"]
+    assert "correction" in runs.columns and runs["correction"].isna().all()
+    version = store.query("SELECT value FROM schema_info WHERE key = 'schema_version'")
+    assert version["value"].tolist() == [SCHEMA_VERSION] == ["2"]
+    assert store.query("SELECT count(*) AS n FROM run_language_preference")["n"].tolist() == [0]
+    assert len(reads.relevant_ranks("run-old", store=store)) > 0
+    # a current-version file that lacks the columns (written by another branch's
+    # version 2) gets them on its first read too
+    third = tmp_path / "v2-without.duckdb"
+    writes.write_run(Store(third), *synthetic_run("run-c"))
+    _downgrade_to_version_1(third)
+    with Store(third).write() as con:  # recorded as current, tables created, columns not
+        con.execute("ALTER TABLE runs DROP COLUMN correction_info")
+    db._checked_paths.discard(third.resolve())
+    assert "correction_info" in reads.list_runs(store=Store(third)).columns
+    # a write to another old file upgrades it too
+    other = tmp_path / "old2.duckdb"
+    writes.write_run(Store(other), *synthetic_run("run-a"))
+    _downgrade_to_version_1(other)
+    writes.write_run(Store(other), *synthetic_run("run-b"))
+    assert sorted(reads.list_runs(store=Store(other))["run_id"]) == ["run-a", "run-b"]
+
+
 def test_default_store_follows_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HYBRIDDASH_STORE", str(tmp_path / "env.duckdb"))
     assert Store().path == tmp_path / "env.duckdb"

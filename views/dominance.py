@@ -1,4 +1,5 @@
-"""Top-k language dominance: which languages fill the pooled top-k, and rank distance."""
+"""Top-k language dominance: which languages fill the pooled top-k, language preference
+(LPR, top-1 split), rank agreement of parallel queries (MRC) and rank distance."""
 
 from __future__ import annotations
 
@@ -88,6 +89,66 @@ fig_same.update_layout(
     xaxis={"title": "query language"},
 )
 event = st.plotly_chart(fig_same, key="hd_dom_same", on_select="rerun", selection_mode="points")
+
+# query-language preference (MLAIRE) and rank agreement of parallel queries (MultiEuP-v2)
+st.subheader("Query-language preference and rank agreement")
+pref = ui_state.query("tables:language_preference_table", list(runs.values()))
+if pref.empty:
+    st.caption("No ranks stored for these runs.")
+else:
+    overall = pref[pref["query_lang"] == "all"].set_index("model_id").reindex(list(runs))
+    summary = pd.DataFrame(
+        {
+            "model": overall.index,
+            "LPR": overall["lpr"].to_numpy(),
+            "LPR if indifferent": overall["lpr_chance"].to_numpy(),
+            "top-1 right, own lang": overall["relevant_same"].to_numpy(),
+            "top-1 right, other lang": overall["relevant_other"].to_numpy(),
+            "fail: own-lang preference": overall["wrong_same"].to_numpy(),
+            "fail: semantic": overall["wrong_other"].to_numpy(),
+            f"MRC@{int(overall['mrc_k'].max() or 0)}": overall["mrc"].to_numpy(),
+        }
+    )
+    st.dataframe(
+        summary.style.format({c: "{:.3f}" for c in summary.columns if c != "model"}, na_rep="–"),
+        hide_index=True,
+        key="hd_dom_preference",
+    )
+    per_lang = pref[pref["query_lang"] != "all"]
+    fig_lpr = go.Figure()
+    for model in runs:
+        part = per_lang[per_lang["model_id"] == model]
+        fig_lpr.add_bar(x=part["query_lang"], y=part["lpr"], name=model)
+    chance = per_lang.drop_duplicates("query_lang")
+    fig_lpr.add_scatter(
+        x=chance["query_lang"],
+        y=chance["lpr_chance"],
+        mode="markers",
+        name="no preference",
+        marker={"symbol": "line-ew-open", "size": 28, "color": "black", "line": {"width": 3}},
+    )
+    fig_lpr.update_layout(
+        barmode="group",
+        height=320,
+        margin={"t": 20},
+        yaxis={"title": "Language Preference Rate", "range": [0, 1]},
+        xaxis={"title": "query language"},
+    )
+    st.plotly_chart(fig_lpr, key="hd_dom_lpr")
+    st.caption(
+        "**LPR** (MLAIRE, Jang et al. 2026, arXiv 2605.07249): share of queries whose answer "
+        "in the query's own language is ranked above all its translations; a ranking "
+        "indifferent to language gives 1 / (languages the answer exists in), the black "
+        "marks. **Top-1 split**: the first hit is right in the query's language, right in "
+        "another, wrong in the query's language (a *query-language preference failure*: a "
+        "wrong passage won by its language) or wrong in another language (a *semantic "
+        "failure*); shares of queries, macro-averaged over query languages. **MRC** "
+        "(MultiEuP-v2, Yang et al. 2025, arXiv 2509.06195): mean Kendall τ-b between the "
+        "top-k lists that the parallel versions of one question get (1 = the same ranking "
+        "in every query language, about -0.67 = lists with nothing in common), averaged over "
+        "parallel groups. Definitions: "
+        "`hybriddash/metrics/language_preference.py`, `rank_correlation.py`."
+    )
 
 # rank distance distribution
 st.subheader("Rank distance per query")

@@ -10,8 +10,12 @@ import plotly.express as px
 import streamlit as st
 
 from hybriddash import ui_state
+from hybriddash.encoders.corrections import METHOD_HELP as CORRECTION_HELP
+from hybriddash.encoders.corrections import METHODS as CORRECTION_METHODS
 from hybriddash.encoders.modes import describe_encode_mode
 from hybriddash.reports.tables import HEADLINE_METRICS
+
+CORRECTION_CHOICES = ["none", *CORRECTION_METHODS]
 
 sel = ui_state.selection()
 st.title("hybriddash")
@@ -69,6 +73,8 @@ else:
         if baseline is not None:
             shown[f"Δ {MEASURE_LABELS[m]}"] = table[f"delta_{m}"]
     shown["contaminated"] = table["contaminated"].map(lambda c: "⚠ yes" if c else "")
+    if table["correction"].notna().any():
+        shown.insert(1, "correction", table["correction"].fillna("—"))
 
     def _bold_best(column: pd.Series) -> list[str]:
         for m in measures:
@@ -88,7 +94,9 @@ else:
         "distance). mono = mean over languages X of mAP(X→X); cross = mean over pairs X≠Y of "
         "mAP(X→Y); multi = mean over X of mAP(X→all languages pooled); rank distance = mean "
         "over queries of (rank of the lowest- minus the highest-ranked relevant candidate), "
-        "macro-averaged over query languages."
+        "macro-averaged over query languages. A row `<model> + <correction>` is the model "
+        "with a training-free language-bias correction of its embeddings (see *Evaluate a "
+        "model* below)."
     )
     flagged = table[table["contaminated"].fillna(False).astype(bool)]
     for row in flagged.itertuples():
@@ -130,6 +138,8 @@ else:
                 "alpha",
                 "base_model_id",
                 "train_dataset",
+                "correction",
+                "correction_fit",
                 "n_runs",
                 "description",
             ]
@@ -138,6 +148,8 @@ else:
         key="hd_models_table",
     )
     for row in store_models.itertuples():
+        if isinstance(row.correction, str) and row.correction:
+            continue  # a corrected encoder shares its model's card
         if isinstance(row.training_card, str) and row.training_card:
             with st.expander(f"Training card: {row.model_id}"):
                 st.json(json.loads(row.training_card), expanded=False)
@@ -216,6 +228,27 @@ else:
         key="hd_eval_dataset",
     )
     model_id = c2.selectbox("Model", model_choices, key="hd_eval_model")
+    correction = c2.selectbox(
+        "Correction",
+        CORRECTION_CHOICES,
+        format_func=lambda c: c if c != "none" else "none (the model as it is)",
+        key="hd_eval_correction",
+        help="A training-free language-bias correction of the embeddings; the corrected "
+        "encoder is stored as a model of its own ('<model> + <correction>'). "
+        + " ".join(f"{m}: {h}." for m, h in CORRECTION_HELP.items()),
+    )
+    fit_on = None
+    if correction in ("center", "shift"):
+        fit_on = (
+            c2.text_input(
+                "Fit on (dataset)",
+                value="mlqa-r" if dataset_id != "mlqa-r" else "xquad-r",
+                key="hd_eval_fit_on",
+                help="DATASET, DATASET[articles=N] or DATASET[articles=A-B]. Fitting on the "
+                "evaluation queries or their parallel groups is flagged as contaminated.",
+            ).strip()
+            or None
+        )
     articles = c3.number_input(
         "First N articles (0 = all)",
         min_value=0,
@@ -241,6 +274,10 @@ else:
         command += ["--langs", ",".join(langs)]
     if articles:
         command += ["--articles", str(int(articles))]
+    if correction != "none":
+        command += ["--correction", correction]
+        if fit_on:
+            command += ["--fit-on", fit_on]
     n_texts = int((ds_row["queries"] or 0) + (ds_row["candidates"] or 0))
     estimate = ui_state.evaluation_estimate(n_texts, model_id)
     subset = " (less for a subset)" if langs or articles else ""
@@ -270,6 +307,8 @@ else:
     if st.button("Evaluate", type="primary", key="hd_eval_go"):
         params = {"model": model_id, "dataset": dataset_id, "langs": langs or None}
         params["articles"] = int(articles) or None
+        if correction != "none":
+            params.update(correction=correction, fit_on=fit_on)
         try:
             st.session_state["hd_eval_job"] = jobs.submit("evaluate", params)
         except ValueError as exc:

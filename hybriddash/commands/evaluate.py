@@ -69,6 +69,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "HYBRIDDASH_ANN_THRESHOLD candidates (default 2000000), HNSW above; metrics stay "
         "exact whatever the index (default: auto)",
     )
+    parser.add_argument(
+        "--correction",
+        choices=("center-docs", "center", "shift"),
+        help="training-free language-bias correction of the embeddings, part of the "
+        "encoder's identity (the run is stored as '<model> + <correction>'): "
+        "center-docs = centre each language's candidates (fitted on the candidates being "
+        "indexed, no labels); center = center-docs plus queries centred with language means "
+        "fitted on --fit-on; shift = Shift (arXiv 2606.18801), per-language offsets from "
+        "parallel pairs of --fit-on subtracted from the candidates",
+    )
+    parser.add_argument(
+        "--fit-on",
+        metavar="DATASET",
+        help="corpus that center/shift are fitted on: DATASET, DATASET[articles=N] (first N "
+        "articles) or DATASET[articles=A-B] (articles A..B, 1-based); fitting on the "
+        "evaluation queries or their parallel groups is flagged as contaminated",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=_evaluate)
 
@@ -103,6 +120,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         index=args.index,
         devices=args.devices,
+        correction=args.correction,
+        fit_on=args.fit_on,
     )
     to_stdout = args.json == "-"
     out = sys.stderr if to_stdout else sys.stdout
@@ -139,6 +158,8 @@ def print_summary(summary: RunSummary, out: TextIO) -> None:
         )
     print(f"run     {s.run_id}  {how}", file=out)
     print(f"encode  mode {s.mode}", file=out)
+    if s.correction:
+        print(f"correct {s.correction} on {s.correction_of}: {_fitted_on(s)}", file=out)
     print(f"top-k   {_index_line(s)}", file=out)
     print(file=out)
     rows = [
@@ -165,6 +186,23 @@ def print_summary(summary: RunSummary, out: TextIO) -> None:
             cells = [_fmt(s.pairs.get(f"{q}-{c}"), False, blank=True) for c in langs]
             cells.append(_fmt(s.multilingual_by_lang.get(q), False, blank=True))
             print(f"  {q:<4}" + "".join(f"{v:>{width}}" for v in cells), file=out)
+
+
+def _fitted_on(s: RunSummary) -> str:
+    """What the run's correction was fitted on (from its record)."""
+    info = s.correction_info or {}
+    parts = [
+        str(info[key]) for key in ("documents_fitted_on", "queries_fitted_on") if info.get(key)
+    ]
+    for key, what in (
+        ("query_fallback_langs", "query means from candidates for"),
+        ("unfitted_langs", "no offset for"),
+    ):
+        if info.get(key):
+            parts.append(f"{what} {','.join(info[key])}")
+    if not parts and s.correction_fit:
+        parts.append(f"fit on {s.correction_fit}")
+    return "; ".join(parts) or "fit record not stored"
 
 
 def _index_line(s: RunSummary) -> str:

@@ -83,7 +83,13 @@ def _reproduce(args: argparse.Namespace) -> int:
     )
     path = Path(args.results) if args.results else REPO_ROOT / "docs" / "results.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_results(result) + "\n", encoding="utf-8")
+    text = render_results(result) + "\n"
+    # keep the corrections section (bench/corrections_results.py) of an existing file
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    start, end = "<!-- corrections:start -->", "<!-- corrections:end -->"
+    if start in old and end in old:
+        text += "\n" + start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+    path.write_text(text, encoding="utf-8")
     print(f"wrote {path} ({result.wall_seconds / 60:.1f} min)")
     return 0
 

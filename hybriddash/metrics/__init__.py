@@ -25,7 +25,9 @@ Conventions shared by every module here
   headline numbers macro-average over languages / language pairs as the paper does.
 
 Modules: :mod:`average_precision`, :mod:`ndcg`, :mod:`recall`, :mod:`first_relevant`,
-:mod:`rank_distance`, :mod:`topk_share`, :mod:`settings`.
+:mod:`rank_distance`, :mod:`topk_share`, :mod:`language_preference` (MLAIRE's Language
+Preference Rate and top-1 split), :mod:`rank_correlation` (Mean Rank Correlation of
+parallel queries, MultiEuP-v2), :mod:`settings`.
 """
 
 from hybriddash.metrics.average_precision import average_precision, average_precision_segments

@@ -35,7 +35,18 @@ import pandas as pd
 
 from hybriddash.metrics.average_precision import average_precision_segments
 from hybriddash.metrics.first_relevant import first_relevant_rank_segments
+from hybriddash.metrics.language_preference import (
+    TOP1_CELLS,
+    chance_preference_segments,
+    language_preference_segments,
+    top1_cells,
+)
 from hybriddash.metrics.ndcg import ndcg_at_k_segments
+from hybriddash.metrics.rank_correlation import (
+    mean_rank_correlation,
+    parallel_pair_correlations,
+    rank_correlation_by_language,
+)
 from hybriddash.metrics.rank_distance import rank_distance_segments
 from hybriddash.metrics.recall import recall_at_k_segments
 from hybriddash.metrics.topk_share import language_share_at_k
@@ -58,6 +69,10 @@ PAIR_COLUMNS = [
 ]  # fmt: skip
 HEADLINE_COLUMNS = [
     "monolingual", "crosslingual", "multilingual", "rank_distance", "ndcg_at_10", "recall_at_100",
+]  # fmt: skip
+LANG_PREF_COLUMNS = [
+    "query_lang", "lpr", "lpr_chance", "n_lpr", *TOP1_CELLS, "n_queries", "mrc", "n_mrc_pairs",
+    "mrc_k",
 ]  # fmt: skip
 
 
@@ -334,3 +349,136 @@ def topk_frames(
         }
     )
     return hits, share_frame
+
+
+def language_preference_table(
+    query_langs: Sequence[str] | np.ndarray,
+    query_groups: Sequence[str] | np.ndarray,
+    rel_query: np.ndarray,
+    rel_rank: np.ndarray,
+    rel_lang: Sequence[str] | np.ndarray,
+    top1_relevant: np.ndarray,
+    top1_lang: Sequence[str] | np.ndarray,
+    topk: np.ndarray,
+) -> pd.DataFrame:
+    """``run_language_preference`` rows: query-language preference and rank agreement.
+
+    Per query language X (and ``'all'``), from the pooled exact ranks and top-k lists:
+
+    - ``lpr``: MLAIRE's Language Preference Rate, the mean over X's queries of the
+      indicator "the answer in X is ranked above its translations"
+      (:func:`~hybriddash.metrics.language_preference.language_preference_segments`);
+      ``lpr_chance`` the same for a ranking indifferent to language; ``n_lpr`` the
+      queries it is defined for;
+    - ``relevant_same, relevant_other, wrong_same, wrong_other``: the 4-way split of
+      the top-1 (:data:`~hybriddash.metrics.language_preference.TOP1_CELLS`), shares
+      of X's queries; ``n_queries``;
+    - ``mrc``: mean Kendall tau-b between the top-k of X's queries and of their parallel
+      versions (:mod:`~hybriddash.metrics.rank_correlation`), ``n_mrc_pairs``,
+      ``mrc_k`` = k.
+
+    ``'all'``: LPR, chance and the top-1 shares macro-averaged over query languages (as
+    the headline), ``mrc`` the mean over parallel groups of their pairs' mean (MRC).
+
+    Args:
+        query_langs, query_groups: (nq,) per query.
+        rel_query, rel_rank, rel_lang: (nnz,) per (query, relevant candidate): the query's
+            row, the candidate's pooled 1-based rank and language.
+        top1_relevant, top1_lang: (nq,) whether each query's rank-1 candidate is relevant,
+            and its language.
+        topk: (nq, k) candidate ids or indices of each query's pooled top-k, best first.
+    """
+    qlang = np.asarray(query_langs, dtype=object).astype(str)
+    nq = qlang.shape[0]
+    rel_query = np.asarray(rel_query, dtype=np.int64)
+    order = np.lexsort((np.asarray(rel_rank), rel_query))
+    rel_query = rel_query[order]
+    rel_rank = np.asarray(rel_rank, dtype=np.int64)[order]
+    rel_lang = np.asarray(rel_lang, dtype=object).astype(str)[order]
+    indptr = np.r_[0, np.cumsum(np.bincount(rel_query, minlength=nq))].astype(np.int64)
+    same = rel_lang == qlang[rel_query]
+    lpr = language_preference_segments(rel_rank, same, indptr)
+    chance = chance_preference_segments(rel_lang, same, indptr)
+    cells = top1_cells(top1_relevant, np.asarray(top1_lang, dtype=object).astype(str) == qlang)
+    topk = np.asarray(topk)
+    k = int(topk.shape[1]) if topk.ndim == 2 else 0
+    pairs = (
+        parallel_pair_correlations(topk, query_groups, qlang)
+        if k
+        else pd.DataFrame(columns=["group_id", "lang_a", "lang_b", "tau"])
+    )
+    by_lang = rank_correlation_by_language(pairs).set_index("query_lang")
+    rows = []
+    for lang in sorted(set(qlang.tolist())):
+        mask = qlang == lang
+        lpr_x, chance_x = lpr[mask], chance[mask]
+        defined = ~np.isnan(lpr_x)
+        counts = np.bincount(cells[mask], minlength=len(TOP1_CELLS))
+        row = {
+            "query_lang": lang,
+            "lpr": float(lpr_x[defined].mean()) if defined.any() else np.nan,
+            "lpr_chance": float(chance_x[defined].mean()) if defined.any() else np.nan,
+            "n_lpr": int(defined.sum()),
+            **{name: float(counts[i] / mask.sum()) for i, name in enumerate(TOP1_CELLS)},
+            "n_queries": int(mask.sum()),
+            "mrc": float(by_lang.loc[lang, "mrc"]) if lang in by_lang.index else np.nan,
+            "n_mrc_pairs": int(by_lang.loc[lang, "n_pairs"]) if lang in by_lang.index else 0,
+            "mrc_k": k,
+        }
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=LANG_PREF_COLUMNS)
+    if frame.empty:
+        return frame
+
+    def macro(column: str) -> float:
+        values = frame[column].dropna()
+        return float(values.mean()) if len(values) else np.nan
+
+    overall = {
+        "query_lang": POOLED,
+        "lpr": macro("lpr"),
+        "lpr_chance": macro("lpr_chance"),
+        "n_lpr": int(frame["n_lpr"].sum()),
+        **{name: macro(name) for name in TOP1_CELLS},
+        "n_queries": int(frame["n_queries"].sum()),
+        "mrc": mean_rank_correlation(pairs),
+        "n_mrc_pairs": int(pairs["tau"].notna().sum()) if len(pairs) else 0,
+        "mrc_k": k,
+    }
+    return pd.concat([frame, pd.DataFrame([overall])], ignore_index=True)[LANG_PREF_COLUMNS]
+
+
+def run_language_preference(
+    corpus: Corpus,
+    ranks: RelevantRanks,
+    topk_indices: np.ndarray,
+    rel_indptr: np.ndarray,
+    rel_indices: np.ndarray,
+) -> pd.DataFrame:
+    """:func:`language_preference_table` of a run on ``corpus`` (corpus order throughout).
+
+    ``topk_indices`` (nq, k): candidate rows of the pooled top-k; ``rel_indptr``/
+    ``rel_indices``: the relevance CSR (:func:`hybriddash.retrieval.exact_ranks.relevance_csr`).
+    """
+    cand_langs = corpus.candidate_langs.astype(str)
+    idx = np.asarray(topk_indices, dtype=np.int64)
+    nq = len(corpus.queries)
+    if idx.shape[0] != nq:
+        raise ValueError(f"topk_indices has {idx.shape[0]} rows for {nq} queries")
+    top1 = idx[:, 0] if idx.ndim == 2 and idx.shape[1] else np.zeros(nq, dtype=np.int64)
+    rel_q = np.repeat(np.arange(nq, dtype=np.int64), np.diff(rel_indptr))
+    nc = len(corpus.candidates)
+    rel_keys = np.sort(rel_q * nc + np.asarray(rel_indices, dtype=np.int64))
+    top_keys = np.arange(nq, dtype=np.int64) * nc + top1
+    pos = np.searchsorted(rel_keys, top_keys).clip(max=max(rel_keys.shape[0] - 1, 0))
+    top1_relevant = (rel_keys[pos] == top_keys) if rel_keys.size else np.zeros(nq, bool)
+    return language_preference_table(
+        [q.lang for q in corpus.queries],
+        [q.group for q in corpus.queries],
+        ranks.query_of_pair,
+        ranks.pooled_rank,
+        cand_langs[ranks.indices],
+        top1_relevant,
+        cand_langs[top1],
+        idx,
+    )

@@ -50,13 +50,19 @@ def model_spec_for(model_id: str, *, store: ReadableStore | None = None) -> Any:
 
     row = _frame(
         store,
-        "SELECT model_id, fingerprint, source, query_prefix, passage_prefix FROM models "
-        "WHERE model_id = ?",
+        "SELECT model_id, fingerprint, source, query_prefix, passage_prefix, correction, "
+        "correction_of FROM models WHERE model_id = ?",
         [model_id],
     )
     if row.empty:
         raise StoreEmptyError(f"model {model_id!r} is not in the store (table models)")
     stored = row.iloc[0]
+    if isinstance(stored["correction"], str) and stored["correction"]:
+        raise ValueError(
+            f"{model_id!r} is {stored['correction_of']} with the post-hoc correction "
+            f"{stored['correction']}, fitted per evaluation; this view projects a model's own "
+            f"embeddings — pick {stored['correction_of']}"
+        )
     source = stored["source"]
     # The stored folder first: it is what was evaluated, and resolving a bare id that
     # is not a local model would ask the (unreachable) hub.
@@ -87,6 +93,63 @@ def model_spec_for(model_id: str, *, store: ReadableStore | None = None) -> Any:
         if isinstance(stored[field], str):
             prefixes[field] = stored[field]
     return replace(spec, **prefixes)
+
+
+def _correction_of(
+    model_id: str, store: ReadableStore | None
+) -> tuple[str, str, str | None] | None:
+    """``(uncorrected model id, method, fit corpus)`` of a corrected encoder, else None."""
+    row = _frame(
+        store,
+        "SELECT correction, correction_of, correction_fit FROM models WHERE model_id = ?",
+        [model_id],
+    )
+    if row.empty or not isinstance(row["correction"].iloc[0], str):
+        return None
+    fit = row["correction_fit"].iloc[0]
+    return (
+        str(row["correction_of"].iloc[0]),
+        str(row["correction"].iloc[0]),
+        fit if isinstance(fit, str) else None,
+    )
+
+
+def _corrected_candidates(
+    spec: Any, cands: pd.DataFrame, vectors: np.ndarray, correction: tuple, mode: str
+) -> np.ndarray:
+    """The candidates as a corrected encoder indexes them (typed queries: candidate-side
+    corrections only; ``center`` also corrects queries by their language, which a typed
+    query does not state)."""
+    from hybriddash.data.corpus import Candidate, Corpus
+    from hybriddash.encoders import corrections as corr
+
+    _, method, fit_on = correction
+    if method == "center":
+        raise ValueError(
+            "the center correction also centres each query by its language, which a typed "
+            "query does not state; pick a stored question, or the center-docs / shift "
+            "encoder"
+        )
+    request = corr.parse_correction(method, fit_on)
+    assert request is not None
+    corpus = Corpus(
+        "stored",
+        [
+            Candidate(c, lang, t)
+            for c, lang, t in zip(cands["candidate_id"], cands["lang"], cands["text"], strict=True)
+        ],
+        [],
+        {},
+    )
+    fit = corr.load_fit_corpus(fit_on) if fit_on else None
+    fitted = corr.fit_correction(
+        request,
+        corpus,
+        vectors,
+        fit_corpus=fit,
+        encode=lambda texts, kind: _encode(spec, texts, kind, mode),
+    )
+    return fitted.apply(np.zeros((0, vectors.shape[1])), [], vectors, corpus.candidate_langs)[1]
 
 
 def _corpus_fp(corpus: str, store: ReadableStore | None) -> str:
@@ -506,8 +569,11 @@ def search_text(
     cands = corpus_candidates(corpus, store=store)
     if cands.empty:
         raise StoreEmptyError(f"corpus {corpus!r} has no candidates in the store")
-    spec = model_spec_for(model_id, store=store)
+    correction = _correction_of(model_id, store)
+    spec = model_spec_for(correction[0] if correction else model_id, store=store)
     cand_vecs = _encode(spec, cands["text"].tolist(), "passage", mode)
+    if correction:
+        cand_vecs = _corrected_candidates(spec, cands, cand_vecs, correction, mode)
     query_vec = _encode(spec, [text.strip()], "query", mode)[0]
     scores = cand_vecs @ query_vec
     order = np.argsort(-scores, kind="stable")[:k]

@@ -6,7 +6,9 @@ draw (:mod:`hybriddash.reports.tables`), then written. Tables (:data:`TABLES`):
 ``headline``
     One row per model: monolingual / cross-lingual / multilingual mAP, rank
     distance, nDCG@10 and Recall@100 (pooled), from
-    :func:`~hybriddash.reports.tables.headline_table`.
+    :func:`~hybriddash.reports.tables.headline_table`. A corrected encoder
+    (``<model> + <correction>``) is a row of its own; CSV/Parquet carry its
+    ``correction``, ``correction_of`` and ``correction_fit``.
 ``pairs``
     mAP per (model, query language, candidate language), pooled ``'all'``
     included, from :func:`~hybriddash.reports.tables.pair_matrix`. Markdown and
@@ -148,6 +150,9 @@ def headline_export(
     head = tables.headline_table(corpus, list(model_ids), baseline, store=store)  # type: ignore[arg-type]
     measures = list(tables.HEADLINE_METRICS)
     data = head[["model_id", "run_id", "contaminated", *measures]].copy()
+    # a corrected encoder ("<model> + <correction>") is a row; say which correction of what
+    for column in ("correction", "correction_of", "correction_fit"):
+        data[column] = head[column].to_numpy() if column in head else None
     sig = (
         _significance(runs, baseline, store, pairs=False, n_resamples=n_resamples, seed=seed)
         if significance

@@ -10,6 +10,11 @@ mAP/AP/share values are in [0, 1]; ``cand_lang = 'all'`` is the pooled (multilin
 candidate set. A *corpus reference* is a corpus fingerprint (``corpora.corpus_fp``) or a
 corpus name (``corpora.name``, e.g. ``xquad-r`` or ``xquad-r[en,de;articles=4]``).
 
+Corrected encoders (``"<model> + <correction>"``, :mod:`hybriddash.encoders.corrections`)
+are models like any other here: their runs carry the corrected id in ``model_id``, so
+every table has a row for them; ``correction`` / ``correction_of`` / ``correction_fit``
+columns say which correction of which model, fitted on what.
+
 Every function takes an optional ``store``: any object whose ``read()`` is a context
 manager yielding a read-only DuckDB connection (:class:`hybriddash.store.db.Store`);
 ``None`` opens the configured store (``HYBRIDDASH_STORE``).
@@ -120,7 +125,9 @@ def models_table(store: ReadableStore | None = None) -> pd.DataFrame:
     """Every model the store knows, with its training card (JSON text) and run count.
 
     Columns: ``model_id, kind, description, sampler, alpha, base_model_id,
-    train_dataset, fingerprint, source, training_card, n_runs``.
+    train_dataset, fingerprint, source, training_card, correction, correction_of,
+    correction_fit, n_runs`` (``correction`` NULL for plain models; a corrected encoder
+    is listed right after its uncorrected model).
     """
     return _frame(
         store,
@@ -128,11 +135,18 @@ def models_table(store: ReadableStore | None = None) -> pd.DataFrame:
         SELECT m.model_id, m.kind, m.description, m.sampler, m.alpha, m.base_model_id,
                m.train_dataset, m.fingerprint, m.source,
                CAST(m.training_card AS VARCHAR) AS training_card,
+               m.correction, m.correction_of, m.correction_fit,
                (SELECT count(*) FROM runs r WHERE r.model_id = m.model_id) AS n_runs
         FROM models m
-        ORDER BY (m.kind = 'offline-base') DESC, m.registered_at, m.model_id
+        LEFT JOIN models u ON u.model_id = m.correction_of
+        ORDER BY (m.kind = 'offline-base') DESC,
+                 coalesce(u.registered_at, m.registered_at), m.correction IS NOT NULL,
+                 m.registered_at, m.model_id
         """,
     )
+
+
+_CORRECTION_COLUMNS = ["correction", "correction_of", "correction_fit"]
 
 
 def _corpus_filter(corpus: str | None, alias: str = "r") -> tuple[str, list[Any]]:
@@ -151,7 +165,8 @@ def runs_for(
 
     Columns: ``run_id, model_id, kind, sampler, alpha, dataset_id, corpus_fp,
     corpus_name, encode_mode, top_k, n_queries, n_candidates, contaminated,
-    contamination_note, wall_seconds, created_at``.
+    contamination_note, wall_seconds, created_at, correction, correction_of,
+    correction_fit``.
     """
     where, params = _corpus_filter(corpus)
     if model_ids is not None:
@@ -165,7 +180,8 @@ def runs_for(
         f"""
         SELECT r.run_id, r.model_id, m.kind, m.sampler, m.alpha, r.dataset_id, r.corpus_fp,
                r.corpus_name, r.encode_mode, r.top_k, r.n_queries, r.n_candidates,
-               r.contaminated, r.contamination_note, r.wall_seconds, r.created_at
+               r.contaminated, r.contamination_note, r.wall_seconds, r.created_at,
+               r.correction, r.correction_of, r.correction_fit
         FROM runs r LEFT JOIN models m USING (model_id)
         WHERE {where}
         ORDER BY r.created_at DESC, r.run_id
@@ -227,7 +243,9 @@ def headline_table(
     - ``contaminated`` / ``contamination_note`` from the run.
 
     Columns: ``model_id, kind, sampler, alpha, run_id, encode_mode, n_queries,
-    contaminated, contamination_note, <measures>, delta_<measures>, best_<measures>``.
+    contaminated, contamination_note, correction, correction_of, correction_fit,
+    <measures>, delta_<measures>, best_<measures>``. A corrected encoder is a row of its
+    own (``model_id`` ``"<model> + <correction>"``).
     """
     runs = latest_runs(corpus, model_ids, store=store)
     if baseline is not None and (model_ids is not None and baseline not in model_ids):
@@ -238,7 +256,7 @@ def headline_table(
     measures = list(HEADLINE_METRICS)
     if runs_all.empty:
         cols = ["model_id", "kind", "sampler", "alpha", "run_id", "encode_mode", "n_queries"]
-        cols += ["contaminated", "contamination_note", *measures]
+        cols += ["contaminated", "contamination_note", *_CORRECTION_COLUMNS, *measures]
         cols += [f"delta_{m}" for m in measures] + [f"best_{m}" for m in measures]
         return pd.DataFrame(columns=cols)
     numbers = _frame(
@@ -248,7 +266,7 @@ def headline_table(
     )
     table = runs_all[
         ["model_id", "kind", "sampler", "alpha", "run_id", "encode_mode", "n_queries"]
-        + ["contaminated", "contamination_note"]
+        + ["contaminated", "contamination_note", *_CORRECTION_COLUMNS]
     ].merge(numbers, on="run_id", how="left")
     base_row = table[table["model_id"] == baseline] if baseline is not None else table.iloc[0:0]
     for m in measures:
@@ -546,3 +564,120 @@ def query_relevant(
         """,
         [list(run_ids), query_id],
     )
+
+
+# ---------------------------------------------------------------------------
+# query-language preference (MLAIRE) and rank agreement (MultiEuP-v2)
+# ---------------------------------------------------------------------------
+
+
+def language_preference_table(
+    run_ids: Sequence[str], *, store: ReadableStore | None = None
+) -> pd.DataFrame:
+    """Language Preference Rate, top-1 split and Mean Rank Correlation of each run.
+
+    One row per (run, query language) plus a ``query_lang = 'all'`` row per run (see
+    :func:`hybriddash.metrics.settings.language_preference_table` for the definitions:
+    ``lpr`` = share of queries whose own-language answer is ranked above its
+    translations, ``lpr_chance`` what a ranking indifferent to language gives; the
+    top-1 split ``relevant_same, relevant_other, wrong_same`` (query-language preference
+    failure), ``wrong_other`` (semantic failure); ``mrc`` = mean Kendall tau-b of the
+    top-``mrc_k`` lists of parallel queries, 1 = the same ranking whatever the query
+    language). Runs evaluated before these measures existed have no stored rows: theirs
+    are computed here from the stored ranks and top-k lists with the same functions
+    (``source = 'computed'``, else ``'stored'``).
+
+    Columns: ``run_id, model_id, query_lang, lpr, lpr_chance, n_lpr, relevant_same,
+    relevant_other, wrong_same, wrong_other, n_queries, mrc, n_mrc_pairs, mrc_k, source``.
+    """
+    from hybriddash.metrics.settings import LANG_PREF_COLUMNS
+
+    run_ids = list(dict.fromkeys(run_ids))
+    stored = _frame(
+        store,
+        f"""
+        SELECT p.run_id, r.model_id, {", ".join("p." + c for c in LANG_PREF_COLUMNS)}
+        FROM run_language_preference p JOIN runs r USING (run_id)
+        WHERE p.run_id IN (SELECT unnest(?))
+        """,
+        [run_ids],
+    ).assign(source="stored")
+    frames = [stored]
+    for run_id in run_ids:
+        if run_id in set(stored["run_id"]):
+            continue
+        computed = _computed_language_preference(run_id, store)
+        if computed is not None:
+            frames.append(computed.assign(source="computed"))
+    columns = ["run_id", "model_id", *LANG_PREF_COLUMNS, "source"]
+    out = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    if out.empty:
+        return pd.DataFrame(columns=columns)
+    order = {run_id: i for i, run_id in enumerate(run_ids)}
+    out = out.assign(_run=out["run_id"].map(order), _all=out["query_lang"] == "all").sort_values(
+        ["_run", "_all", "query_lang"]
+    )
+    return out[columns].reset_index(drop=True)
+
+
+def _computed_language_preference(run_id: str, store: ReadableStore | None) -> pd.DataFrame | None:
+    """:func:`language_preference_table` rows of one run from its stored ranks and top-k."""
+    import numpy as np
+
+    from hybriddash.metrics.settings import language_preference_table as compute
+
+    run = _frame(store, "SELECT model_id, corpus_fp FROM runs WHERE run_id = ?", [run_id])
+    if run.empty:
+        return None
+    corpus_fp = str(run["corpus_fp"].iloc[0])
+    queries = _frame(
+        store,
+        """
+        SELECT DISTINCT b.query_id, b.query_lang, q.group_id
+        FROM query_bias b
+        LEFT JOIN corpus_queries q ON q.corpus_fp = ? AND q.query_id = b.query_id
+        WHERE b.run_id = ? ORDER BY b.query_id
+        """,
+        [corpus_fp, run_id],
+    )
+    if queries.empty:
+        return None
+    index = {q: i for i, q in enumerate(queries["query_id"])}
+    rel = _frame(
+        store,
+        "SELECT query_id, cand_lang, pooled_rank FROM query_relevant_ranks WHERE run_id = ?",
+        [run_id],
+    )
+    hits = _frame(
+        store,
+        "SELECT query_id, rank, candidate_id, cand_lang, relevant FROM topk_hits "
+        "WHERE run_id = ? ORDER BY query_id, rank",
+        [run_id],
+    )
+    nq = len(queries)
+    k = int(hits["rank"].max()) if len(hits) else 0
+    codes, _ = pd.factorize(hits["candidate_id"])
+    topk = np.full((nq, k), -1, dtype=np.int64)
+    rows = hits["query_id"].map(index).to_numpy()
+    if k:
+        topk[rows, hits["rank"].to_numpy() - 1] = codes
+    # a query without a full list (never written that way) keeps distinct placeholders
+    missing = topk < 0
+    topk[missing] = -1 - np.arange(int(missing.sum()))
+    first = hits[hits["rank"] == 1].set_index("query_id")
+    top1_rel = queries["query_id"].map(first["relevant"]).fillna(False).astype(bool)
+    top1_lang = queries["query_id"].map(first["cand_lang"]).fillna("")
+    groups = queries["group_id"].fillna(queries["query_id"])
+    frame = compute(
+        queries["query_lang"].to_numpy(),
+        groups.to_numpy(),
+        rel["query_id"].map(index).to_numpy(),
+        rel["pooled_rank"].to_numpy(),
+        rel["cand_lang"].to_numpy(),
+        top1_rel.to_numpy(),
+        top1_lang.to_numpy(),
+        topk,
+    )
+    frame.insert(0, "model_id", str(run["model_id"].iloc[0]))
+    frame.insert(0, "run_id", run_id)
+    return frame

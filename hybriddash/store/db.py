@@ -33,8 +33,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,12 +46,28 @@ import pandas as pd
 from hybriddash import config
 
 # Bump with every change of schema.sql; a file written by a newer version is refused.
-SCHEMA_VERSION = "3"
-# Older versions upgraded in place on the first write: version -> statements to run
-# after the CREATE TABLE IF NOT EXISTS pass (which already adds new tables).
-# 1 -> 2: training_curves (new table). 2 -> 3: reference_bundles (new table).
-SCHEMA_UPGRADES: dict[str, list[str]] = {"1": [], "2": []}
+SCHEMA_VERSION = "4"
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
+# Older versions upgraded in place: version -> statements to run after the CREATE TABLE
+# IF NOT EXISTS pass (which already adds new tables). 1 -> 2: training_curves (new
+# table); 2 -> 3: reference_bundles (new table); 3 -> 4: run_language_preference (new
+# table) and the post-hoc correction columns (COLUMNS_ADDED).
+SCHEMA_UPGRADES: dict[str, list[str]] = {"1": [], "2": [], "3": []}
+# Columns added to existing tables, as (table, column, type). Every write adds the ones a
+# file lacks (whatever its recorded version: additive, idempotent), so a file upgraded by
+# another branch's migration still gets them; reads upgrade such a file once first.
+COLUMNS_ADDED: tuple[tuple[str, str, str], ...] = (
+    ("models", "correction", "VARCHAR"),
+    ("models", "correction_of", "VARCHAR"),
+    ("models", "correction_fit", "VARCHAR"),
+    ("runs", "correction", "VARCHAR"),
+    ("runs", "correction_of", "VARCHAR"),
+    ("runs", "correction_fit", "VARCHAR"),
+    ("runs", "correction_info", "JSON"),
+)
+# Store files this process has checked (and upgraded if needed) before a first read.
+_checked_paths: set[Path] = set()
+_checked_lock = threading.Lock()
 
 # DuckDB's own file lock ("Could not set lock on file") can still be met when a
 # program outside hybriddash (the duckdb CLI, a notebook) has the file open.
@@ -79,10 +97,12 @@ def schema_statements() -> list[str]:
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create missing tables, upgrade a known older version, record the schema version.
+    """Create missing tables and columns, upgrade a known older version, record the version.
 
-    Raises :class:`StoreError` when the file was written by a different schema
-    version that this code cannot upgrade (a newer hybriddash, or an unknown one).
+    A file of a version in :data:`SCHEMA_UPGRADES` is upgraded in place; columns of
+    :data:`COLUMNS_ADDED` that a file lacks are added. Raises :class:`StoreError` when
+    the file was written by a schema version this code cannot upgrade (a newer
+    hybriddash, or an unknown one).
     """
     for statement in schema_statements():
         con.execute(statement)
@@ -100,6 +120,36 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
             f"store schema version {row[0]!r} but this hybriddash writes version "
             f"{SCHEMA_VERSION!r}; use a fresh store file (--store) or the matching hybriddash"
         )
+    for table, column, kind in missing_columns(con):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+
+
+def missing_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """The :data:`COLUMNS_ADDED` that the database of ``con`` lacks."""
+    present = set(
+        con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE schema_name = 'main' AND database_name = current_database()"
+        ).fetchall()
+    )
+    return [(t, c, k) for t, c, k in COLUMNS_ADDED if (t, c) not in present]
+
+
+def schema_is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database of ``con`` has every table of schema.sql and every added column."""
+    tables = {
+        m.group(1)
+        for m in (re.match(r"CREATE TABLE IF NOT EXISTS (\w+)", s) for s in schema_statements())
+        if m
+    }
+    present = {
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() "
+            "WHERE schema_name = 'main' AND database_name = current_database()"
+        ).fetchall()
+    }
+    return tables <= present and not missing_columns(con)
 
 
 class Store:
@@ -149,8 +199,13 @@ class Store:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Shared lock + read-only connection (an empty in-memory schema if no file yet)."""
+        """Shared lock + read-only connection (an empty in-memory schema if no file yet).
+
+        The first read of an existing file in a process upgrades it when it was written
+        by an older schema version (one short write), so reads see the current columns.
+        """
         self._check_not_nested(for_write=False)
+        self._upgrade_once()
         if not self.path.parent.is_dir():
             yield from _empty_database()
             return
@@ -172,6 +227,41 @@ class Store:
             return con.execute(sql, params or []).df()
 
     # ---- internals ---------------------------------------------------------
+    def _upgrade_once(self) -> None:
+        """Upgrade an older-version file before its first read in this process."""
+        if self.path in _checked_paths or getattr(_held, "modes", {}).get(self.path):
+            return
+        with _checked_lock:
+            if self.path in _checked_paths:
+                return
+            if self.path.is_file():
+                with self._flock(fcntl.LOCK_SH):
+                    con = self._connect(read_only=True)
+                    try:
+                        row = con.execute(
+                            "SELECT value FROM schema_info WHERE key = 'schema_version'"
+                        ).fetchone()
+                        stale = row is not None and (
+                            row[0] in SCHEMA_UPGRADES or not schema_is_current(con)
+                        )
+                    except duckdb.Error:
+                        row, stale = None, False
+                    finally:
+                        con.close()
+                if row is not None and stale:
+                    try:
+                        with self.write():
+                            pass  # apply_schema upgrades the file inside the transaction
+                    except (OSError, duckdb.Error, StoreError) as exc:  # read-only, newer
+                        warnings.warn(
+                            f"{self.path}: could not upgrade the store from schema version "
+                            f"{row[0]} to {SCHEMA_VERSION} ({exc}); pages reading new "
+                            "columns may fail until a write succeeds",
+                            RuntimeWarning,
+                            stacklevel=3,
+                        )
+            _checked_paths.add(self.path)
+
     def _check_not_nested(self, *, for_write: bool) -> None:
         modes = getattr(_held, "modes", {}).get(self.path, [])
         if modes and (for_write or "w" in modes):

@@ -34,7 +34,11 @@ CREATE TABLE IF NOT EXISTS models (
     train_dataset     VARCHAR,               -- dataset id (with subset) it was trained on
     train_corpus_fp   VARCHAR,               -- fingerprint of that training corpus
     training_card     JSON,                  -- the card saved beside the model
-    registered_at     TIMESTAMP DEFAULT current_timestamp
+    registered_at     TIMESTAMP DEFAULT current_timestamp,
+    -- a corrected encoder ("<model> + <correction>", hybriddash.encoders.corrections):
+    correction        VARCHAR,               -- center-docs | center | shift (NULL: plain model)
+    correction_of     VARCHAR,               -- model_id of the uncorrected model
+    correction_fit    VARCHAR                -- fit corpus (center, shift); NULL for center-docs
 );
 
 -- Training curves of trained models, from the training card, written with the model's
@@ -91,7 +95,12 @@ CREATE TABLE IF NOT EXISTS runs (
     contaminated   BOOLEAN DEFAULT FALSE,    -- shares groups/texts with the model's training data
     contamination_note VARCHAR,
     wall_seconds   DOUBLE,
-    created_at     TIMESTAMP DEFAULT current_timestamp
+    created_at     TIMESTAMP DEFAULT current_timestamp,
+    -- post-hoc correction of the embeddings (model_id is then "<model> + <label>"):
+    correction     VARCHAR,                  -- center-docs | center | shift; NULL = none
+    correction_of  VARCHAR,                  -- model_id of the uncorrected model
+    correction_fit VARCHAR,                  -- fit corpus name (center, shift)
+    correction_info JSON                     -- what the correction was fitted on (counts, fps)
 );
 
 -- Headline numbers of a run, macro-averaged as in the paper.
@@ -173,6 +182,26 @@ CREATE TABLE IF NOT EXISTS run_lang_share (
     cand_lang   VARCHAR NOT NULL,
     share       DOUBLE NOT NULL,     -- fraction of the top-k slots, averaged over queries
     PRIMARY KEY (run_id, query_lang, k, cand_lang)
+);
+
+-- Query-language preference per query language ('all' = macro mean over languages):
+-- MLAIRE's Language Preference Rate and top-1 split (hybriddash.metrics.language_preference)
+-- and the Mean Rank Correlation of parallel queries' top-k (hybriddash.metrics.rank_correlation).
+CREATE TABLE IF NOT EXISTS run_language_preference (
+    run_id          VARCHAR NOT NULL,
+    query_lang      VARCHAR NOT NULL,
+    lpr             DOUBLE,    -- share of queries whose own-language answer ranks first
+    lpr_chance      DOUBLE,    -- same without preference: mean of 1 / (languages answered)
+    n_lpr           INTEGER,   -- queries with an answer in their language and in another
+    relevant_same   DOUBLE,    -- top-1 relevant, in the query language
+    relevant_other  DOUBLE,    -- top-1 relevant, in another language
+    wrong_same      DOUBLE,    -- top-1 wrong, in the query language (preference failure)
+    wrong_other     DOUBLE,    -- top-1 wrong, in another language (semantic failure)
+    n_queries       INTEGER,
+    mrc             DOUBLE,    -- mean Kendall tau-b of parallel queries' top-k lists
+    n_mrc_pairs     INTEGER,
+    mrc_k           INTEGER,   -- depth of the lists compared
+    PRIMARY KEY (run_id, query_lang)
 );
 
 -- Texts of queries and candidates per corpus, so pages can show hits without loading the corpus.

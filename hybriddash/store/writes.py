@@ -32,6 +32,7 @@ RUN_TABLES = (
     "query_bias",
     "topk_hits",
     "run_lang_share",
+    "run_language_preference",
 )
 
 Target = Store | duckdb.DuckDBPyConnection | None
@@ -137,6 +138,48 @@ def _curve_frame(rows: Any) -> pd.DataFrame | None:
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"training card: malformed curve rows ({exc}); expected {columns}") from exc
     return frame.dropna(subset=["value"]).astype({"step": "int64", "value": "float64"})
+
+
+def register_corrected_model(
+    target: Target, spec: ModelLike, model_id: str, fingerprint: str, request: Any
+) -> None:
+    """Insert or update the ``models`` row of a corrected encoder ``"<model> + <label>"``.
+
+    It inherits the uncorrected model's kind, source, prefixes and training card (so a
+    corrected trained model still shows its sampler and training data), and records the
+    correction: ``correction`` (method), ``correction_of`` (``spec.model_id``),
+    ``correction_fit`` (fit corpus, None for center-docs). ``request`` is a
+    :class:`hybriddash.encoders.corrections.CorrectionRequest`. Training groups are not
+    copied: the contamination guard reads them from the uncorrected model.
+    """
+    card = dict(spec.training_card or {})
+    description = f"{spec.description} + correction {request.label}".strip()
+    row = {
+        "model_id": model_id,
+        "fingerprint": fingerprint,
+        "kind": spec.kind,
+        "source": str(spec.source) if spec.source is not None else None,
+        "description": description,
+        "query_prefix": spec.query_prefix,
+        "passage_prefix": spec.passage_prefix,
+        "sampler": card.get("sampler"),
+        "alpha": card.get("alpha"),
+        "base_model_id": card.get("base_model_id", card.get("base_model")),
+        "train_dataset": card.get("train_dataset"),
+        "train_corpus_fp": card.get("train_corpus_fp"),
+        "training_card": json.dumps(card, ensure_ascii=False, default=str) if card else None,
+        "correction": request.method,
+        "correction_of": spec.model_id,
+        "correction_fit": request.fit_on,
+    }
+    with writing(target) as con:
+        cols = list(row)
+        con.execute(
+            f"INSERT INTO models ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            f"ON CONFLICT (model_id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in cols if c != "model_id"),
+            [row[c] for c in cols],
+        )
 
 
 def _training_groups_frame(
