@@ -465,7 +465,8 @@ def _downgrade_to_version_1(path: Path) -> None:
 
     con = duckdb.connect(str(path))
     try:
-        con.execute("DROP TABLE run_language_preference")
+        for table in ("run_language_preference", "training_curves", "reference_bundles"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
         for table in ("models", "runs"):
             for column in ("correction", "correction_of", "correction_fit", "correction_info"):
                 con.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {column}")
@@ -487,11 +488,11 @@ def test_a_version_1_store_opens_and_is_upgraded_in_place(tmp_path: Path) -> Non
     assert runs["run_id"].tolist() == ["run-old"]
     assert "correction" in runs.columns and runs["correction"].isna().all()
     version = store.query("SELECT value FROM schema_info WHERE key = 'schema_version'")
-    assert version["value"].tolist() == [SCHEMA_VERSION] == ["2"]
+    assert version["value"].tolist() == [SCHEMA_VERSION] == ["4"]
     assert store.query("SELECT count(*) AS n FROM run_language_preference")["n"].tolist() == [0]
     assert len(reads.relevant_ranks("run-old", store=store)) > 0
-    # a current-version file that lacks the columns (written by another branch's
-    # version 2) gets them on its first read too
+    # a current-version file that lacks the columns (an unknown earlier
+    # layout) gets them on its first read too
     third = tmp_path / "v2-without.duckdb"
     writes.write_run(Store(third), *synthetic_run("run-c"))
     _downgrade_to_version_1(third)
