@@ -104,9 +104,12 @@ def test_export_has_a_row_per_corrected_encoder(dash) -> None:
 
 
 def test_overview_form_passes_the_correction_to_evaluate(dash, monkeypatch) -> None:
-    """The evaluate form's correction selector reaches evaluation.evaluate (the same
-    call the CLI makes); the new corrected encoder is then shown."""
+    """The evaluate form's correction selector reaches the evaluation job's parameters,
+    and the job's call of evaluation.evaluate (the same call the CLI makes); the new
+    corrected encoder is then shown."""
     import hybriddash.evaluation as evaluation
+    from hybriddash import jobs
+    from hybriddash.jobs import kinds, records
 
     real = evaluation.evaluate
     calls = []
@@ -118,6 +121,7 @@ def test_overview_form_passes_the_correction_to_evaluate(dash, monkeypatch) -> N
     monkeypatch.setenv("HYBRIDDASH_ARTIFACTS", str(dash["path"].parent))
     monkeypatch.setenv("HYBRIDDASH_STORE", str(dash["path"]))
     monkeypatch.setattr(evaluation, "evaluate", tiny_evaluate)
+    monkeypatch.setattr(jobs, "ensure_worker", lambda: False)  # the test runs the job itself
     at = AppTest.from_file(APP, default_timeout=300)
     at.session_state[ui_state.CORPUS_KEY] = dash["full_fp"]
     at.run()
@@ -129,6 +133,11 @@ def test_overview_form_passes_the_correction_to_evaluate(dash, monkeypatch) -> N
     assert "--correction center --fit-on 'sample[articles=3-4]'" in command
     next(b for b in at.button if b.label == "Evaluate").click().run()
     _no_exception(at)
+    [job] = records.list_jobs()
+    assert job.kind == "evaluate" and job.state == "queued"
+    assert job.params["correction"] == "center"
+    assert job.params["fit_on"] == "sample[articles=3-4]"
+    kinds.run("evaluate", job.params, lambda fraction, stage: None)
     ((model, dataset, kwargs),) = calls
     assert dataset == "sample" and kwargs["articles"] == 2
     assert kwargs["correction"] == "center" and kwargs["fit_on"] == "sample[articles=3-4]"
@@ -136,11 +145,12 @@ def test_overview_form_passes_the_correction_to_evaluate(dash, monkeypatch) -> N
     new = runs[runs["correction"] == "center"]
     assert new["model_id"].tolist() == [f"{dash['a']} + center(fit=sample[articles=3-4])"]
     assert new["correction_fit"].tolist() == ["sample[articles=3-4]"]
-    # the page selects the new encoder on the evaluated corpus
-    at.switch_page(PAGES["overview"])
-    at.run()
-    _no_exception(at)
-    shown = _tables_with(at, "mono mAP")[0]["model"].tolist()
+    # a new session lists the new encoder on the evaluated corpus
+    fresh = AppTest.from_file(APP, default_timeout=300)
+    fresh.query_params["dataset"] = new["corpus_name"].iloc[0]
+    fresh.run()
+    _no_exception(fresh)
+    shown = _tables_with(fresh, "mono mAP")[0]["model"].tolist()
     assert new["model_id"].iloc[0] in shown
 
 
