@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_app_pages import APP, PAGES, _app, _by_key, _charts, _no_exception, _tables_with
+from test_app_pages import APP, _app, _by_key, _charts, _no_exception, _tables_with
 
 from hybriddash import ui_state
 from hybriddash.reports import export, tables

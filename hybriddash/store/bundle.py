@@ -387,12 +387,13 @@ def export_store(
 
 
 def _owners(runs: pd.DataFrame) -> list[str]:
-    if "correction_of" in runs:
-        return [
-            of if isinstance(of, str) and of else m
-            for m, of in zip(runs["model_id"], runs["correction_of"], strict=True)
-        ]
-    return [m.rpartition(" + ")[0] if " + " in m else m for m in runs["model_id"]]
+    """The uncorrected model of each run: ``runs.correction_of`` where the store says,
+    else the part of a ``"<model> + <correction>"`` id before the ``" + "``."""
+    of = runs["correction_of"] if "correction_of" in runs else pd.Series([None] * len(runs))
+    return [
+        o if isinstance(o, str) and o else (m.rpartition(" + ")[0] if " + " in m else m)
+        for m, o in zip(runs["model_id"], of, strict=True)
+    ]
 
 
 # ---- import ------------------------------------------------------------------------
