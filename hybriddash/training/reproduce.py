@@ -107,6 +107,32 @@ class Profile:
 
         return bool(has_native_bf16())
 
+    def train_config(
+        self, *, out: str, sampler: str, base: str, train_data: str, seed: int,
+        alpha: float | None = None,
+    ) -> Any:
+        """The :class:`~hybriddash.training.trainer.TrainConfig` of one training of this
+        profile (``alpha`` defaults to the profile's)."""
+        from hybriddash.training.trainer import TrainConfig
+
+        return TrainConfig(
+            out=out,
+            sampler=sampler,
+            alpha=self.alpha if alpha is None else alpha,
+            base=base,
+            train_data=train_data,
+            steps=self.steps,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            max_length=self.max_length,
+            seed=seed,
+            freeze_embeddings=self.freeze_embeddings,
+            freeze_layers=self.freeze_layers,
+            bf16=self.uses_bf16(),
+            eval_every=self.eval_every,
+        )
+
 
 PROFILES = {
     "quick": Profile(
@@ -227,7 +253,7 @@ def run_reproduction(
     started = time.time()
     machine = machine_info()
     # the trainer pulls in torch + sentence-transformers: import it only to run
-    from hybriddash.training.trainer import TrainConfig, train
+    from hybriddash.training.trainer import train
 
     base_spec = resolve_model(base)
     rows: list[ModelRow] = []
@@ -246,22 +272,9 @@ def run_reproduction(
         log(f"   base: {_fmt_headline(summary.headline)}")
         for sampler, label in STRATEGIES:
             for seed in prof.seeds:
-                cfg = TrainConfig(
+                cfg = prof.train_config(
                     out=model_name(prof, train_data, sampler, seed),
-                    sampler=sampler,
-                    alpha=prof.alpha,
-                    base=base,
-                    train_data=train_data,
-                    steps=prof.steps,
-                    batch_size=prof.batch_size,
-                    lr=prof.lr,
-                    weight_decay=prof.weight_decay,
-                    max_length=prof.max_length,
-                    seed=seed,
-                    freeze_embeddings=prof.freeze_embeddings,
-                    freeze_layers=prof.freeze_layers,
-                    bf16=prof.uses_bf16(),
-                    eval_every=prof.eval_every,
+                    sampler=sampler, base=base, train_data=train_data, seed=seed,
                 )
                 # names are owned by this protocol: a changed config replaces the model
                 result = train(

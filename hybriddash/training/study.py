@@ -178,7 +178,7 @@ def run_study(
     from hybriddash.evaluation import evaluate
     from hybriddash.store import bundle
     from hybriddash.store.db import Store
-    from hybriddash.training.trainer import TrainConfig, train
+    from hybriddash.training.trainer import train
 
     started = time.time()
     store = store or Store()
@@ -245,22 +245,13 @@ def run_study(
         if piece.sampler is None:
             model: Any = base_spec
         else:
-            cfg = TrainConfig(
+            cfg = profile.train_config(
                 out=piece.model_out or piece.key,
                 sampler=piece.sampler,
-                alpha=piece.alpha if piece.alpha is not None else profile.alpha,
+                alpha=piece.alpha,
                 base=base,
                 train_data=piece.train_data or "",
-                steps=profile.steps,
-                batch_size=profile.batch_size,
-                lr=profile.lr,
-                weight_decay=profile.weight_decay,
-                max_length=profile.max_length,
                 seed=piece.seed or 0,
-                freeze_embeddings=profile.freeze_embeddings,
-                freeze_layers=profile.freeze_layers,
-                bf16=profile.uses_bf16(),
-                eval_every=profile.eval_every,
             )
             train_corpus = corpora.get(f"train:{piece.train_data}")
             if train_corpus is None:
@@ -362,29 +353,16 @@ def run_learning_curve(
     from hybriddash.store import reads
     from hybriddash.store.db import Store
     from hybriddash.training.reproduce import model_name
-    from hybriddash.training.trainer import TrainConfig, train
+    from hybriddash.training.trainer import train
 
     store = store or Store()
     base_spec = resolve_model(base)
     labels: dict[str, tuple[str, int]] = {}
     for sampler, label in STRATEGIES:
         for seed in profile.seeds:
-            cfg = TrainConfig(
+            cfg = profile.train_config(
                 out=model_name(profile, train_data, sampler, seed),
-                sampler=sampler,
-                alpha=profile.alpha,
-                base=base,
-                train_data=train_data,
-                steps=profile.steps,
-                batch_size=profile.batch_size,
-                lr=profile.lr,
-                weight_decay=profile.weight_decay,
-                max_length=profile.max_length,
-                seed=seed,
-                freeze_embeddings=profile.freeze_embeddings,
-                freeze_layers=profile.freeze_layers,
-                bf16=profile.uses_bf16(),
-                eval_every=profile.eval_every,
+                sampler=sampler, base=base, train_data=train_data, seed=seed,
             )
             result = train(
                 cfg,
