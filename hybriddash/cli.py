@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "export",
     "trec",
     "compare",
+    "jobs",
 )
 
 

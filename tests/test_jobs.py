@@ -286,3 +286,46 @@ def test_worker_starts_once_and_exits_when_idle(
         assert not jobs.worker_running()
     finally:
         jobs.stop_worker()
+
+
+def test_jobs_cli_lists_shows_and_cancels_a_dashboard_job(
+    tmp_artifacts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hybriddash.cli import main
+
+    job_id = jobs.submit(
+        "import", {"sources": [str(_table(tmp_path / "c.csv"))], "name": "c"}, start_worker=False
+    )
+    assert main(["jobs", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert f"{job_id}" in listed and "import upload:c" in listed and "queued" in listed
+    assert main(["jobs", "show", str(job_id)]) == 0
+    assert '"name": "c"' in capsys.readouterr().out
+    assert main(["jobs", "cancel", str(job_id)]) == 0
+    assert "cancelled" in capsys.readouterr().out
+    assert jobs.get_job(job_id).state == "cancelled"
+    assert main(["jobs", "list", "--active"]) == 0
+    assert "no jobs queued or running" in capsys.readouterr().out
+    assert main(["jobs", "show", "999"]) == 2
+    assert "no job #999" in capsys.readouterr().err
+
+
+def test_a_queued_job_whose_queue_entry_died_with_its_worker_is_requeued_and_runs(
+    jobs_env: Path, tmp_path: Path
+) -> None:
+    from hybriddash.jobs import worker
+
+    # a worker killed between taking the job off the queue and marking it running: the
+    # record says "queued", the queue is empty
+    lost = records.insert(
+        "import", "import upload:lost", {"sources": [str(_table(tmp_path / "l.csv"))], "name": "l"}
+    )
+    kept = jobs.submit(
+        "import", {"sources": [str(_table(tmp_path / "k.csv"))], "name": "k"}, start_worker=False
+    )
+    assert len(worker.get_huey()) == 1
+    assert worker.requeue_lost() == [lost]  # only the lost one; the other is on the queue
+    assert worker.requeue_lost() == []
+    assert jobs.ensure_worker()
+    assert wait_for(lost, ("done", "failed")).state == "done"
+    assert wait_for(kept, ("done", "failed")).state == "done"

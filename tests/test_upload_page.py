@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import pytest
@@ -41,17 +42,39 @@ def _no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+@pytest.fixture
+def upload_env(tmp_artifacts: Path, monkeypatch: pytest.MonkeyPatch):
+    """An artifacts folder whose import jobs run in a real job worker, stopped after."""
+    from hybriddash import jobs
+
+    monkeypatch.setenv("HYBRIDDASH_JOBS_IDLE_EXIT", "120")
+    yield tmp_artifacts
+    jobs.stop_worker()
+
+
 def _upload(at: AppTest, name: str, data: bytes, dataset: str) -> AppTest:
+    """Choose a file, name it, press "Validate and import", and wait for the import job
+    (run by the real worker in its own process) before the next script run."""
+    from hybriddash import jobs
+
     at.file_uploader(key="hd_upload_files").set_value((name, data, "text/csv"))
     at.run()
     at.text_input(key="hd_upload_name").input(dataset)
     at.button(key="hd_upload_go").click()
     at.run()
     _no_exception(at)
+    job_id = at.session_state["hd_upload_import_job"]
+    deadline = time.monotonic() + 120
+    while jobs.get_job(job_id).active and time.monotonic() < deadline:
+        time.sleep(0.3)
+    job = jobs.get_job(job_id)
+    assert not job.active, job.log_tail(40)
+    at.run()
+    _no_exception(at)
     return at
 
 
-def test_upload_page_imports_a_good_file(tmp_artifacts: Path) -> None:
+def test_upload_page_imports_a_good_file(upload_env: Path) -> None:
     from hybriddash.data.datasets import list_datasets
 
     at = AppTest.from_file(UPLOAD_PAGE, default_timeout=60)
@@ -67,11 +90,12 @@ def test_upload_page_imports_a_good_file(tmp_artifacts: Path) -> None:
 
 
 def test_upload_page_lists_every_problem_of_a_bad_file_and_stores_nothing(
-    tmp_artifacts: Path,
+    upload_env: Path,
 ) -> None:
     at = AppTest.from_file(UPLOAD_PAGE, default_timeout=60)
     at.run()
-    before = _tree(tmp_artifacts)
+    # what the import may touch: the uploads and the store (the job records change)
+    before = {k: v for k, v in _tree(upload_env).items() if not k.startswith("jobs/")}
     _upload(at, "broken.csv", BAD_CSV, "broken")
     assert any("Upload refused: 2 problem(s)" in e.value for e in at.error)
     problems = at.dataframe[0].value  # the only table: the problems
@@ -79,7 +103,9 @@ def test_upload_page_lists_every_problem_of_a_bad_file_and_stores_nothing(
     assert list(problems["line"]) == ["3", "4"]  # text: a name problem has none, shown empty
     assert list(problems["field"]) == ["lang", "answer"]
     assert not at.success
-    assert _tree(tmp_artifacts) == before
+    after = {k: v for k, v in _tree(upload_env).items() if not k.startswith("jobs/")}
+    assert after == before
+    assert not any((upload_env / "jobs" / "staging").iterdir())  # staged files removed
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from hybriddash import jobs, ui_jobs, ui_state
+from hybriddash.jobs.listing import jobs_frame
 
 st.title("Jobs")
 st.caption(
@@ -44,7 +45,7 @@ def jobs_view() -> None:
     if not history:
         st.caption("No job has ended yet.")
         return
-    st.dataframe(ui_jobs.jobs_frame(history), hide_index=True, key="hd_jobs_history")
+    st.dataframe(jobs_frame(history), hide_index=True, key="hd_jobs_history")
     by_id = {j.id: j for j in history}
     chosen = st.selectbox(
         "Details of job",

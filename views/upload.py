@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from hybriddash import jobs, ui_jobs, ui_state
-from hybriddash.data.upload import UploadRejected, max_upload_bytes
+from hybriddash.data.upload import max_upload_bytes
 from hybriddash.data.upload.importer import MANIFEST_FILE, uploads_root
-from hybriddash.store.uploads import import_upload
 
 st.title("Upload a corpus")
 st.markdown(
@@ -54,39 +54,76 @@ name = c1.text_input(
 fmt = c2.selectbox("Format", ["auto", "squad", "beir", "table"], key="hd_upload_format")
 overwrite = c3.checkbox("Replace an upload of that name", key="hd_upload_overwrite")
 
-if st.button("Validate and import", type="primary", disabled=not files, key="hd_upload_go"):
-    sources = [(f.name, f.getvalue()) for f in files]
-    try:
-        with st.spinner("Validating…"):
-            result = import_upload(sources, name, fmt=fmt, overwrite=overwrite)
-    except UploadRejected as exc:
-        st.error(f"Upload refused: {len(exc.problems)} problem(s). Nothing was stored.")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "file": p.file,
-                        "line": "" if p.line is None else str(p.line),
-                        "field": p.field or "",
-                        "problem": p.message,
-                    }
-                    for p in exc.problems
-                ]
-            ),
-            hide_index=True,
-            key="hd_upload_problems",
-        )
-        for notice in exc.notices:
-            st.caption(notice)
-    else:
+
+def _show_problems(problems: list[dict], notices: list[str]) -> None:
+    st.error(f"Upload refused: {len(problems)} problem(s). Nothing was stored.")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "file": p["file"],
+                    "line": "" if p.get("line") is None else str(p["line"]),
+                    "field": p.get("field") or "",
+                    "problem": p["problem"],
+                }
+                for p in problems
+            ],
+            columns=["file", "line", "field", "problem"],
+        ),
+        hide_index=True,
+        key="hd_upload_problems",
+    )
+    for notice in notices:
+        st.caption(notice)
+
+
+def _show_import_outcome(job: jobs.Job) -> None:
+    """What the last import job of this session ended with: the stored corpus, or every
+    problem of a refused upload (the job record keeps them)."""
+    result = job.result or {}
+    if job.state == "done" and result.get("dataset_id"):
         st.success(
-            f"Imported **{result.dataset_id}** ({result.format}; {result.n_queries:,} queries, "
-            f"{result.n_candidates:,} candidates; languages {', '.join(result.languages)}; "
-            f"fingerprint `{result.fingerprint}`)."
+            f"Imported **{result['dataset_id']}** ({result['format']}; "
+            f"{result['n_queries']:,} queries, {result['n_candidates']:,} candidates; "
+            f"languages {', '.join(result['languages'])}; "
+            f"fingerprint `{result['fingerprint']}`)."
         )
-        for notice in result.notices:
+        for notice in result.get("notices", []):
             st.info(notice)
-        st.session_state["hd_upload_last"] = result.dataset_id
+    elif job.state == "failed" and "problems" in result:
+        _show_problems(result["problems"], result.get("notices", []))
+
+
+def _imported(job: jobs.Job) -> None:
+    if job.result and job.result.get("dataset_id"):
+        st.session_state["hd_upload_last"] = job.result["dataset_id"]
+
+
+# validation and import run as a background job (a big upload takes a while to parse
+# and register); the page returns at once and the panel below follows the job
+if st.button("Validate and import", type="primary", disabled=not files, key="hd_upload_go"):
+    try:
+        staged = jobs.stage_files([(f.name, f.getvalue()) for f in files])
+        st.session_state["hd_upload_import_job"] = jobs.submit(
+            "import",
+            {
+                "sources": [str(staged / Path(f.name).name) for f in files],
+                "name": name,
+                "fmt": fmt,
+                "overwrite": overwrite,
+                "staged_folder": str(staged),
+            },
+        )
+    except ValueError as exc:
+        st.error(f"Cannot start: {exc}")
+
+ui_jobs.watch_panel("hd_upload_import_job", on_done=_imported, title="Import job")
+_import_job = st.session_state.get("hd_upload_import_job")
+if _import_job is not None:
+    try:
+        _show_import_outcome(jobs.get_job(int(_import_job)))
+    except KeyError:
+        st.session_state.pop("hd_upload_import_job", None)
 
 st.subheader("Uploaded corpora")
 root = uploads_root()

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from hybriddash.jobs import kinds, records
+from hybriddash.jobs.kinds import stage_files
 from hybriddash.jobs.records import ACTIVE_STATES, FINAL_STATES, Job
 from hybriddash.jobs.worker import ensure_worker, reconcile, stop_worker, worker_running
 
@@ -83,6 +84,7 @@ __all__ = [
     "get_job",
     "list_jobs",
     "reconcile",
+    "stage_files",
     "stop_worker",
     "submit",
     "worker_running",

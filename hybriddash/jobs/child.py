@@ -86,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException as exc:  # recorded, then the exit code tells the worker
         traceback.print_exc()
         sys.stdout.flush()
-        records.update(job_id, error=f"{type(exc).__name__}: {exc}")
+        # an error may carry structured detail for the page (an import's problems)
+        records.update(
+            job_id, error=f"{type(exc).__name__}: {exc}", result=getattr(exc, "job_result", None)
+        )
         return 1
     records.update(job_id, result=result, progress=1.0, eta_s=0.0, stage="done")
     return 0

@@ -11,7 +11,7 @@ kind       backend call (the CLI command's)
 evaluate   ``hybriddash.evaluation.evaluate(**params)`` (``evaluate``)
 train      ``train(TrainConfig(**config_fields), **other_params)`` (``train``)
 reproduce  ``run_reproduction(**params)`` + ``render_results`` to ``results`` (``reproduce``)
-import     ``hybriddash.data.upload.import_upload(**params)`` (``import``)
+import     ``hybriddash.store.uploads.import_upload(**params)`` (``import``)
 =========  ===================================================================
 
 Each function runs inside the job's own process (:mod:`hybriddash.jobs.child`) and
@@ -56,7 +56,9 @@ def title_of(kind: str, params: dict[str, Any]) -> str:
     if kind == "reproduce":
         return f"reproduce (profile {params.get('profile', 'quick')})"
     if kind == "import":
-        return f"import upload:{params.get('name')}"
+        from hybriddash.data.upload.validation import default_name
+
+        return f"import upload:{params.get('name') or default_name(params.get('sources') or [])}"
     raise ValueError(f"unknown job kind {kind!r}; expected one of {KINDS}")
 
 
@@ -74,7 +76,8 @@ def check_params(kind: str, params: dict[str, Any]) -> None:
             if not params.get(key):
                 raise ValueError(f"an evaluate job needs {key!r}; got params {params!r}")
     elif kind == "import":
-        for key in ("sources", "name"):
+        # an empty name is allowed: the import takes the first file's stem
+        for key in ("sources",):
             if not params.get(key):
                 raise ValueError(f"an import job needs {key!r}; got params {params!r}")
 
@@ -255,16 +258,56 @@ def _reproduce(params: dict[str, Any], report: Report) -> dict[str, Any]:
     return {"results": str(path), "wall_seconds": result.wall_seconds}
 
 
-def _import(params: dict[str, Any], report: Report) -> dict[str, Any]:
-    from hybriddash.data.upload import UploadRejected, import_upload
+def staging_root() -> Path:
+    """``<artifacts>/jobs/staging``: files a page handed to an import job (one folder a job)."""
+    return config.artifacts_dir() / "jobs" / "staging"
 
+
+def stage_files(files: list[tuple[str, bytes]]) -> Path:
+    """Write uploaded ``(file name, bytes)`` pairs into a fresh staging folder for an
+    import job (job parameters are JSON, so the bytes travel as files). Folders older
+    than a day (their job was cancelled before it started) are swept first."""
+    import tempfile
+
+    root = staging_root()
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.iterdir():
+        if old.is_dir() and time.time() - old.stat().st_mtime > 86400:
+            shutil.rmtree(old, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=root))
+    for name, data in files:
+        base = Path(name).name
+        if not base or base in (".", ".."):
+            raise ValueError(f"an uploaded file has no usable name: {name!r}")
+        (folder / base).write_bytes(data)
+    return folder
+
+
+def _import(params: dict[str, Any], report: Report) -> dict[str, Any]:
+    # the store's wrapper registers the corpus (the sidebar's dataset list), as the CLI does
+    from hybriddash.data.upload import UploadRejected
+    from hybriddash.store.uploads import import_upload
+
+    kwargs = dict(params)
+    staged = kwargs.pop("staged_folder", None)
     report(0.0, "validating")
     try:
-        imported = import_upload(**params)
+        imported = import_upload(**kwargs)
     except UploadRejected as exc:
         for problem in exc.problems:
             print(f"problem: {problem.file}:{problem.line} {problem.field}: {problem.message}")
+        # the job record keeps every problem, so the page can table them (child.main)
+        exc.job_result = {  # type: ignore[attr-defined]
+            "problems": [
+                {"file": p.file, "line": p.line, "field": p.field, "problem": p.message}
+                for p in exc.problems
+            ],
+            "notices": list(exc.notices),
+        }
         raise
+    finally:
+        if staged and Path(staged).resolve().is_relative_to(staging_root().resolve()):
+            shutil.rmtree(staged, ignore_errors=True)
     result = dataclasses.asdict(imported)
     result["path"] = str(imported.path)
     print(f"imported {result['dataset_id']} -> {result['path']}")

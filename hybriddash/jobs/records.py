@@ -150,8 +150,10 @@ def tail(path: Path, n_lines: int = 20, max_bytes: int = 64_000) -> str:
             data = fh.read().decode("utf-8", errors="replace")
     except FileNotFoundError:
         return ""
-    lines = [line.rsplit("\r", 1)[-1] if "\r" in line.rstrip("\r") else line.rstrip("\r")
-             for line in data.split("\n")]
+    lines = [
+        line.rsplit("\r", 1)[-1] if "\r" in line.rstrip("\r") else line.rstrip("\r")
+        for line in data.split("\n")
+    ]
     lines = [line for line in lines if line.strip()]
     return "\n".join(lines[-n_lines:])
 
@@ -169,8 +171,14 @@ def insert(
         cur = con.execute(
             "INSERT INTO jobs (kind, title, params, group_name, depends_on, state, created_at) "
             "VALUES (?, ?, ?, ?, ?, 'queued', ?)",
-            [kind, title, json.dumps(params, ensure_ascii=False), group_name, depends_on,
-             time.time()],
+            [
+                kind,
+                title,
+                json.dumps(params, ensure_ascii=False),
+                group_name,
+                depends_on,
+                time.time(),
+            ],
         )
         return int(cur.lastrowid)
 

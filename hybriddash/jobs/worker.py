@@ -233,7 +233,29 @@ def reconcile() -> list[int]:
             error += f"; removed what it left: {', '.join(removed)}"
         if records.transition(job.id, ("running",), "failed", error=error, eta_s=None):
             failed.append(job.id)
+    if not worker_running():
+        requeue_lost()
     return failed
+
+
+def requeue_lost() -> list[int]:
+    """Put back on the queue every ``queued`` job that the queue no longer holds.
+
+    A worker killed after huey handed it a job but before the job was marked running
+    took that job's queue entry with it; the record says "queued" and nothing would ever
+    run it. Only called when no worker runs (by a starting worker, or by
+    :func:`reconcile` from the app when the lock is free), so no live worker holds such a
+    job. A job queued twice runs once: :func:`_run_job` skips a job no longer queued.
+    """
+    queued = records.list_jobs(states=("queued",))
+    if not queued:
+        return []
+    pending = {task.args[0] for task in get_huey().pending() if task.args}
+    lost = sorted(job.id for job in queued if job.id not in pending)
+    for job_id in lost:
+        log.warning("job %s was queued but not on the queue (its worker died); requeued", job_id)
+        enqueue(job_id)
+    return lost
 
 
 def _idle_exit_s() -> float:
@@ -253,6 +275,7 @@ def main() -> int:
         return 0
     (records.jobs_dir() / "worker.pid").write_text(f"{os.getpid()}\n")
     reconcile()
+    requeue_lost()
     idle_exit = _idle_exit_s()
     huey = get_huey()
 
