@@ -459,7 +459,10 @@ def _run_key(
     if mode is None:
         from hybriddash.encoders.tuning import select_encode_mode
 
-        mode, _why = select_encode_mode(None, where)
+        # a small corpus runs untuned rather than pay for building every mode first
+        mode, _why = select_encode_mode(
+            None, where, n_texts=len(corpus.queries) + len(corpus.candidates)
+        )
     # a fallback is stored as what ran
     mode = effective_mode(mode, spec, where)
     if request is None:

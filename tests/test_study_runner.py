@@ -220,3 +220,19 @@ def test_learning_curve_gives_a_stable_order_budget(tmp_artifacts, sample_corpus
     assert sorted(set(val["step"])) == [0, 2, 4]
     budget, table = stable_order_budget(val)
     assert budget in (0, 2, 4) and table["stable"].iloc[-1]
+
+
+def test_a_report_of_a_study_in_progress_says_what_is_left(resumed, tmp_path):
+    from argparse import Namespace
+
+    from hybriddash.commands.reproduce import _study_report
+
+    out = tmp_path / "results.md"
+    partial = resumed["tmp"] / "rerun"  # stopped after 2 of its 4 models
+    assert _study_report(Namespace(results=str(out)), partial) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "Study in progress: 2 of 4 models finished" in text
+    assert "## Verdicts" in text and "## Headline numbers" in text
+    complete = tmp_path / "complete.md"
+    assert _study_report(Namespace(results=str(complete)), resumed["ref"]) == 0
+    assert "in progress" not in complete.read_text(encoding="utf-8")

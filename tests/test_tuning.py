@@ -254,3 +254,33 @@ def test_models_tune_command_prints_the_table_and_where_it_kept_it(
     assert "onnx-int8" in out and "2.90x  <- fastest" in out and "not timed: no native bf16" in out
     assert str(modes.record_path(record.key)) in out
     assert "default encode mode now: onnx-int8 (measured fastest on this machine" in out
+
+
+def test_first_use_tunes_only_when_the_work_is_big_enough_to_pay_for_it(
+    tiny_model_spec, tmp_artifacts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(modes.ENV_MODE, raising=False)
+    tuned: list[int] = []
+
+    def fake_tune(spec, *, budget_s=None, **_kw):  # type: ignore[no-untyped-def]
+        tuned.append(1)
+        return modes.TuningRecord(
+            mode="onnx",
+            texts_per_s={"onnx": 1.0},
+            key=modes.tuning_key(tiny_model_spec.fingerprint),
+            measured_at=modes.utc_now(),
+            n_texts=1,
+            seconds=0.0,
+            load_average=0.0,
+            skipped={},
+        )
+
+    monkeypatch.setattr(tuning, "tune_encode_mode", fake_tune)
+    small = modes.TUNE_MIN_TEXTS - 1
+    mode, why = tuning.select_encode_mode(spec=tiny_model_spec, tune=True, n_texts=small)
+    assert (mode, tuned) == ("float32", [])  # nothing built, nothing measured
+    assert "too few for tuning to pay" in why
+    mode, _why = tuning.select_encode_mode(
+        spec=tiny_model_spec, tune=True, n_texts=modes.TUNE_MIN_TEXTS
+    )
+    assert (mode, tuned) == ("onnx", [1])

@@ -46,6 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="override the profile's training steps per model (e.g. the learning curve's "
         "budget); a study bundle must keep one budget",
     )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="study profiles: train nothing; write the results file from the bundle as it "
+        "is now (a study still running is reported as in progress, with what is left)",
+    )
     parser.set_defaults(func=_reproduce)
 
 
@@ -83,12 +89,7 @@ def _reproduce(args: argparse.Namespace) -> int:
     )
     path = Path(args.results) if args.results else REPO_ROOT / "docs" / "results.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = render_results(result) + "\n"
-    # keep the corrections section (bench/corrections_results.py) of an existing file
-    old = path.read_text(encoding="utf-8") if path.is_file() else ""
-    start, end = "<!-- corrections:start -->", "<!-- corrections:end -->"
-    if start in old and end in old:
-        text += "\n" + start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+    text = render_results(result) + "\n" + _kept_corrections_section(path)
     path.write_text(text, encoding="utf-8")
     print(f"wrote {path} ({result.wall_seconds / 60:.1f} min)")
     return 0
@@ -97,11 +98,11 @@ def _reproduce(args: argparse.Namespace) -> int:
 def _study(args: argparse.Namespace, profile, command: str) -> int:
     """A study profile: resumable, one bundle piece per finished model, then the report."""
     from hybriddash.config import REPO_ROOT
-    from hybriddash.reports.study import study_markdown
-    from hybriddash.store import bundle
     from hybriddash.training.study import run_study
 
     folder = Path(args.bundle) if args.bundle else REPO_ROOT / "reference"
+    if getattr(args, "report", False):
+        return _study_report(args, folder)
     summary = run_study(
         profile,
         folder,
@@ -118,15 +119,44 @@ def _study(args: argparse.Namespace, profile, command: str) -> int:
     if summary["remaining"]:
         print(f"resume with: {command}")
         return 0
-    manifest = bundle.verify_bundle(folder)
-    path = Path(args.results) if args.results else REPO_ROOT / "docs" / "results.md"
-    import json
+    return _study_report(args, folder)
 
+
+def _study_report(args: argparse.Namespace, folder: Path) -> int:
+    """docs/results.md from the bundle alone, read into a throw-away store (the study's
+    report does not depend on what else the configured store holds)."""
+    import json
+    import tempfile
+
+    from hybriddash.config import REPO_ROOT
+    from hybriddash.reports.study import study_markdown
+    from hybriddash.store import bundle
+    from hybriddash.store.db import Store
+
+    manifest = bundle.verify_bundle(folder)
+    if not manifest.get("pieces"):
+        raise FileNotFoundError(f"{folder}: the bundle holds no finished model yet")
+    path = Path(args.results) if args.results else REPO_ROOT / "docs" / "results.md"
     curve_file = folder / "learning_curve.json"
     curve = json.loads(curve_file.read_text(encoding="utf-8")) if curve_file.is_file() else None
-    path.write_text(study_markdown(manifest, learning_curve=curve) + "\n", encoding="utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "report.duckdb")
+        bundle.load_bundle(folder, store, reference=False)
+        text = study_markdown(manifest, store=store, learning_curve=curve)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n" + _kept_corrections_section(path), encoding="utf-8")
     print(f"wrote {path}; bundle {folder}: {manifest['total_bytes'] / 1e6:.1f} MB")
     return 0
+
+
+def _kept_corrections_section(path: Path) -> str:
+    """The corrections section (bench/corrections_results.py) of an existing results file,
+    kept when the file is rewritten; empty when there is none."""
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    start, end = "<!-- corrections:start -->", "<!-- corrections:end -->"
+    if start in old and end in old:
+        return "\n" + start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+    return ""
 
 
 def _learning_curve(args: argparse.Namespace, profile) -> int:

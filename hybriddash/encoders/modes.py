@@ -47,6 +47,14 @@ CPU_ONLY_MODES = ("int8", "onnx", "onnx-int8", "openvino-bf16", "openvino-int8")
 # The modes the tuner times: those measured within 0.005 mAP of float32 on
 # xquad-r[articles=8] (docs/benchmarks.md). torch "int8" is not (-0.023 multi).
 TUNE_CANDIDATES = ("float32", "bf16", "onnx", "onnx-int8", "openvino-bf16")
+# Below this many texts an untuned evaluation does not tune: building the candidate modes
+# once (ONNX export ~5 s, int8 calibration ~49 s, OpenVINO compile; docs/benchmarks.md,
+# "First run") costs more than the fastest mode can save. At ~130 texts/s in float32 and
+# a best ratio of ~3.3x, encoding N texts saves N / 130 * (1 - 1 / 3.3) s: ~60 s of build
+# pays back from ~11,000 texts. The sample corpus (624 texts) and one XQuAD-R article
+# (~1,000) run untuned in float32; a full benchmark (~26,000) tunes first.
+TUNE_MIN_TEXTS = 10_000
+UNTUNED_SMALL_MODE = "float32"  # nothing to build: the model as loaded
 ENV_MODE = "HYBRIDDASH_ENCODE_MODE"
 # "0" switches first-use tuning off (the CPU-flag fallback is used until `models tune`)
 ENV_AUTOTUNE = "HYBRIDDASH_AUTOTUNE"
@@ -240,7 +248,9 @@ def describe_encode_mode(explicit: str | None = None) -> tuple[str, str]:
         return record.mode, describe_record(record)
     return cpu_flag_default(), (
         f"CPU-flag default ({'VNNI' if has_vnni() else 'no VNNI'}); not tuned on this machine "
-        "yet: the first evaluation or `python -m hybriddash models tune` measures it"
+        f"yet: the first evaluation of {TUNE_MIN_TEXTS:,} texts or more, or `python -m "
+        f"hybriddash models tune`, measures it (smaller corpora run in "
+        f"{UNTUNED_SMALL_MODE} until then)"
     )
 
 

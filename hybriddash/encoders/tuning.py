@@ -34,6 +34,8 @@ from hybriddash.cpu import has_native_bf16
 from hybriddash.encoders.encode import effective_mode, encode_batches, resolve_devices
 from hybriddash.encoders.modes import (
     TUNE_CANDIDATES,
+    TUNE_MIN_TEXTS,
+    UNTUNED_SMALL_MODE,
     TuningRecord,
     autotune_enabled,
     check_mode,
@@ -171,12 +173,15 @@ def select_encode_mode(
     *,
     spec: ModelSpec | None = None,
     tune: bool | None = None,
+    n_texts: int | None = None,
 ) -> tuple[str, str]:
     """(mode, reason) by the override order of :mod:`hybriddash.encoders.modes`:
     ``mode`` (``--mode``) > ``HYBRIDDASH_ENCODE_MODE`` > this machine's tuning record >
     the CPU-flag default; on GPUs float32. Without a valid record the base model is
     tuned now (first use: :data:`FIRST_USE_BUDGET_S` of timing plus building the modes
-    once), unless ``tune`` is False or ``HYBRIDDASH_AUTOTUNE=0``. ``spec``: the model
+    once), unless ``tune`` is False or ``HYBRIDDASH_AUTOTUNE=0``, or the work is too
+    small for tuning to pay (``n_texts`` below :data:`TUNE_MIN_TEXTS`: float32, nothing
+    to build, and no record written, so a later big evaluation still tunes). ``spec``: the model
     whose record counts (default: the offline base model; the winner depends on the
     architecture, which trained models share with it)."""
     if mode is not None:
@@ -199,6 +204,13 @@ def select_encode_mode(
         tune = autotune_enabled()
     if not tune:
         return cpu_flag_default(), "CPU-flag default (tuning switched off)"
+    if n_texts is not None and n_texts < TUNE_MIN_TEXTS:
+        return UNTUNED_SMALL_MODE, (
+            f"not tuned yet; {n_texts:,} texts are too few for tuning to pay (building the "
+            f"modes costs more than they save below {TUNE_MIN_TEXTS:,}): float32 as loaded. "
+            "The first evaluation of a full benchmark, or `python -m hybriddash models "
+            "tune`, measures the fastest mode"
+        )
     try:
         record = tune_encode_mode(
             spec if Path(spec.source).is_dir() else None, budget_s=FIRST_USE_BUDGET_S

@@ -774,6 +774,18 @@ def study_markdown(
         f"on {', '.join(machines)}; started {manifest.get('created')}, last piece "
         f"{manifest.get('updated')}. Result bundle: {manifest.get('total_bytes', 0) / 1e6:.1f} MB.",
         "",
+    ]
+    plan = manifest.get("plan") or []
+    missing = [key for key in plan if key not in manifest.get("pieces", {})]
+    if missing:
+        lines += [
+            f"> **Study in progress: {len(plan) - len(missing)} of {len(plan)} models "
+            f"finished.** Every table below holds only the finished ones; a verdict that "
+            f"lacks seeds or strategies says so. Not yet run: {', '.join(missing)}. "
+            f"`{manifest.get('command')}` resumes from the bundle.",
+            "",
+        ]
+    lines += [
         V.DECISION_RULE_MD,
         "",
     ]

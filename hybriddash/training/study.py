@@ -226,6 +226,15 @@ def run_study(
                 f"{other} ({'reusing its runs' if same else 'trained separately'})"
             )
     plan = study_plan(profile, directions, reuse_endpoints=endpoints)
+    # the plan goes in first, so a report of a study still running knows what is left
+    _update_manifest(
+        bundle_dir,
+        {
+            "alpha_endpoints": {f"{a:g}": same for a, same in endpoints.items()},
+            "plan": [p.key for p in plan],
+            "complete": all(p.key in finished for p in plan),
+        },
+    )
     corpora: dict[str, Any] = {}
     done: list[str] = []
     skipped = [p.key for p in plan if p.key in finished]
