@@ -17,6 +17,7 @@ and ``hd_models`` (list of model ids).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import threading
@@ -66,6 +67,12 @@ def _store(path: str) -> Store:
     from hybriddash.store.bundle import ensure_reference
 
     ensure_reference(store)
+    # a fresh install compiles UMAP's kernels now, at idle priority, not on the first
+    # alignment view (once per artifacts folder)
+    from hybriddash.reports.alignment import start_umap_warm_up
+
+    with contextlib.suppress(OSError):
+        start_umap_warm_up()
     return store
 
 
@@ -353,9 +360,9 @@ def evaluation_estimate(n_texts: int, model_id: str | None = None) -> timings.Es
 
     None when no run on this machine was timed yet (:func:`hybriddash.timings.estimate_seconds`).
     """
-    from hybriddash.encoders.encode import DEFAULT_ENCODE_MODE
+    from hybriddash.encoders.tuning import planned_encode_mode
 
-    return timings.estimate_seconds(n_texts, mode=DEFAULT_ENCODE_MODE, model_id=model_id)
+    return timings.estimate_seconds(n_texts, mode=planned_encode_mode(n_texts), model_id=model_id)
 
 
 def require_runs(sel: Selection, *, at_least: int = 1) -> bool:

@@ -73,3 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # The dashboard loads reference/ into an empty store at first start; tests that
     # want it point HYBRIDDASH_REFERENCE at a bundle of their own.
     os.environ.setdefault("HYBRIDDASH_REFERENCE", "off")
+    # The dashboard compiles UMAP's kernels in a background process when its artifacts
+    # folder is new; every test has a new one. tests/test_alignment.py and the first-run
+    # test switch it on.
+    os.environ.setdefault("HYBRIDDASH_UMAP_WARM_UP", "0")

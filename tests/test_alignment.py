@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -168,3 +171,63 @@ def test_umap_kernels_are_cached_on_disk_under_artifacts(
     assert len(kernels) >= 5  # smooth_knn_dist, compute_membership_strengths, ...
     for kernel in kernels:
         assert Path(kernel._cache._cache_path).is_relative_to(tmp_artifacts / "numba")
+
+
+def test_views_of_a_run_encode_in_the_runs_mode_from_its_cache(
+    tmp_artifacts, sample_corpus, tiny_model_spec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hybriddash.evaluation import evaluate
+
+    store = Store(tmp_artifacts / "mode.duckdb")
+    summary = evaluate(tiny_model_spec, sample_corpus, mode="float32", store=store, progress=False)
+    fp = summary.corpus_fp
+    assert alignment.run_encode_mode(tiny_model_spec.model_id, fp, store) == "float32"
+    modes: list[str] = []
+    real = alignment._encode
+    monkeypatch.setattr(
+        alignment,
+        "_encode",
+        lambda spec, texts, kind, mode: modes.append(mode) or real(spec, texts, kind, mode),
+    )
+    alignment.projection(tiny_model_spec.model_id, fp, ProjectionParams(n_groups=4), store=store)
+    alignment.alignment_stats(tiny_model_spec.model_id, fp, store=store)
+    alignment.search_text(tiny_model_spec.model_id, fp, "capital", store=store)
+    assert set(modes) == {"float32"}  # never a mode the run did not use (no int8 build)
+    # a model without a run on the corpus: this machine's default
+    from hybriddash.encoders.encode import default_encode_mode
+
+    assert alignment.run_encode_mode("other", fp, store) == default_encode_mode()
+
+
+def test_a_new_artifacts_folder_warms_umap_up_once_in_the_background(
+    tmp_artifacts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    monkeypatch.setenv("HYBRIDDASH_UMAP_WARM_UP", "0")
+    assert alignment.start_umap_warm_up() is None  # switched off
+    monkeypatch.setenv("HYBRIDDASH_UMAP_WARM_UP", "1")
+    assert not alignment.umap_is_warm()
+    process = alignment.start_umap_warm_up()
+    try:
+        assert process is not None
+        # it runs at the lowest priority of its own scheduling group (autogroup nice 19)
+        # and holds the lock: a projection waits for it rather than compile beside it
+        deadline = time.monotonic() + 60
+        group = ""
+        while "nice 19" not in group and time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                group = Path(f"/proc/{process.pid}/autogroup").read_text()
+            time.sleep(0.1)
+        assert "nice 19" in group, group
+        assert os.getpriority(os.PRIO_PROCESS, process.pid) == 19
+    finally:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(10)
+    # what the process does, here in the foreground: compile, cache, mark
+    seconds = alignment.warm_up_umap()
+    assert seconds > 0 and alignment.umap_is_warm()
+    assert any(alignment.numba_cache_dir().rglob("*.nbi"))  # where later processes look
+    assert alignment.start_umap_warm_up() is None  # warm: nothing more to do
+    alignment.wait_for_umap_warm_up(timeout_s=1)  # returns at once when warm

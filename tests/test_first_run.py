@@ -171,6 +171,11 @@ def test_first_run_from_an_empty_store_and_artifacts_folder(
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir()
     monkeypatch.setenv("HYBRIDDASH_ARTIFACTS", str(artifacts))
+    # as a newcomer's app runs: first-use tuning and the UMAP warm-up on (the test
+    # session switches both off for the other tests)
+    monkeypatch.setenv("HYBRIDDASH_AUTOTUNE", "1")
+    monkeypatch.setenv("HYBRIDDASH_UMAP_WARM_UP", "1")
+    monkeypatch.delenv("HYBRIDDASH_ENCODE_MODE", raising=False)
     report: dict[str, object] = {}
     logs = []
     for attempt in ("cold", "warm"):

@@ -329,3 +329,25 @@ def test_a_queued_job_whose_queue_entry_died_with_its_worker_is_requeued_and_run
     assert jobs.ensure_worker()
     assert wait_for(lost, ("done", "failed")).state == "done"
     assert wait_for(kept, ("done", "failed")).state == "done"
+
+
+def test_a_job_writes_to_the_store_of_whoever_queued_it_not_the_workers(
+    jobs_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # one worker per artifacts folder serves every app using it: an app restarted on
+    # another store must not see its jobs land in the first app's store
+    from hybriddash.store.db import Store
+
+    first, second = tmp_path / "first.duckdb", tmp_path / "second.duckdb"
+    monkeypatch.setenv("HYBRIDDASH_STORE", str(first))
+    a = jobs.submit("import", {"sources": [str(_table(tmp_path / "a.csv"))], "name": "a"})
+    assert wait_for(a, ("done", "failed")).state == "done"
+    monkeypatch.setenv("HYBRIDDASH_STORE", str(second))
+    b = jobs.submit("import", {"sources": [str(_table(tmp_path / "b.csv"))], "name": "b"})
+    assert wait_for(b, ("done", "failed")).state == "done"
+    assert jobs.get_job(b).worker_pid == jobs.get_job(a).worker_pid  # the same worker
+
+    def corpora(path: Path) -> set[str]:
+        return set(Store(path).query("SELECT name FROM corpora")["name"])
+
+    assert corpora(first) == {"upload:a"} and corpora(second) == {"upload:b"}

@@ -284,3 +284,18 @@ def test_first_use_tunes_only_when_the_work_is_big_enough_to_pay_for_it(
         spec=tiny_model_spec, tune=True, n_texts=modes.TUNE_MIN_TEXTS
     )
     assert (mode, tuned) == ("onnx", [1])
+
+
+def test_the_planned_mode_of_an_estimate_follows_the_selection_without_tuning(
+    tiny_model_spec, tmp_artifacts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(modes.ENV_MODE, raising=False)
+    monkeypatch.setenv(modes.ENV_AUTOTUNE, "1")
+    monkeypatch.setattr(tuning, "tune_encode_mode", lambda *a, **k: pytest.fail("tuned"))
+    small, big = modes.TUNE_MIN_TEXTS - 1, modes.TUNE_MIN_TEXTS
+    assert tuning.planned_encode_mode(small, tiny_model_spec) == "float32"
+    assert tuning.planned_encode_mode(big, tiny_model_spec) == modes.cpu_flag_default()
+    monkeypatch.setenv(modes.ENV_AUTOTUNE, "0")
+    assert tuning.planned_encode_mode(small, tiny_model_spec) == modes.cpu_flag_default()
+    monkeypatch.setenv(modes.ENV_MODE, "onnx")
+    assert tuning.planned_encode_mode(small, tiny_model_spec) == "onnx"

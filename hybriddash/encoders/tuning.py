@@ -44,6 +44,7 @@ from hybriddash.encoders.modes import (
     env_mode,
     load_record,
     save_record,
+    tuned_record,
     tuning_key,
     utc_now,
 )
@@ -165,6 +166,21 @@ def tune_encode_mode(
     )
     save_record(record)
     return record
+
+
+def planned_encode_mode(n_texts: int, spec: ModelSpec | None = None) -> str:
+    """The mode an evaluation of ``n_texts`` texts without ``--mode`` will run in, without
+    tuning anything (for time estimates): what :func:`select_encode_mode` picks, with the
+    CPU-flag default standing in for a tuning that has not happened yet."""
+    chosen = env_mode()
+    if chosen is not None:
+        return chosen
+    record = tuned_record(None if spec is None else spec.fingerprint)
+    if record is not None:
+        return record.mode
+    if autotune_enabled() and n_texts < TUNE_MIN_TEXTS:
+        return UNTUNED_SMALL_MODE
+    return cpu_flag_default()
 
 
 def select_encode_mode(

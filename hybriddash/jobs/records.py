@@ -29,6 +29,7 @@ from typing import Any
 
 from hybriddash import config
 
+ENV_PREFIX = "HYBRIDDASH_"
 STATES = ("queued", "running", "done", "failed", "cancelled")
 ACTIVE_STATES = ("queued", "running")
 FINAL_STATES = ("done", "failed", "cancelled")
@@ -54,7 +55,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     error            TEXT,
     result           TEXT,                       -- JSON summary written by the job
-    snapshot         TEXT                        -- JSON: what the job may leave behind, before it
+    snapshot         TEXT,                       -- JSON: what the job may leave behind, before it
+    env              TEXT                        -- JSON: the submitter's HYBRIDDASH_* settings
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
 """
@@ -85,6 +87,9 @@ def connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA busy_timeout=30000")
         con.executescript(_SCHEMA)
+        columns = {row[1] for row in con.execute("PRAGMA table_info(jobs)")}
+        if "env" not in columns:  # a records file of an earlier version
+            con.execute("ALTER TABLE jobs ADD COLUMN env TEXT")
         yield con
     finally:
         con.close()
@@ -114,6 +119,7 @@ class Job:
     error: str | None
     result: dict[str, Any] | None
     snapshot: dict[str, Any] | None
+    env: dict[str, str] | None = None
 
     @property
     def active(self) -> bool:
@@ -136,6 +142,7 @@ def _job(row: sqlite3.Row) -> Job:
     data["params"] = json.loads(data["params"] or "{}")
     data["result"] = json.loads(data["result"]) if data["result"] else None
     data["snapshot"] = json.loads(data["snapshot"]) if data["snapshot"] else None
+    data["env"] = json.loads(data["env"]) if data.get("env") else None
     data["cancel_requested"] = bool(data["cancel_requested"])
     return Job(**data)
 
@@ -166,11 +173,16 @@ def insert(
     group_name: str | None = None,
     depends_on: int | None = None,
 ) -> int:
-    """Record a new queued job; returns its id."""
+    """Record a new queued job; returns its id.
+
+    The submitter's ``HYBRIDDASH_*`` settings (store, data folder, encode mode, ...) go
+    with it: the worker is shared by every app and command using this artifacts folder,
+    so the job runs against the submitter's store, not the worker's."""
+    settings = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
     with connect() as con:
         cur = con.execute(
-            "INSERT INTO jobs (kind, title, params, group_name, depends_on, state, created_at) "
-            "VALUES (?, ?, ?, ?, ?, 'queued', ?)",
+            "INSERT INTO jobs (kind, title, params, group_name, depends_on, state, created_at,"
+            " env) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
             [
                 kind,
                 title,
@@ -178,6 +190,7 @@ def insert(
                 group_name,
                 depends_on,
                 time.time(),
+                json.dumps(settings),
             ],
         )
         return int(cur.lastrowid)

@@ -121,6 +121,8 @@ def _run_job(job_id: int) -> None:
     if not started:
         return
     env = dict(os.environ)
+    # the submitter's settings (its store, data folder, ...) over the worker's own
+    env.update((k, v) for k, v in (job.env or {}).items() if k.startswith(records.ENV_PREFIX))
     env.update(
         HYBRIDDASH_JOB_ID=str(job_id),
         HYBRIDDASH_JOB_PARENT=str(os.getpid()),

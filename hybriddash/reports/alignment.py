@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hybriddash.encoders.encode import DEFAULT_ENCODE_MODE
 from hybriddash.reports.tables import ReadableStore, StoreEmptyError, _frame
 
 # Bump when the projection algorithm changes, so cached projections are not reused.
@@ -180,6 +180,23 @@ def corpus_candidates(corpus: str, *, store: ReadableStore | None = None) -> pd.
     )
 
 
+def run_encode_mode(model_id: str, corpus_fp: str, store: ReadableStore | None) -> str:
+    """The encode mode of the newest stored run of ``model_id`` on ``corpus_fp``, so views
+    of a run reuse its cached embeddings (and never build another mode for them); this
+    machine's default mode when the model has no run there."""
+    found = _frame(
+        store,
+        "SELECT encode_mode FROM runs WHERE model_id = ? AND corpus_fp = ? "
+        "ORDER BY created_at DESC LIMIT 1",
+        [model_id, corpus_fp],
+    )
+    if not found.empty:
+        return str(found["encode_mode"].iloc[0])
+    from hybriddash.encoders.encode import default_encode_mode
+
+    return default_encode_mode()
+
+
 def _encode(spec: Any, texts: list[str], kind: str, mode: str) -> np.ndarray:
     from hybriddash.encoders.encode import encode_texts
 
@@ -273,7 +290,7 @@ def projection(
     corpus: str,
     params: ProjectionParams | None = None,
     *,
-    mode: str = DEFAULT_ENCODE_MODE,
+    mode: str | None = None,
     store: ReadableStore | None = None,
 ) -> pd.DataFrame:
     """2-D UMAP coordinates of a selection of items, cached in the ``projections`` table.
@@ -297,6 +314,7 @@ def projection(
     items = select_items(fp, params, store=store)
     if items.empty:
         return items.assign(x=pd.Series(dtype=float), y=pd.Series(dtype=float))
+    mode = mode or run_encode_mode(model_id, fp, store)
     pid = projection_id(f"{model['fingerprint'].iloc[0]}:{mode}", fp, items, params)
     cached = _frame(store, "SELECT item_id, x, y FROM projections WHERE projection_id = ?", [pid])
     if len(cached) == len(items):
@@ -380,6 +398,114 @@ def _umap_with_disk_cache() -> Any:
         return umap
 
 
+def _warm_marker() -> Path:
+    from importlib.metadata import version
+
+    return numba_cache_dir() / f"warm-umap-{version('umap-learn')}-numba-{version('numba')}"
+
+
+def umap_is_warm() -> bool:
+    """Whether umap-learn's kernels were compiled into this artifacts folder's cache."""
+    return _warm_marker().is_file()
+
+
+def warm_up_umap() -> float:
+    """Compile umap-learn's kernels into the disk cache with a small projection of the
+    shape and dtype a real one has (float32 vectors, cosine, spectral init); returns its
+    seconds. A fresh install pays ~20-45 s of numba compilation on the first UMAP
+    (docs/benchmarks.md, "First run"); done once per artifacts folder and versions."""
+    started = time.perf_counter()
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((64, 32)).astype(np.float32)
+    _umap_fit(vectors, ProjectionParams())  # not _umap_2d: this process holds the lock
+    marker = _warm_marker()
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(f"{time.perf_counter() - started:.1f} s\n", encoding="utf-8")
+    return time.perf_counter() - started
+
+
+def wait_for_umap_warm_up(timeout_s: float = 180.0) -> None:
+    """Wait while a warm-up process compiles the kernels (its lock is held), so a
+    projection asked for meanwhile loads them from the cache instead of compiling the
+    same kernels beside it on the same two cores. Returns at once when warm or idle."""
+    import fcntl
+
+    lock_path = numba_cache_dir() / "warm-up.lock"
+    if umap_is_warm() or not lock_path.is_file():
+        return
+    deadline = time.monotonic() + timeout_s
+    with open(lock_path, "a+") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return  # compile here after all
+                time.sleep(0.2)
+                continue
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            return
+
+
+def start_umap_warm_up() -> Any:
+    """Start :func:`warm_up_umap` in a detached process at the lowest CPU priority when
+    this artifacts folder's cache is cold (the dashboard does this at start, so the
+    compilation overlaps the newcomer's first evaluation instead of their first
+    alignment view). One at a time (a lock file); returns the started process, or None.
+    ``HYBRIDDASH_UMAP_WARM_UP=0`` switches it off (the tests do)."""
+    import fcntl
+    import os
+    import subprocess
+    import sys
+
+    if os.environ.get("HYBRIDDASH_UMAP_WARM_UP", "1").strip().lower() in {"0", "off", "no"}:
+        return None
+    if umap_is_warm():
+        return None
+    folder = numba_cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "warm-up.lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None  # another process is warming up
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    from hybriddash import config
+
+    code = (
+        # Lowest priority for real: with the kernel's autogroup scheduling a process in a
+        # session of its own shares the CPU equally with every other session whatever
+        # its nice value, so the whole (one-process) group is set to nice 19.
+        "import contextlib, fcntl, sys\n"
+        "with contextlib.suppress(OSError):\n"
+        "    open('/proc/self/autogroup', 'w').write('19')\n"
+        "from hybriddash.reports import alignment\n"
+        "lock = open(alignment.numba_cache_dir() / 'warm-up.lock', 'a+')\n"
+        "try:\n"
+        "    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+        "except BlockingIOError:\n"
+        "    sys.exit(0)\n"
+        "if not alignment.umap_is_warm():\n"
+        "    alignment.warm_up_umap()\n"
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(config.REPO_ROOT), env.get("PYTHONPATH", "")) if p
+    )
+    env.setdefault("HYBRIDDASH_ARTIFACTS", str(config.artifacts_dir()))
+    with open(folder / "warm-up.log", "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=str(config.REPO_ROOT),
+            env=env,
+            start_new_session=True,
+            preexec_fn=lambda: os.nice(19),  # only idle cycles: never slows an evaluation
+        )
+
+
 def _umap_2d(vectors: np.ndarray, params: ProjectionParams) -> np.ndarray:
     """UMAP to 2-D; tiny selections (< 4 items) are laid out by PCA instead."""
     n = len(vectors)
@@ -388,6 +514,12 @@ def _umap_2d(vectors: np.ndarray, params: ProjectionParams) -> np.ndarray:
         _, _, vt = np.linalg.svd(centred, full_matrices=False)
         coords = centred @ vt[:2].T
         return np.pad(coords, ((0, 0), (0, 2 - coords.shape[1])))
+    wait_for_umap_warm_up()
+    return _umap_fit(vectors, params)
+
+
+def _umap_fit(vectors: np.ndarray, params: ProjectionParams) -> np.ndarray:
+    n = len(vectors)
     umap = _umap_with_disk_cache()
     reducer = umap.UMAP(
         n_components=2,
@@ -438,7 +570,7 @@ def alignment_stats(
     *,
     langs: list[str] | None = None,
     seed: int = 0,
-    mode: str = DEFAULT_ENCODE_MODE,
+    mode: str | None = None,
     store: ReadableStore | None = None,
 ) -> AlignmentStats:
     """Translation statistics (see :class:`AlignmentStats`) over all answer candidates."""
@@ -446,6 +578,7 @@ def alignment_stats(
     if langs:
         cands = cands[cands["lang"].isin(langs)].reset_index(drop=True)
     spec = model_spec_for(model_id, store=store)
+    mode = mode or run_encode_mode(model_id, _corpus_fp(corpus, store), store)
     vectors = _encode(spec, cands["text"].tolist(), "passage", mode) if len(cands) else None
     return translation_stats(cands, vectors, seed=seed)
 
@@ -550,7 +683,7 @@ def search_text(
     text: str,
     k: int = 10,
     *,
-    mode: str = DEFAULT_ENCODE_MODE,
+    mode: str | None = None,
     store: ReadableStore | None = None,
 ) -> pd.DataFrame:
     """Encode a typed query with ``model_id`` and rank the corpus's candidates by cosine.
@@ -571,6 +704,7 @@ def search_text(
         raise StoreEmptyError(f"corpus {corpus!r} has no candidates in the store")
     correction = _correction_of(model_id, store)
     spec = model_spec_for(correction[0] if correction else model_id, store=store)
+    mode = mode or run_encode_mode(model_id, _corpus_fp(corpus, store), store)
     cand_vecs = _encode(spec, cands["text"].tolist(), "passage", mode)
     if correction:
         cand_vecs = _corrected_candidates(spec, cands, cand_vecs, correction, mode)
