@@ -156,11 +156,6 @@ def _first_umap(driver, url: str, timeout: float = 300) -> float:
 
 @pytest.mark.browser
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not os.environ.get("HYBRIDDASH_FIRST_RUN_REPORT"),
-    reason="a timing measurement (set HYBRIDDASH_FIRST_RUN_REPORT=<file.json>); it has not "
-    "yet passed on the merged app (issue 14 stays open), so CI does not run it",
-)
 def test_first_run_from_an_empty_store_and_artifacts_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
