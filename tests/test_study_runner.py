@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from hybriddash.store import bundle
@@ -236,3 +237,40 @@ def test_a_report_of_a_study_in_progress_says_what_is_left(resumed, tmp_path):
     complete = tmp_path / "complete.md"
     assert _study_report(Namespace(results=str(complete)), resumed["ref"]) == 0
     assert "in progress" not in complete.read_text(encoding="utf-8")
+
+
+def test_the_learning_curve_section_goes_into_the_results_once(tmp_path):
+    from hybriddash.commands.reproduce import _write_section
+    from hybriddash.reports.study import learning_curve_markdown, stable_order_budget
+
+    rows = [
+        {"strategy": s, "seed": 0, "step": step, "value": v}
+        for step, values in (
+            (0, (0.5, 0.5, 0.5)),
+            (25, (0.7, 0.6, 0.8)),
+            (50, (0.6, 0.7, 0.8)),
+            (75, (0.6, 0.7, 0.8)),
+        )
+        for s, v in zip(("Hybrid", "X-X-mono", "X-Y"), values, strict=True)
+    ]
+    budget, order = stable_order_budget(pd.DataFrame(rows))
+    assert budget == 50
+    doc = {
+        "budget_steps": budget,
+        "steps": 75,
+        "eval_every": 25,
+        "curve": rows,
+        "order": order.to_dict("records"),
+    }
+    text = "\n".join(learning_curve_markdown(doc, study_steps=25))
+    assert "after **50 steps**" in text and "**25 steps** per model" in text
+    assert "| 25 | 0.7000 | 0.6000 | 0.8000 | 0.2000 | X-Y > Hybrid > X-X-mono |" in text
+    results = tmp_path / "results.md"
+    results.write_text("# Results\n\n## What was run\n\nstuff\n", encoding="utf-8")
+    _write_section(results, "learning_curve", text, before="## What was run")
+    _write_section(
+        results, "learning_curve", text.replace("0.7000", "0.7001"), before="## What was run"
+    )
+    out = results.read_text(encoding="utf-8")
+    assert out.count("## Learning curve and budget") == 1 and "0.7001" in out
+    assert out.index("## Learning curve") < out.index("## What was run")

@@ -89,7 +89,7 @@ def _reproduce(args: argparse.Namespace) -> int:
     )
     path = Path(args.results) if args.results else REPO_ROOT / "docs" / "results.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = render_results(result) + "\n" + _kept_corrections_section(path)
+    text = render_results(result) + "\n" + _kept_sections(path, ("learning_curve", "corrections"))
     path.write_text(text, encoding="utf-8")
     print(f"wrote {path} ({result.wall_seconds / 60:.1f} min)")
     return 0
@@ -144,19 +144,22 @@ def _study_report(args: argparse.Namespace, folder: Path) -> int:
         bundle.load_bundle(folder, store, reference=False)
         text = study_markdown(manifest, store=store, learning_curve=curve)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n" + _kept_corrections_section(path), encoding="utf-8")
+    path.write_text(text + "\n" + _kept_sections(path), encoding="utf-8")
     print(f"wrote {path}; bundle {folder}: {manifest['total_bytes'] / 1e6:.1f} MB")
     return 0
 
 
-def _kept_corrections_section(path: Path) -> str:
-    """The corrections section (bench/corrections_results.py) of an existing results file,
-    kept when the file is rewritten; empty when there is none."""
+def _kept_sections(path: Path, names: tuple[str, ...] = ("corrections",)) -> str:
+    """The marked sections (``<!-- name:start -->`` .. ``<!-- name:end -->``) of an existing
+    results file that another command wrote (the corrections: bench/corrections_results.py;
+    the learning curve: ``reproduce --profile learning-curve``), kept when it is rewritten."""
     old = path.read_text(encoding="utf-8") if path.is_file() else ""
-    start, end = "<!-- corrections:start -->", "<!-- corrections:end -->"
-    if start in old and end in old:
-        return "\n" + start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"
-    return ""
+    kept = ""
+    for name in names:
+        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        if start in old and end in old:
+            kept += "\n" + start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+    return kept
 
 
 def _learning_curve(args: argparse.Namespace, profile) -> int:
@@ -189,4 +192,29 @@ def _learning_curve(args: argparse.Namespace, profile) -> int:
         encoding="utf-8",
     )
     print(f"wrote {out / 'learning_curve.json'}")
+    from hybriddash.reports.study import learning_curve_markdown
+    from hybriddash.training.reproduce import PROFILES
+
+    doc = json.loads((out / "learning_curve.json").read_text(encoding="utf-8"))
+    section = learning_curve_markdown(doc, study_steps=PROFILES["standard"].steps)
+    path = Path(args.results) if args.results else REPO_ROOT / "docs" / "results.md"
+    _write_section(path, "learning_curve", "\n".join(section), before="## What was run")
+    print(f"wrote the learning-curve section of {path}")
     return 0
+
+
+def _write_section(path: Path, name: str, text: str, *, before: str) -> None:
+    """Put ``text`` between ``<!-- name:start -->`` and ``<!-- name:end -->`` in ``path``:
+    in place of the old section, else before the heading ``before`` (else at the end)."""
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{text}\n{end}\n"
+    if start in old and end in old:
+        head, rest = old.split(start, 1)
+        new = head + block + rest.split(end, 1)[1].lstrip("\n")
+    elif before in old:
+        new = old.replace(before, block + "\n" + before, 1)
+    else:
+        new = old + ("\n" if old else "") + block
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new, encoding="utf-8")
