@@ -20,21 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PAGES = [
-    "views/overview.py",
-    "views/language_pairs.py",
-    "views/dominance.py",
-    "views/alignment.py",
-    "views/explorer.py",
-]
-# the lab's pages, measured when present
-PAGES += [p for p in ("views/train.py", "views/jobs.py") if (REPO / p).is_file()]
+# every page app.py declares, in its order (Findings, Upload, Export, Train, Jobs included)
+PAGES = re.findall(r'\("(views/[a-z_]+\.py)"', (REPO / "app.py").read_text(encoding="utf-8"))
 
 
 def bench(
