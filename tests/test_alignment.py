@@ -200,6 +200,7 @@ def test_views_of_a_run_encode_in_the_runs_mode_from_its_cache(
     assert alignment.run_encode_mode("other", fp, store) == default_encode_mode()
 
 
+@pytest.mark.slow  # compiles umap-learn's kernels from nothing in a fresh process
 def test_a_new_artifacts_folder_warms_umap_up_once_in_the_background(
     tmp_artifacts, monkeypatch: pytest.MonkeyPatch
 ) -> None:

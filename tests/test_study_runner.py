@@ -72,6 +72,9 @@ def test_alpha_endpoints_plan_the_batches_of_mono_and_cross(sample_corpus):
     assert alpha_endpoints_identical(sample_corpus, TINY, 0) == {0.0: True, 1.0: True}
 
 
+# the tests below train tiny models (a study run on three fresh machines): minutes in
+# all, so they run with the slow tests (CI runs them)
+@pytest.mark.slow
 def test_hybrid_alpha_zero_trains_exactly_like_cross(tmp_artifacts, sample_corpus, tiny_model_spec):
     import torch
     from safetensors.torch import load_file
@@ -139,6 +142,7 @@ def resumed(tmp_path_factory, tiny_model_spec):
     }
 
 
+@pytest.mark.slow
 def test_a_stopped_study_resumes_on_a_new_machine(resumed):
     s1, _l1, _a1 = resumed["first"]
     # alpha 0 and 1 reuse X-Y / X-X-mono: base, mono, cross, hybrid
@@ -159,6 +163,7 @@ def test_a_stopped_study_resumes_on_a_new_machine(resumed):
     assert manifest["profile"]["name"] == "tiny-study"
 
 
+@pytest.mark.slow
 def test_the_resumed_store_holds_every_piece(resumed):
     from hybriddash.reports import study as S
 
@@ -173,6 +178,7 @@ def test_the_resumed_store_holds_every_piece(resumed):
     assert not S.learning_curves(runs, store=store).empty
 
 
+@pytest.mark.slow
 def test_a_rerun_reproduces_the_stored_numbers_within_tolerance(resumed):
     stored = bundle.headline_by_piece(resumed["ref"])
     rerun = bundle.headline_by_piece(resumed["tmp"] / "rerun")
@@ -202,6 +208,7 @@ def test_a_bundle_refuses_a_study_of_another_budget(tmp_artifacts, tiny_model_sp
         )
 
 
+@pytest.mark.slow
 def test_learning_curve_gives_a_stable_order_budget(tmp_artifacts, sample_corpus, tiny_model_spec):
     from dataclasses import replace
 
@@ -223,6 +230,7 @@ def test_learning_curve_gives_a_stable_order_budget(tmp_artifacts, sample_corpus
     assert budget in (0, 2, 4) and table["stable"].iloc[-1]
 
 
+@pytest.mark.slow
 def test_a_report_of_a_study_in_progress_says_what_is_left(resumed, tmp_path):
     from argparse import Namespace
 

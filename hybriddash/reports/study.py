@@ -670,25 +670,28 @@ def learning_curve_markdown(doc: dict[str, Any], *, study_steps: int | None = No
         "`reference/learning_curve.json`).",
         "",
     ]
-    if curve.empty:
-        return lines
-    means = curve.groupby(["step", "strategy"])["value"].mean().unstack("strategy")
     order = {int(r["step"]): r for r in doc.get("order", [])}
-    names = list(means.columns)
-    lines.append("| step | " + " | ".join(names) + " | spread | order | stable |")
-    lines.append("|---|" + "---|" * len(names) + "---|---|---|")
-    for step, row in means.iterrows():
-        o = order.get(int(step), {})
-        lines.append(
-            f"| {int(step)} | "
-            + " | ".join(_f(row[n], 4) for n in names)
-            + f" | {_f(row.max() - row.min(), 4)} | {o.get('order', '')} | "
-            + ("yes" if o.get("stable") else "")
-            + " |"
-        )
+    spread = None
+    if curve.empty:  # only the order per step was kept
+        lines += ["| step | order |", "|---|---|"]
+        lines += [f"| {step} | {o.get('order', '')} |" for step, o in order.items()]
+    else:
+        means = curve.groupby(["step", "strategy"])["value"].mean().unstack("strategy")
+        names = list(means.columns)
+        lines.append("| step | " + " | ".join(names) + " | spread | order | stable |")
+        lines.append("|---|" + "---|" * len(names) + "---|---|---|")
+        for step, row in means.iterrows():
+            o = order.get(int(step), {})
+            lines.append(
+                f"| {int(step)} | "
+                + " | ".join(_f(row[n], 4) for n in names)
+                + f" | {_f(row.max() - row.min(), 4)} | {o.get('order', '')} | "
+                + ("yes" if o.get("stable") else "")
+                + " |"
+            )
+        trained = means.drop(index=0, errors="ignore")
+        spread = (trained.max(axis=1) - trained.min(axis=1)) if not trained.empty else None
     budget = doc.get("budget_steps")
-    trained = means.drop(index=0, errors="ignore")
-    spread = (trained.max(axis=1) - trained.min(axis=1)) if not trained.empty else None
     lines += [
         "",
         f"The order of the strategies stops changing after **{budget} steps** "
