@@ -29,6 +29,7 @@ def _findings(monkeypatch, store_path: Path, reference: Path | None = None) -> A
     return at
 
 
+@pytest.mark.slow  # a whole tiny study into a bundle, then a fresh store: ~1 min
 def test_fresh_install_shows_the_reference_findings(tmp_path, monkeypatch):
     source = build_study_store(tmp_path / "study.duckdb", with_corrections=True)
     bundle.export_store(

@@ -283,6 +283,7 @@ def test_real_model_smoke_few_steps_on_mlqa_r(tmp_artifacts, data_dir):
     assert Path(spec.source, "model.safetensors").is_file()
 
 
+@pytest.mark.slow  # trains and evaluates the three strategies (tiny model): ~1 min
 def test_reproduction_protocol_runs_end_to_end_and_renders(tmp_artifacts, tiny_model_spec):
     """The protocol on the sample corpus with the tiny model (sample -> sample: contaminated
     on purpose, so the guard must show up in the rendered results)."""

@@ -823,7 +823,11 @@ def study_markdown(
     claims, _comps = study_verdicts(runs, loader, aso_iterations=aso_iterations)
     prof = manifest.get("profile", {})
     pieces = manifest.get("pieces", {}).values()
-    compute = sum(float(p.get("wall_seconds") or 0) for p in pieces)
+    # a piece's wall time counts the time its process was stopped (SIGSTOP while the
+    # machine measured something else) only when the manifest does not say how long
+    compute = sum(
+        float(p.get("wall_seconds") or 0) - float(p.get("paused_seconds") or 0) for p in pieces
+    )
     machines = sorted({(p.get("machine") or {}).get("cpu", "?") for p in pieces})
     lines = [
         "# Results: X-X-mono vs X-Y vs hybrid batches — the study",
