@@ -339,22 +339,9 @@ def ensure_worker() -> bool:
     """
     if worker_running():
         return False
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(config.REPO_ROOT), env.get("PYTHONPATH", "")) if p
-    )
-    env.setdefault("HYBRIDDASH_ARTIFACTS", str(config.artifacts_dir()))
-    with open(records.jobs_dir() / "worker.log", "ab") as logfile:
-        subprocess.Popen(
-            [sys.executable, *WORKER_COMMAND],
-            stdin=subprocess.DEVNULL,
-            stdout=logfile,
-            stderr=subprocess.STDOUT,
-            cwd=str(config.REPO_ROOT),
-            env=env,
-            start_new_session=True,
-            close_fds=True,
-        )
+    from hybriddash.processes import spawn_detached
+
+    spawn_detached(WORKER_COMMAND, records.jobs_dir() / "worker.log", close_fds=True)
     return True
 
 

@@ -455,8 +455,6 @@ def start_umap_warm_up() -> Any:
     ``HYBRIDDASH_UMAP_WARM_UP=0`` switches it off (the tests do)."""
     import fcntl
     import os
-    import subprocess
-    import sys
 
     if os.environ.get("HYBRIDDASH_UMAP_WARM_UP", "1").strip().lower() in {"0", "off", "no"}:
         return None
@@ -470,7 +468,6 @@ def start_umap_warm_up() -> Any:
         except BlockingIOError:
             return None  # another process is warming up
         fcntl.flock(lock, fcntl.LOCK_UN)
-    from hybriddash import config
 
     code = (
         # Lowest priority for real: with the kernel's autogroup scheduling a process in a
@@ -488,22 +485,13 @@ def start_umap_warm_up() -> Any:
         "if not alignment.umap_is_warm():\n"
         "    alignment.warm_up_umap()\n"
     )
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(config.REPO_ROOT), env.get("PYTHONPATH", "")) if p
+    from hybriddash.processes import spawn_detached
+
+    return spawn_detached(
+        ["-c", code],
+        folder / "warm-up.log",
+        preexec_fn=lambda: os.nice(19),  # only idle cycles: never slows an evaluation
     )
-    env.setdefault("HYBRIDDASH_ARTIFACTS", str(config.artifacts_dir()))
-    with open(folder / "warm-up.log", "ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-c", code],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=str(config.REPO_ROOT),
-            env=env,
-            start_new_session=True,
-            preexec_fn=lambda: os.nice(19),  # only idle cycles: never slows an evaluation
-        )
 
 
 def _umap_2d(vectors: np.ndarray, params: ProjectionParams) -> np.ndarray:
