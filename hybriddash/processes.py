@@ -1,11 +1,14 @@
 """Detached helper processes of the package: the job worker and the UMAP warm-up.
 
 Both outlive the page or command that starts them, run this checkout's code, and use the
-same artifacts folder as their starter.
+same artifacts folder as their starter. Each holds an exclusive ``flock`` on a lock file
+for its lifetime (the kernel releases it however the process ends), which is how others
+tell that it runs (:func:`lock_held`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -35,3 +38,15 @@ def spawn_detached(args: list[str], log_path: Path, **popen: Any) -> subprocess.
             start_new_session=True,
             **popen,
         )
+
+
+def lock_held(path: Path) -> bool:
+    """Whether another open file (another process) holds an exclusive ``flock`` on
+    ``path``; creates the file when missing."""
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False

@@ -321,13 +321,9 @@ def main() -> int:
 
 def worker_running() -> bool:
     """Whether a worker holds the lock of the configured artifacts folder."""
-    with open(lock_path(), "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(fh, fcntl.LOCK_UN)
-        return False
+    from hybriddash.processes import lock_held
+
+    return lock_held(lock_path())
 
 
 def ensure_worker() -> bool:

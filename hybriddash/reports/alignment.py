@@ -428,23 +428,33 @@ def wait_for_umap_warm_up(timeout_s: float = 180.0) -> None:
     """Wait while a warm-up process compiles the kernels (its lock is held), so a
     projection asked for meanwhile loads them from the cache instead of compiling the
     same kernels beside it on the same two cores. Returns at once when warm or idle."""
-    import fcntl
+    from hybriddash.processes import lock_held
 
     lock_path = numba_cache_dir() / "warm-up.lock"
     if umap_is_warm() or not lock_path.is_file():
         return
     deadline = time.monotonic() + timeout_s
-    with open(lock_path, "a+") as lock:
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    return  # compile here after all
-                time.sleep(0.2)
-                continue
-            fcntl.flock(lock, fcntl.LOCK_UN)
-            return
+    while lock_held(lock_path) and time.monotonic() < deadline:
+        time.sleep(0.2)  # past the deadline: compile here after all
+
+
+def run_warm_up_process() -> None:
+    """The body of the warm-up process :func:`start_umap_warm_up` starts: lowest priority,
+    the lock for its lifetime (a second one exits), then :func:`warm_up_umap`."""
+    import fcntl
+
+    # Lowest priority for real: with the kernel's autogroup scheduling a process in a
+    # session of its own shares the CPU equally with every other session whatever its
+    # nice value, so the whole (one-process) group is set to nice 19.
+    with contextlib.suppress(OSError), open("/proc/self/autogroup", "w") as group:
+        group.write("19")
+    lock = open(numba_cache_dir() / "warm-up.lock", "a+")  # noqa: SIM115 - held until exit
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # another process is warming up
+    if not umap_is_warm():
+        warm_up_umap()
 
 
 def start_umap_warm_up() -> Any:
@@ -453,8 +463,9 @@ def start_umap_warm_up() -> Any:
     compilation overlaps the newcomer's first evaluation instead of their first
     alignment view). One at a time (a lock file); returns the started process, or None.
     ``HYBRIDDASH_UMAP_WARM_UP=0`` switches it off (the tests do)."""
-    import fcntl
     import os
+
+    from hybriddash.processes import lock_held, spawn_detached
 
     if os.environ.get("HYBRIDDASH_UMAP_WARM_UP", "1").strip().lower() in {"0", "off", "no"}:
         return None
@@ -462,33 +473,10 @@ def start_umap_warm_up() -> Any:
         return None
     folder = numba_cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "warm-up.lock", "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return None  # another process is warming up
-        fcntl.flock(lock, fcntl.LOCK_UN)
-
-    code = (
-        # Lowest priority for real: with the kernel's autogroup scheduling a process in a
-        # session of its own shares the CPU equally with every other session whatever
-        # its nice value, so the whole (one-process) group is set to nice 19.
-        "import contextlib, fcntl, sys\n"
-        "with contextlib.suppress(OSError):\n"
-        "    open('/proc/self/autogroup', 'w').write('19')\n"
-        "from hybriddash.reports import alignment\n"
-        "lock = open(alignment.numba_cache_dir() / 'warm-up.lock', 'a+')\n"
-        "try:\n"
-        "    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
-        "except BlockingIOError:\n"
-        "    sys.exit(0)\n"
-        "if not alignment.umap_is_warm():\n"
-        "    alignment.warm_up_umap()\n"
-    )
-    from hybriddash.processes import spawn_detached
-
+    if lock_held(folder / "warm-up.lock"):
+        return None  # another process is warming up
     return spawn_detached(
-        ["-c", code],
+        ["-c", "from hybriddash.reports.alignment import run_warm_up_process as r; r()"],
         folder / "warm-up.log",
         preexec_fn=lambda: os.nice(19),  # only idle cycles: never slows an evaluation
     )

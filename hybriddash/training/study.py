@@ -226,15 +226,19 @@ def run_study(
                 f"{other} ({'reusing its runs' if same else 'trained separately'})"
             )
     plan = study_plan(profile, directions, reuse_endpoints=endpoints)
+
+    def record_plan(finished_keys: set[str]) -> None:
+        _update_manifest(
+            bundle_dir,
+            {
+                "alpha_endpoints": {f"{a:g}": same for a, same in endpoints.items()},
+                "plan": [p.key for p in plan],
+                "complete": all(p.key in finished_keys for p in plan),
+            },
+        )
+
     # the plan goes in first, so a report of a study still running knows what is left
-    _update_manifest(
-        bundle_dir,
-        {
-            "alpha_endpoints": {f"{a:g}": same for a, same in endpoints.items()},
-            "plan": [p.key for p in plan],
-            "complete": all(p.key in finished for p in plan),
-        },
-    )
+    record_plan(finished)
     corpora: dict[str, Any] = {}
     done: list[str] = []
     skipped = [p.key for p in plan if p.key in finished]
@@ -326,12 +330,7 @@ def run_study(
                 "lower the profile's topk_depth"
             )
     remaining = [p.key for p in plan if p.key not in finished and p.key not in done]
-    manifest_extra = {
-        "alpha_endpoints": {f"{a:g}": same for a, same in endpoints.items()},
-        "plan": [p.key for p in plan],
-        "complete": not remaining,
-    }
-    _update_manifest(bundle_dir, manifest_extra)
+    record_plan(finished | set(done))
     return {
         "done": done,
         "skipped": skipped,
@@ -371,7 +370,10 @@ def run_learning_curve(
         for seed in profile.seeds:
             cfg = profile.train_config(
                 out=model_name(profile, train_data, sampler, seed),
-                sampler=sampler, base=base, train_data=train_data, seed=seed,
+                sampler=sampler,
+                base=base,
+                train_data=train_data,
+                seed=seed,
             )
             result = train(
                 cfg,
