@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,17 @@ def _return_freed_memory():
     trim = getattr(_LIBC, "malloc_trim", None)
     if trim is not None:
         trim(0)
+
+
+@pytest.fixture(autouse=True)
+def _finish_background_threads():
+    """Wait for the app's background threads (``hd-*``) a test started before the next
+    test runs: one left exporting a model in the background made the next test's ONNX
+    export fail in CI, and its CPU use skews later timing tests."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name.startswith("hd-") and thread is not threading.current_thread():
+            thread.join(timeout=900)
 
 
 @pytest.fixture

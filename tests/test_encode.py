@@ -331,3 +331,53 @@ def test_the_default_mode_follows_the_cpu_and_the_environment(
     monkeypatch.setenv("HYBRIDDASH_ENCODE_MODE", "fp8")
     with pytest.warns(RuntimeWarning, match="HYBRIDDASH_ENCODE_MODE='fp8' is not an encode"):
         assert encode_module.default_encode_mode() == "onnx"
+
+
+def test_two_threads_export_at_once_and_both_graphs_work(
+    tiny_model_spec, tmp_artifacts: Path
+) -> None:
+    """torch's exporter refuses to start while another thread of the process exports
+    (the app's background alignment thread beside a page did that in CI); both exports
+    must finish, and each graph must give the model's outputs."""
+    import threading
+
+    import onnxruntime
+    import torch
+
+    from hybriddash.encoders import onnx_backend
+
+    model = load_model(tiny_model_spec)
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def export(folder: Path) -> None:
+        folder.mkdir()
+        start.wait()
+        try:
+            onnx_backend._export(model, folder)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    folders = [tmp_artifacts / "a", tmp_artifacts / "b"]
+    threads = [threading.Thread(target=export, args=(f,)) for f in folders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    features = onnx_backend._features(model, ["query: where is the Nile?"])
+    transformer = model[0].auto_model
+    with torch.inference_mode():
+        embeds = transformer.get_input_embeddings()(features["input_ids"])
+        want = transformer(
+            inputs_embeds=embeds, attention_mask=features["attention_mask"]
+        ).last_hidden_state.numpy()
+    for folder in folders:
+        session = onnxruntime.InferenceSession(str(folder / "model.onnx"))
+        feed = {"inputs_embeds": embeds.numpy(), "attention_mask": features["attention_mask"]}
+        feed = {k: np.asarray(v) for k, v in feed.items() if k in _input_names(session)}
+        np.testing.assert_allclose(session.run(None, feed)[0], want, atol=1e-4)
+
+
+def _input_names(session) -> set[str]:
+    return {i.name for i in session.get_inputs()}

@@ -165,6 +165,12 @@ def _features(model: SentenceTransformer, texts: list[str]) -> dict[str, Any]:
     return prepare(texts)
 
 
+# torch's TorchScript exporter keeps process-wide state (GLOBALS.in_onnx_export) and
+# refuses to start while another thread exports: the app's background alignment thread
+# and a page, or two sessions, may both build a graph in one server process.
+_EXPORT_LOCK = threading.Lock()
+
+
 def _export(
     model: SentenceTransformer, out_dir: Path, transformer: Any | None = None
 ) -> dict[str, Any]:
@@ -190,7 +196,7 @@ def _export(
 
     dynamic: dict[str, dict[int, str]] = {name: {0: "batch", 1: "sequence"} for name in inputs}
     dynamic["last_hidden_state"] = {0: "batch", 1: "sequence"}
-    with torch.no_grad(), quiet_transformers():
+    with _EXPORT_LOCK, torch.no_grad(), quiet_transformers():
         import warnings
 
         with warnings.catch_warnings():
