@@ -173,6 +173,9 @@ def test_claim_f_with_corrections(tmp_path):
     f = claims.set_index("claim").loc["f"]
     assert f["verdict"] == V.SUPPORTED, f["reason"]
     assert len(comps[comps["claim"] == "f"]) == 4
+    # the deviations say which corrections (f)'s "best" was chosen from, and which not
+    [said] = [d for d in S.protocol_deviations(study, store=store) if "claim (f)" in d]
+    assert "best of center-docs" in said and "center, shift" in said and "did not run" in said
 
 
 def test_one_seed_makes_every_claim_inconclusive(toy_study):

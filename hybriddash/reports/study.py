@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hybriddash.encoders.corrections import METHODS as CORRECTION_METHODS
 from hybriddash.reports import verdicts as V
 from hybriddash.reports.significance import headline_samples
 
@@ -768,11 +769,22 @@ def protocol_deviations(study: pd.DataFrame, *, store: Any = None) -> list[str]:
             "bracket the paper's interval."
         )
     if (study["correction"] != "").any():
-        out.append(
+        ran = sorted(set(study["correction"]) - {""})
+        text = (
             "Training-free corrections ("
-            + ", ".join(sorted(set(study["correction"]) - {""}))
+            + ", ".join(ran)
             + ") are not part of the paper; claim (f) is this project's addition."
         )
+        # (f) picks the best correction among those the study ran; say which were not
+        others = [m for m in CORRECTION_METHODS if m not in ran]
+        if others:
+            text += (
+                f" Its 'best correction of the base' is the best of {', '.join(ran)}: "
+                f"{', '.join(others)} (fitted on another corpus's queries or parallel "
+                "pairs) did not run in this study; `python -m hybriddash evaluate "
+                "--correction` adds them, and the Findings page then uses the best."
+            )
+        out.append(text)
     return out
 
 
