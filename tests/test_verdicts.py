@@ -275,3 +275,28 @@ def test_untrained_models_without_a_study_keep_their_names():
     claims, _ = S.study_verdicts(study, lambda run: (None, None))
     assert set(claims["verdict"]) == {V.INCONCLUSIVE}
     assert "no hybrid (alpha 0.5) runs" in claims["reason"].iloc[0]
+
+
+def test_the_readme_section_has_every_claim_and_is_rewritten_in_place(toy_study, tmp_path):
+    from hybriddash.commands.reproduce import _write_section
+    from hybriddash.store import bundle
+
+    store, _study = toy_study
+    manifest = bundle.export_store(tmp_path / "b", store=store, command="pytest")
+    manifest["profile"] = {"name": "standard", "note": "TEST"}
+    manifest["plan"] = [*manifest["pieces"], "a-piece-still-to-run"]
+    results, readme = S.study_report(manifest, store=store, aso_iterations=200)
+    assert "## Verdicts" in results and "## Verdicts" not in readme
+    for claim in "abcdef":
+        assert sum(line.startswith(f"| ({claim}) ") for line in readme.splitlines()) == 1
+    assert "Study in progress" in readme and "a-piece-still-to-run" in readme
+    assert "| toy-study | Hybrid | 3 |" in readme  # the seed table: mean ± sd of 3 seeds
+
+    path = tmp_path / "README.md"
+    path.write_text("# project\n\n## Results\n\n- a bullet\n", encoding="utf-8")
+    _write_section(path, "study-results", readme, before=None)
+    _write_section(path, "study-results", "second version", before=None)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# project\n\n## Results\n\n- a bullet\n")
+    assert text.count("<!-- study-results:start -->") == 1 and "second version" in text
+    assert "| (a) " not in text

@@ -52,6 +52,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="study profiles: train nothing; write the results file from the bundle as it "
         "is now (a study still running is reported as in progress, with what is left)",
     )
+    parser.add_argument(
+        "--readme",
+        help="study profiles: Markdown file whose results section (between <!-- "
+        "study-results:start/end --> markers) is rewritten with the verdicts and headline "
+        "numbers (default: the repository's README.md when --results is not given)",
+    )
     parser.set_defaults(func=_reproduce)
 
 
@@ -129,7 +135,7 @@ def _study_report(args: argparse.Namespace, folder: Path) -> int:
     import tempfile
 
     from hybriddash.config import REPO_ROOT
-    from hybriddash.reports.study import study_markdown
+    from hybriddash.reports.study import study_report
     from hybriddash.store import bundle
     from hybriddash.store.db import Store
 
@@ -142,10 +148,16 @@ def _study_report(args: argparse.Namespace, folder: Path) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "report.duckdb")
         bundle.load_bundle(folder, store, reference=False)
-        text = study_markdown(manifest, store=store, learning_curve=curve)
+        text, readme_section = study_report(manifest, store=store, learning_curve=curve)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n" + _kept_sections(path), encoding="utf-8")
     print(f"wrote {path}; bundle {folder}: {manifest['total_bytes'] / 1e6:.1f} MB")
+    readme = getattr(args, "readme", None)
+    if readme is None and not args.results:
+        readme = REPO_ROOT / "README.md"
+    if readme is not None:
+        _write_section(Path(readme), "study-results", readme_section, before="- `docs/results.md`")
+        print(f"wrote the results section of {readme}")
     return 0
 
 
@@ -203,7 +215,7 @@ def _learning_curve(args: argparse.Namespace, profile) -> int:
     return 0
 
 
-def _write_section(path: Path, name: str, text: str, *, before: str) -> None:
+def _write_section(path: Path, name: str, text: str, *, before: str | None) -> None:
     """Put ``text`` between ``<!-- name:start -->`` and ``<!-- name:end -->`` in ``path``:
     in place of the old section, else before the heading ``before`` (else at the end)."""
     old = path.read_text(encoding="utf-8") if path.is_file() else ""
@@ -212,7 +224,7 @@ def _write_section(path: Path, name: str, text: str, *, before: str) -> None:
     if start in old and end in old:
         head, rest = old.split(start, 1)
         new = head + block + rest.split(end, 1)[1].lstrip("\n")
-    elif before in old:
+    elif before is not None and before in old:
         new = old.replace(before, block + "\n" + before, 1)
     else:
         new = old + ("\n" if old else "") + block

@@ -828,60 +828,70 @@ def study_markdown(
 ) -> str:
     """``docs/results.md`` of a finished study: its runs (the manifest's), the decision
     rule, the verdicts, the tables, the alpha curve, per-language gains, deviations."""
+    return study_report(
+        manifest, store=store, learning_curve=learning_curve, aso_iterations=aso_iterations
+    )[0]
+
+
+def study_report(
+    manifest: dict[str, Any],
+    *,
+    store: Any = None,
+    learning_curve: dict[str, Any] | None = None,
+    aso_iterations: int = 1000,
+) -> tuple[str, str]:
+    """(``docs/results.md``, the README's results section) of a study's bundle, from one
+    computation of its verdicts: the README shows the status, the verdict per claim and
+    the headline numbers, and points to the full report."""
     runs = study_runs(store=store)
     ids = {r for p in manifest.get("pieces", {}).values() for r in p.get("run_ids", [])}
     runs = runs[runs["run_id"].isin(ids)]
     loader = store_loader(store)
     claims, _comps = study_verdicts(runs, loader, aso_iterations=aso_iterations)
-    prof = manifest.get("profile", {})
-    pieces = manifest.get("pieces", {}).values()
-    # a piece's wall time counts the time its process was stopped (SIGSTOP while the
-    # machine measured something else) only when the manifest does not say how long
-    compute = sum(
-        float(p.get("wall_seconds") or 0) - float(p.get("paused_seconds") or 0) for p in pieces
+    results = _results_markdown(manifest, runs, claims, loader, store, learning_curve)
+    return results, _readme_markdown(manifest, runs, claims)
+
+
+def _piece_hours(manifest: dict[str, Any]) -> float:
+    """Sum of the pieces' wall time, less the time a piece's process was stopped
+    (SIGSTOP while the machine measured something else; the manifest says how long)."""
+    return (
+        sum(
+            float(p.get("wall_seconds") or 0) - float(p.get("paused_seconds") or 0)
+            for p in manifest.get("pieces", {}).values()
+        )
+        / 3600
     )
-    machines = sorted({(p.get("machine") or {}).get("cpu", "?") for p in pieces})
-    lines = [
-        "# Results: X-X-mono vs X-Y vs hybrid batches — the study",
-        "",
-        f"> **Profile `{prof.get('name')}`.** {prof.get('note', '')}",
-        "",
-        f"Produced by `{manifest.get('command')}` (code {manifest.get('code_version')}); "
-        f"{len(manifest.get('pieces', {}))} models, {compute / 3600:.2f} h of piece wall time "
-        f"on {', '.join(machines)}; started {manifest.get('created')}, last piece "
-        f"{manifest.get('updated')}. Result bundle: {manifest.get('total_bytes', 0) / 1e6:.1f} MB.",
-        "",
-    ]
+
+
+def _progress_line(manifest: dict[str, Any]) -> str:
+    """'' for a complete study, else what is finished and what is left."""
     plan = manifest.get("plan") or []
     missing = [key for key in plan if key not in manifest.get("pieces", {})]
-    if missing:
-        lines += [
-            f"> **Study in progress: {len(plan) - len(missing)} of {len(plan)} models "
-            f"finished.** Every table below holds only the finished ones; a verdict that "
-            f"lacks seeds or strategies says so. Not yet run: {', '.join(missing)}. "
-            f"`{manifest.get('command')}` resumes from the bundle.",
-            "",
-        ]
-    lines += [
-        V.DECISION_RULE_MD,
-        "",
-    ]
-    if prof.get("name") == "standard":
-        from hybriddash.training.study import STANDARD_PLAN_MD
+    if not missing:
+        return ""
+    return (
+        f"**Study in progress: {len(plan) - len(missing)} of {len(plan)} models "
+        f"finished.** Every table below holds only the finished ones; a verdict that "
+        f"lacks seeds or strategies says so. Not yet run: {', '.join(missing)}. "
+        f"`{manifest.get('command')}` resumes from the bundle."
+    )
 
-        lines += [STANDARD_PLAN_MD, ""]
-    if learning_curve:
-        lines += [*learning_curve_markdown(learning_curve, study_steps=prof.get("steps")), ""]
-    lines += ["## Verdicts", "", "| claim | eval | verdict | effect [95% CI] | Holm p | why |"]
-    lines.append("|---|---|---|---|---|---|")
+
+def _verdict_lines(claims: pd.DataFrame, *, why: bool = True) -> list[str]:
+    head = "| claim | eval | verdict | effect [95% CI] | Holm p |" + (" why |" if why else "")
+    lines = [head, "|---|---|---|---|---|" + ("---|" if why else "")]
     for r in claims.itertuples():
         lines.append(
             f"| ({r.claim}) {r.text} | {r.eval_dataset} | **{r.verdict}** | "
             f"{_f(r.effect, 4)} [{_f(r.ci_low, 4)}, {_f(r.ci_high, 4)}] | "
-            f"{_f(r.p_holm, 3)} | {r.reason} |"
+            f"{_f(r.p_holm, 3)} |" + (f" {r.reason} |" if why else "")
         )
-    lines += ["", "## Headline numbers (mean ± sd over seeds)", ""]
-    lines.append("| eval | model | seeds | mono | cross | multi | rank distance |")
+    return lines
+
+
+def _seed_table_lines(runs: pd.DataFrame) -> list[str]:
+    lines = ["| eval | model | seeds | mono | cross | multi | rank distance |"]
     lines.append("|---|---|---|---|---|---|---|")
     for r in seed_table(runs).to_dict("records"):
         cells = [
@@ -892,6 +902,70 @@ def study_markdown(
         lines.append(
             f"| {r['eval_dataset']} | {r['label']} | {r['n_seeds']} | " + " | ".join(cells) + " |"
         )
+    return lines
+
+
+def _readme_markdown(manifest: dict[str, Any], runs: pd.DataFrame, claims: pd.DataFrame) -> str:
+    prof = manifest.get("profile", {})
+    machines = sorted(
+        {(p.get("machine") or {}).get("cpu", "?") for p in manifest["pieces"].values()}
+    )
+    lines = [
+        f"### Does hybrid batching help? The reference study (profile `{prof.get('name')}`)",
+        "",
+        f"{len(manifest.get('pieces', {}))} models (the untrained base included) trained "
+        f"and evaluated in {_piece_hours(manifest):.2f} h of piece wall time on "
+        f"{', '.join(machines)} "
+        f"(`{manifest.get('command')}`, code {manifest.get('code_version')}); shipped in "
+        "`reference/`, shown by the Findings page; the decision rule, per-language gains, "
+        "alpha sweep and deviations are in [docs/results.md](docs/results.md).",
+        "",
+    ]
+    progress = _progress_line(manifest)
+    if progress:
+        lines += [f"> {progress}", ""]
+    lines += [*_verdict_lines(claims, why=False), "", "Mean ± sd over seeds:", ""]
+    lines += _seed_table_lines(runs)
+    return "\n".join(lines)
+
+
+def _results_markdown(
+    manifest: dict[str, Any],
+    runs: pd.DataFrame,
+    claims: pd.DataFrame,
+    loader: Loader,
+    store: Any,
+    learning_curve: dict[str, Any] | None,
+) -> str:
+    prof = manifest.get("profile", {})
+    pieces = manifest.get("pieces", {}).values()
+    machines = sorted({(p.get("machine") or {}).get("cpu", "?") for p in pieces})
+    lines = [
+        "# Results: X-X-mono vs X-Y vs hybrid batches — the study",
+        "",
+        f"> **Profile `{prof.get('name')}`.** {prof.get('note', '')}",
+        "",
+        f"Produced by `{manifest.get('command')}` (code {manifest.get('code_version')}); "
+        f"{len(manifest.get('pieces', {}))} models, {_piece_hours(manifest):.2f} h of piece wall time "
+        f"on {', '.join(machines)}; started {manifest.get('created')}, last piece "
+        f"{manifest.get('updated')}. Result bundle: {manifest.get('total_bytes', 0) / 1e6:.1f} MB.",
+        "",
+    ]
+    progress = _progress_line(manifest)
+    if progress:
+        lines += [f"> {progress}", ""]
+    lines += [
+        V.DECISION_RULE_MD,
+        "",
+    ]
+    if prof.get("name") == "standard":
+        from hybriddash.training.study import STANDARD_PLAN_MD
+
+        lines += [STANDARD_PLAN_MD, ""]
+    if learning_curve:
+        lines += [*learning_curve_markdown(learning_curve, study_steps=prof.get("steps")), ""]
+    lines += ["## Verdicts", "", *_verdict_lines(claims)]
+    lines += ["", "## Headline numbers (mean ± sd over seeds)", "", *_seed_table_lines(runs)]
     curve = alpha_curve(runs)
     if not curve.empty:
         lines += ["", "## Alpha sweep (multilingual mAP)", ""]
