@@ -167,14 +167,16 @@ def test_train_watch_curve_see_model_and_cancel_second_job_in_chromium(
             _widget(driver, "stSelectbox", "Base model", timeout=120)
             _choose(driver, "stSelectbox", "Base model", "tiny-random-bert")
             _choose(driver, "stSelectbox", "Training data", "sample")
-            _type(driver, "stNumberInput", "Steps", "30")
+            # long enough for the page to see it running: 30 steps took 2.3 s on an idle
+            # 2-core AMD EPYC, over before the curve's first refresh
+            _type(driver, "stNumberInput", "Steps", "300")
             _type(driver, "stNumberInput", "Batch size", "8")
             _type(driver, "stNumberInput", "Max length", "32")
             _type(driver, "stTextInput", "Model name", "lab1")
             _choose(driver, "stMultiSelect", "Evaluate the new model on", "sample")
             _click(driver, "Start training")
             train = _wait_job(lambda j: j.kind == "train", "train job queued", 30)
-            assert train.params["out"] == "lab1" and train.params["steps"] == 30
+            assert train.params["out"] == "lab1" and train.params["steps"] == 300
             assert train.params["base"] == tiny_model_spec.source
 
             # 2. the curve appears while the job runs (the page is not reloaded)
