@@ -195,8 +195,15 @@ def _start_job(store: Path, base: str) -> int:
     out = "bench-pages-during-job"
     job_id = jobs.submit(
         "train",
-        {"base": base, "train_data": "sample", "out": out, "steps": 100000, "batch_size": 16,
-         "max_length": 64, "overwrite": True},
+        {
+            "base": base,
+            "train_data": "sample",
+            "out": out,
+            "steps": 100000,
+            "batch_size": 16,
+            "max_length": 64,
+            "overwrite": True,
+        },
     )
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:

@@ -24,6 +24,7 @@ REFRESH_S = 2.0
 _WATCH_KEY = "_hd_jobs_watched"
 JOBS_PAGE = "views/jobs.py"
 
+
 def progress_line(job: Job) -> str:
     parts = [job.stage or job.state]
     if job.step_s:
@@ -197,7 +198,9 @@ def curve_figure(curves: pd.DataFrame, *, title: str = "") -> object:
             ("validation", "loss", 1, "dash", "lines+markers"),
             ("validation", "map_multilingual", 2, "solid", "lines+markers"),
         ):
-            part = frame[(frame["split"] == split) & (frame["metric"] == metric)].sort_values("step")
+            part = frame[(frame["split"] == split) & (frame["metric"] == metric)].sort_values(
+                "step"
+            )
             if part.empty:
                 continue
             name = f"{model_id} · {split} {metric.replace('_multilingual', '')}"

@@ -76,9 +76,10 @@ def test_estimate_scales_this_cpus_measured_step_time_by_tokens(no_worker: Path)
     assert est is not None and est.same_options
     assert est.step_s == pytest.approx(0.5 * 4)  # 4x the tokens per batch
     assert est.wall_s == pytest.approx(100 * 2.0 + 4.0)
-    assert estimate_wall_time(
-        base_model="other", steps=1, batch_size=2, max_length=8, runs=runs
-    ) is None
+    assert (
+        estimate_wall_time(base_model="other", steps=1, batch_size=2, max_length=8, runs=runs)
+        is None
+    )
     assert measured_runs(cpu="another CPU") == []  # only this machine's measurements
 
 
@@ -102,7 +103,10 @@ def test_train_page_queues_training_with_its_options_and_an_evaluation(registere
     p = train.params
     assert p["base"] == registered_tiny.source  # registered by path: passed by path
     assert (p["train_data"], p["steps"], p["batch_size"], p["freeze_layers"]) == (
-        "sample", 12, 8, 1
+        "sample",
+        12,
+        8,
+        1,
     )
     assert (p["sampler"], p["out"], p["alpha"]) == ("mono", "t1", 0.5)
     assert evaluate.kind == "evaluate" and evaluate.depends_on == train.id
@@ -124,8 +128,7 @@ def test_three_strategies_are_queued_as_one_set_with_the_same_budget(registered_
     assert {j.group_name for j in queued} == {"set1"}
     budget = {k: v for k, v in queued[0].params.items() if k not in ("out", "sampler")}
     assert all(
-        {k: v for k, v in j.params.items() if k not in ("out", "sampler")} == budget
-        for j in queued
+        {k: v for k, v in j.params.items() if k not in ("out", "sampler")} == budget for j in queued
     )
 
 
@@ -170,7 +173,8 @@ def test_live_view_draws_the_growing_curve_of_the_running_job(
     monkeypatch.setattr(worker, "process_alive", lambda pid, marker: True)
 
     job_id = jobs.submit(
-        "train", {"base": registered_tiny.source, "train_data": "sample", "out": "live", "steps": 50}
+        "train",
+        {"base": registered_tiny.source, "train_data": "sample", "out": "live", "steps": 50},
     )
     records.transition(job_id, ("queued",), "running", started_at=time.time() - 5)
     records.update(job_id, progress=0.1, stage="step 5/50, loss 2.0", step_s=0.4, eta_s=20.0)

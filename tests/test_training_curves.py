@@ -58,7 +58,9 @@ def test_curve_log_writes_lines_that_a_reader_sees_while_running(tmp_path):
     assert curve_from_card({}).empty
 
 
-def test_training_records_curves_live_file_card_and_store(tmp_artifacts, sample_corpus, tiny_model_spec):
+def test_training_records_curves_live_file_card_and_store(
+    tmp_artifacts, sample_corpus, tiny_model_spec
+):
     from hybriddash.store import reads
     from hybriddash.training.curves import live_curve_path
     from hybriddash.training.trainer import TrainConfig, train

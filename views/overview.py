@@ -294,8 +294,7 @@ else:
         )
     if not langs and not articles and estimate is not None and estimate.seconds > 300:
         st.caption(
-            "Long jobs are better run in a terminal (the page shows the result when you "
-            "come back):"
+            "Long jobs are better run in a terminal (the page shows the result when you come back):"
         )
     else:
         st.caption("Or run it in a terminal:")

@@ -160,9 +160,7 @@ with st.expander("More options"):
     eval_every = m4.number_input(
         "Validate every N steps (0 = steps/10)", min_value=0, value=0, key="hd_train_eval_every"
     )
-    patience = m5.number_input(
-        "Patience (0 = off)", min_value=0, value=0, key="hd_train_patience"
-    )
+    patience = m5.number_input("Patience (0 = off)", min_value=0, value=0, key="hd_train_patience")
     val_map_queries = m6.number_input(
         "Validation mAP questions", min_value=0, value=256, key="hd_train_valmap"
     )
@@ -226,8 +224,13 @@ def _estimate(base: str, steps: int, batch: int, length: int, fe: bool, fl: int,
 
 
 estimate = _estimate(
-    base_label, int(steps), int(batch_size), int(max_length), bool(freeze_embeddings),
-    int(freeze_layers), bool(bf16),
+    base_label,
+    int(steps),
+    int(batch_size),
+    int(max_length),
+    bool(freeze_embeddings),
+    int(freeze_layers),
+    bool(bf16),
 )
 if estimate is None:
     st.info(

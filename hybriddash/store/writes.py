@@ -136,7 +136,9 @@ def _curve_frame(rows: Any) -> pd.DataFrame | None:
     try:
         frame = pd.DataFrame(list(rows))[columns]
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"training card: malformed curve rows ({exc}); expected {columns}") from exc
+        raise ValueError(
+            f"training card: malformed curve rows ({exc}); expected {columns}"
+        ) from exc
     return frame.dropna(subset=["value"]).astype({"step": "int64", "value": "float64"})
 
 

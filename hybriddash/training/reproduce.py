@@ -108,7 +108,13 @@ class Profile:
         return bool(has_native_bf16())
 
     def train_config(
-        self, *, out: str, sampler: str, base: str, train_data: str, seed: int,
+        self,
+        *,
+        out: str,
+        sampler: str,
+        base: str,
+        train_data: str,
+        seed: int,
         alpha: float | None = None,
     ) -> Any:
         """The :class:`~hybriddash.training.trainer.TrainConfig` of one training of this
@@ -274,7 +280,10 @@ def run_reproduction(
             for seed in prof.seeds:
                 cfg = prof.train_config(
                     out=model_name(prof, train_data, sampler, seed),
-                    sampler=sampler, base=base, train_data=train_data, seed=seed,
+                    sampler=sampler,
+                    base=base,
+                    train_data=train_data,
+                    seed=seed,
                 )
                 # names are owned by this protocol: a changed config replaces the model
                 result = train(

@@ -525,7 +525,11 @@ def _save_atomically(
 
 
 def _machine() -> dict[str, Any]:
-    return {"cpu": cpu_model_name(fallback=""), "cores": os.cpu_count(), "platform": platform.platform()}
+    return {
+        "cpu": cpu_model_name(fallback=""),
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+    }
 
 
 def _versions() -> dict[str, str]:
@@ -620,7 +624,9 @@ class _ValidationSet:
     relevant: Any  # (n_queries, n_passages) bool
 
     @classmethod
-    def from_table(cls, table: PairTable, spec: ModelSpec, max_queries: int) -> _ValidationSet | None:
+    def from_table(
+        cls, table: PairTable, spec: ModelSpec, max_queries: int
+    ) -> _ValidationSet | None:
         """Up to ``max_queries`` held-out questions (whole components, in table order)
         and every passage of those components; None when there is nothing to measure."""
         import numpy as np
@@ -657,7 +663,11 @@ class _ValidationSet:
 
         was_training = model.training
         with torch.no_grad():
-            kwargs = {"batch_size": batch_size, "normalize_embeddings": True, "show_progress_bar": False}
+            kwargs = {
+                "batch_size": batch_size,
+                "normalize_embeddings": True,
+                "show_progress_bar": False,
+            }
             q = model.encode(self.query_texts, **kwargs)
             p = model.encode(self.passage_texts, **kwargs)
         model.train(was_training)
