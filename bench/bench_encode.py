@@ -36,6 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from hybriddash.cpu import KERNEL_FLAGS as FEATURES  # noqa: E402
 from hybriddash.cpu import cpu_flags, cpu_model_name  # noqa: E402
 from hybriddash.encoders.encode import (  # noqa: E402
     ENCODE_MODES,
@@ -50,16 +51,6 @@ from hybriddash.retrieval.exact_ranks import corpus_relevant_ranks  # noqa: E402
 
 CHAR_BASELINE = "float32, batches by characters"
 DEFAULT_MODES = "float32,bf16,int8,onnx,onnx-int8,openvino-bf16,openvino-int8"
-# CPU features that decide which mode is fast (printed with the results)
-FEATURES = (
-    "avx2",
-    "avx512f",
-    "avx512_vnni",
-    "avx_vnni",
-    "avx512_bf16",
-    "amx_bf16",
-    "amx_int8",
-)
 HEADLINE = ("monolingual", "crosslingual", "multilingual")
 
 

@@ -14,6 +14,20 @@ from pathlib import Path
 CPUINFO = Path("/proc/cpuinfo")
 
 
+#: CPU flags that select the kernels of the encode modes and decide bf16 training; what
+#: benchmarks and study pieces record next to the CPU's name.
+KERNEL_FLAGS = (
+    "avx2",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "amx_bf16",
+    "amx_int8",
+    "amx_tile",
+)
+
+
 @functools.cache
 def _cpuinfo_lines() -> tuple[str, ...] | None:
     try:
@@ -29,6 +43,12 @@ def cpu_flags() -> frozenset[str] | None:
         if line.startswith("flags"):
             return frozenset(line.split(":", 1)[1].split())
     return None
+
+
+def kernel_flags() -> list[str]:
+    """The :data:`KERNEL_FLAGS` this CPU has, in that order ([] where unknown)."""
+    flags = cpu_flags() or frozenset()
+    return [f for f in KERNEL_FLAGS if f in flags]
 
 
 def cpu_model_name(fallback: str = "unknown CPU") -> str:

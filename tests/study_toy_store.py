@@ -153,9 +153,17 @@ def _headline(qm: pd.DataFrame, qb: pd.DataFrame) -> dict:
 
 
 def build_study_store(
-    path: Path, *, with_corrections: bool = False, seed: int = 0, seeds: tuple[int, ...] = SEEDS
+    path: Path,
+    *,
+    with_corrections: bool = False,
+    seed: int = 0,
+    seeds: tuple[int, ...] = SEEDS,
+    bf16_seeds: tuple[int, ...] | None = None,
 ) -> Store:
-    """Write the constructed study to a store at ``path`` and return it."""
+    """Write the constructed study to a store at ``path`` and return it.
+
+    ``bf16_seeds``: the cards record ``bf16`` (True for these seeds, False for the
+    others), as a study resumed on a machine without native bf16 has them."""
     store = Store(path)
     rng = np.random.default_rng(seed)
     n = N_PER_LANG
@@ -189,6 +197,8 @@ def build_study_store(
                 mid = f"{underlying} + {correction}" if correction else underlying
                 if not correction:
                     card = None if strategy == "base" else _card(strategy, alpha, s, shifts[2])
+                    if card is not None and bf16_seeds is not None:
+                        card["config"]["bf16"] = s in bf16_seeds
                     writes.register_model(
                         con,
                         _Spec(

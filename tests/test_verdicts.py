@@ -300,3 +300,17 @@ def test_the_readme_section_has_every_claim_and_is_rewritten_in_place(toy_study,
     assert text.startswith("# project\n\n## Results\n\n- a bullet\n")
     assert text.count("<!-- study-results:start -->") == 1 and "second version" in text
     assert "| (a) " not in text
+
+
+def test_a_study_resumed_on_a_machine_without_bf16_keeps_its_seeds_and_says_so(tmp_path):
+    """bf16 autocast follows the machine: seeds 0-1 with it and seed 2 without are one
+    study (3 seeds, the same verdicts), and the deviations name the precision per seed."""
+    mixed = build_study_store(tmp_path / "m.duckdb", bf16_seeds=(0, 1))
+    study = S.study_runs(store=mixed)
+    assert study.loc[study["strategy"] == "hybrid", "seed"].nunique() == 3
+    assert study["n_budgets"].max() == 1
+    [said] = [d for d in S.protocol_deviations(study, store=mixed) if "Precision" in d]
+    assert "seed 0: bf16 autocast" in said and "seed 2: float32" in said
+    same = build_study_store(tmp_path / "s.duckdb", bf16_seeds=(0, 1, 2))
+    same_study = S.study_runs(store=same)
+    assert not [d for d in S.protocol_deviations(same_study, store=same) if "Precision" in d]

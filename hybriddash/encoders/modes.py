@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from hybriddash import config
-from hybriddash.cpu import cpu_flags, cpu_model_name, has_vnni
+from hybriddash.cpu import cpu_model_name, has_vnni, kernel_flags
 
 ENCODE_MODES = (
     "float32",
@@ -66,17 +66,6 @@ TUNED_LIBRARIES = (
     "sentence-transformers",
     "transformers",
     "numpy",
-)
-# CPU flags that select the kernels of the candidate modes.
-KERNEL_FLAGS = (
-    "avx2",
-    "avx512f",
-    "avx512_vnni",
-    "avx_vnni",
-    "avx512_bf16",
-    "amx_bf16",
-    "amx_int8",
-    "amx_tile",
 )
 TUNING_VERSION = 1  # bump when the measurement changes (texts, timing rule, candidates)
 
@@ -132,10 +121,9 @@ def library_versions() -> dict[str, str]:
 
 def tuning_key(model_fingerprint: str, libraries: dict[str, str] | None = None) -> dict[str, Any]:
     """What a tuning record is valid for: CPU, kernel flags, library versions, model."""
-    flags = cpu_flags() or frozenset()
     return {
         "cpu": cpu_model_name(),
-        "cpu_flags": [f for f in KERNEL_FLAGS if f in flags],
+        "cpu_flags": kernel_flags(),
         "cores": len(os.sched_getaffinity(0)),
         "libraries": libraries if libraries is not None else library_versions(),
         "model_fingerprint": model_fingerprint,

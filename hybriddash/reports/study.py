@@ -44,8 +44,11 @@ CLAIMS = (
         "mAP and rank distance), and a correction on top of hybrid adds to it",
     ),
 )
-# card config fields that are not part of a study's budget
-_NOT_BUDGET = {"out", "sampler", "alpha", "seed", "val_map_queries"}
+# card config fields that are not part of a study's budget. bf16 follows the machine
+# (Profile.bf16 None: autocast only where the CPU has native bf16), so the pieces of one
+# study resumed on another machine differ in it; it moved mAP by at most 0.001
+# (docs/benchmarks.md), and protocol_deviations says which models ran how.
+_NOT_BUDGET = {"out", "sampler", "alpha", "seed", "val_map_queries", "bf16"}
 
 Loader = Callable[[str], tuple[pd.DataFrame, pd.DataFrame]]
 
@@ -735,10 +738,11 @@ def protocol_deviations(study: pd.DataFrame, *, store: Any = None) -> list[str]:
     if bases:
         out.append(f"Base encoder: {', '.join(bases)}, not the paper's XLM-R or LaBSE.")
     models = reads.list_models(store=store)
-    cards = [
-        _card(c)
-        for c in models[models["model_id"].isin(study["underlying"])]["training_card"].tolist()
-    ]
+    used = models[models["model_id"].isin(study["underlying"])]
+    cards_by_model = {
+        m: _card(c) for m, c in zip(used["model_id"], used["training_card"], strict=True)
+    }
+    cards = list(cards_by_model.values())
     configs = [(c or {}).get("config") or {} for c in cards if c]
     if configs:
         steps = sorted({c.get("steps") for c in configs if c.get("steps")})
@@ -747,6 +751,16 @@ def protocol_deviations(study: pd.DataFrame, *, store: Any = None) -> list[str]:
             f"Budget: {'/'.join(map(str, steps))} steps x {'/'.join(map(str, batches))} pairs "
             "per model, far below the paper's (batch 100 on an A100, early stopping on "
             "validation loss); frozen layers and bf16 where the profile says so."
+        )
+    precision = _precision_by_seed(study, cards_by_model)
+    if len({p for ps in precision.values() for p in ps}) > 1:
+        out.append(
+            "Precision follows the machine (bf16 autocast only on a CPU with native bf16; "
+            "it moved mAP by at most 0.001 in docs/benchmarks.md): "
+            + "; ".join(
+                f"seed {seed}: {' and '.join(sorted(ps))}" for seed, ps in sorted(precision.items())
+            )
+            + ". The study resumed on another machine part-way."
         )
     subsets = sorted({n for n in study["corpus_name"] if "[" in str(n)})
     if subsets:
@@ -785,6 +799,19 @@ def protocol_deviations(study: pd.DataFrame, *, store: Any = None) -> list[str]:
                 "--correction` adds them, and the Findings page then uses the best."
             )
         out.append(text)
+    return out
+
+
+def _precision_by_seed(
+    study: pd.DataFrame, cards: dict[str, dict[str, Any] | None]
+) -> dict[int, set[str]]:
+    """Seed -> the training precisions (``bf16 autocast`` / ``float32``) of its models."""
+    out: dict[int, set[str]] = {}
+    trained = study[study["strategy"] != "base"]
+    for model, seed in zip(trained["underlying"], trained["seed"], strict=True):
+        config = (cards.get(model) or {}).get("config") or {}
+        if "bf16" in config and seed == seed:  # seed NaN: not a study model
+            out.setdefault(int(seed), set()).add("bf16 autocast" if config["bf16"] else "float32")
     return out
 
 

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hybriddash.cpu import cpu_model_name
+from hybriddash.cpu import cpu_model_name, kernel_flags
 
 STRATEGIES = (("mono", "X-X-mono"), ("cross", "X-Y"), ("hybrid", "Hybrid"))
 # (training dataset, evaluation dataset)
@@ -394,6 +394,9 @@ def machine_info() -> dict[str, Any]:
         load = (math.nan,) * 3
     return {
         "cpu": cpu,
+        # the name alone does not tell two VMs' CPUs apart (both "AMD EPYC" here, one
+        # with AVX512-BF16, one without AVX-512): the flags say which kernels ran
+        "cpu_flags": kernel_flags(),
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
