@@ -252,6 +252,8 @@ def test_study_markdown_reports_every_claim(toy_study, tmp_path):
         assert f"| ({claim}) " in md
     assert "**contradicted**" in md and "after **30 steps**" in md
     assert "## Alpha sweep" in md and "Per-language gain of hybrid over X-X-mono" in md
+    assert "No run of the" in md and "was flagged" in md  # the contamination check
+    assert "## The paper's published numbers" in md and "| LaBSE | Hybrid |" in md
 
 
 def test_untrained_models_without_a_study_keep_their_names():

@@ -28,6 +28,7 @@ import pandas as pd
 from hybriddash.encoders.corrections import METHODS as CORRECTION_METHODS
 from hybriddash.reports import verdicts as V
 from hybriddash.reports.significance import headline_samples
+from hybriddash.training.reproduce import paper_numbers_markdown
 
 HYBRID_ALPHA = 0.5
 STRATEGY_LABELS = {"base": "base (no training)", "mono": "X-X-mono", "cross": "X-Y"}
@@ -932,6 +933,20 @@ def _seed_table_lines(runs: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _contamination_line(runs: pd.DataFrame) -> str:
+    flags = runs["contaminated"] if "contaminated" in runs else pd.Series(False, index=runs.index)
+    flagged = runs[flags.fillna(False).astype(bool)]
+    if flagged.empty:
+        return (
+            f"No run of the {len(runs)} was flagged: no evaluation query shares a parallel "
+            "group id or a normalised question text with its model's training data."
+        )
+    return "Flagged runs: " + "; ".join(
+        f"`{r.model_id}` on `{r.corpus_name}`: {getattr(r, 'contamination_note', '')}"
+        for r in flagged.itertuples()
+    )
+
+
 def _readme_markdown(manifest: dict[str, Any], runs: pd.DataFrame, claims: pd.DataFrame) -> str:
     prof = manifest.get("profile", {})
     machines = sorted(
@@ -993,6 +1008,8 @@ def _results_markdown(
         lines += [*learning_curve_markdown(learning_curve, study_steps=prof.get("steps")), ""]
     lines += ["## Verdicts", "", *_verdict_lines(claims)]
     lines += ["", "## Headline numbers (mean ± sd over seeds)", "", *_seed_table_lines(runs)]
+    lines += ["", "## Contamination check", "", _contamination_line(runs), ""]
+    lines += paper_numbers_markdown()
     curve = alpha_curve(runs)
     if not curve.empty:
         lines += ["", "## Alpha sweep (multilingual mAP)", ""]
