@@ -316,3 +316,18 @@ def test_a_study_resumed_on_a_machine_without_bf16_keeps_its_seeds_and_says_so(t
     same = build_study_store(tmp_path / "s.duckdb", bf16_seeds=(0, 1, 2))
     same_study = S.study_runs(store=same)
     assert not [d for d in S.protocol_deviations(same_study, store=same) if "Precision" in d]
+
+
+def test_machines_are_named_with_their_kernel_flags():
+    manifest = {
+        "pieces": {
+            "a": {"machine": {"cpu": "AMD EPYC"}},
+            "b": {"machine": {"cpu": "AMD EPYC", "cpu_flags": ["avx2"]}},
+            "c": {"machine": {"cpu": "AMD EPYC", "cpu_flags": ["avx2", "avx512_bf16"]}},
+        }
+    }
+    assert S._machine_names(manifest) == [
+        "AMD EPYC (avx2)",
+        "AMD EPYC (avx2, avx512_bf16)",
+        "AMD EPYC (flags not recorded)",
+    ]

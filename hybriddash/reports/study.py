@@ -892,6 +892,21 @@ def _piece_hours(manifest: dict[str, Any]) -> float:
     )
 
 
+def _machine_names(manifest: dict[str, Any]) -> list[str]:
+    """The CPUs the pieces ran on, with their kernel flags where the piece recorded them
+    (two VMs may both call themselves 'AMD EPYC')."""
+    names = set()
+    for piece in manifest.get("pieces", {}).values():
+        machine = piece.get("machine") or {}
+        flags = machine.get("cpu_flags")
+        names.add(
+            f"{machine.get('cpu', '?')} ({', '.join(flags) if flags else 'no AVX2 or newer'})"
+            if flags is not None
+            else f"{machine.get('cpu', '?')} (flags not recorded)"
+        )
+    return sorted(names)
+
+
 def _progress_line(manifest: dict[str, Any]) -> str:
     """'' for a complete study, else what is finished and what is left."""
     plan = manifest.get("plan") or []
@@ -949,9 +964,7 @@ def _contamination_line(runs: pd.DataFrame) -> str:
 
 def _readme_markdown(manifest: dict[str, Any], runs: pd.DataFrame, claims: pd.DataFrame) -> str:
     prof = manifest.get("profile", {})
-    machines = sorted(
-        {(p.get("machine") or {}).get("cpu", "?") for p in manifest["pieces"].values()}
-    )
+    machines = _machine_names(manifest)
     lines = [
         f"### Does hybrid batching help? The reference study (profile `{prof.get('name')}`)",
         "",
@@ -980,8 +993,7 @@ def _results_markdown(
     learning_curve: dict[str, Any] | None,
 ) -> str:
     prof = manifest.get("profile", {})
-    pieces = manifest.get("pieces", {}).values()
-    machines = sorted({(p.get("machine") or {}).get("cpu", "?") for p in pieces})
+    machines = _machine_names(manifest)
     lines = [
         "# Results: X-X-mono vs X-Y vs hybrid batches — the study",
         "",
