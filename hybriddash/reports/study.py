@@ -842,7 +842,7 @@ def seed_table(study: pd.DataFrame) -> pd.DataFrame:
 
 
 def _f(x: float, digits: int = 3) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "–"
     return f"{x:+.{digits}f}" if digits < 0 else f"{x:.{digits}f}"
 
