@@ -156,7 +156,7 @@ def _study_report(args: argparse.Namespace, folder: Path) -> int:
     if readme is None and not args.results:
         readme = REPO_ROOT / "README.md"
     if readme is not None:
-        _write_section(Path(readme), "study-results", readme_section, before="- `docs/results.md`")
+        _write_section(Path(readme), "study-results", readme_section, before=None)
         print(f"wrote the results section of {readme}")
     return 0
 
