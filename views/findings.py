@@ -141,7 +141,7 @@ else:
             margin={"l": 10, "r": 10, "t": 50, "b": 30},
             yaxis={"autorange": "reversed"},
         )
-        st.plotly_chart(fig, use_container_width=True)
+        st.plotly_chart(fig)
 
 # ---- alpha curve -----------------------------------------------------------------------
 st.subheader("Alpha sweep")
@@ -173,7 +173,7 @@ else:
         xaxis_title="alpha",
         yaxis_title="multilingual mAP",
     )
-    st.plotly_chart(fig, use_container_width=True)
+    st.plotly_chart(fig)
     st.caption(
         "Alpha 0 and 1 are drawn from the X-Y and X-X-mono runs when the study found that "
         "hybrid batches with those alphas are exactly theirs (column *source*)."
@@ -209,7 +209,7 @@ else:
     fig.update_layout(
         title=f"{metric} per step (mean over seeds)", xaxis_title="step", yaxis_title=metric
     )
-    st.plotly_chart(fig, use_container_width=True)
+    st.plotly_chart(fig)
 
 # ---- per-language gains ---------------------------------------------------------------
 st.subheader("Per-language gains of hybrid")
@@ -261,7 +261,7 @@ else:
         barmode="group",
         yaxis_title="Δ mAP",
     )
-    st.plotly_chart(fig, use_container_width=True)
+    st.plotly_chart(fig)
     st.dataframe(
         part.drop(columns=["where"]),
         hide_index=True,
