@@ -282,3 +282,39 @@ def test_the_learning_curve_section_goes_into_the_results_once(tmp_path):
     out = results.read_text(encoding="utf-8")
     assert out.count("## Learning curve and budget") == 1 and "0.7001" in out
     assert out.index("## Learning curve") < out.index("## What was run")
+
+
+def test_wall_time_counts_net_seconds_and_says_when_over_target():
+    from hybriddash.reports.study import wall_time_markdown
+
+    def piece(wall, paused=0.0, train=300.0, finished="2026-12-06T08:00:00Z"):
+        return {
+            "wall_seconds": wall,
+            "paused_seconds": paused,
+            "train_seconds": train,
+            "finished": finished,
+            "machine": {"cpu": "Test CPU", "cpu_flags": ["avx2"], "load_at_start": [1.5]},
+        }
+
+    manifest = {
+        "plan": ["s-base", "s-mono-s0", "s-cross-s0", "s-hybrid-s0"],
+        "pieces": {
+            "s-base": piece(400.0, train=None, finished="2026-12-06T07:00:00Z"),
+            "s-mono-s0": piece(1000.0, paused=400.0),  # net 600
+            "s-cross-s0": piece(800.0),
+        },
+    }
+    text = "\n".join(wall_time_markdown(manifest, target_hours=0.5))
+    # 400 + 600 + 800 = 1800 s = 0.50 h, within 0.5 h; stopped 400 s = 0.11 h
+    assert "**0.50 h** of piece wall time for the 3 models of 4 planned" in text
+    assert "within the 0.5-hour target so far" in text and "0.11 h, is not counted" in text
+    # median trained 700 s: plan = 400 + 3 x 700 = 2500 s; left: 1 x 700 -> 2500 s
+    assert "median trained piece took 700 s (untrained base: 400 s)" in text
+    assert (
+        "would take 0.69 h" in text and "The 1 left at the median bring it to about 0.69 h" in text
+    )
+    assert "| s-mono-s0 | Test CPU (avx2) | 1.50 | 300 | 1000 | 400 | 600 |" in text
+    manifest["pieces"]["s-hybrid-s0"] = piece(1200.0)
+    text = "\n".join(wall_time_markdown(manifest, target_hours=0.5))
+    assert "**over** the 0.5-hour target by 0.33 h" in text and "left at the median" not in text
+    assert "target" not in "\n".join(wall_time_markdown(manifest, target_hours=None))

@@ -892,18 +892,108 @@ def _piece_hours(manifest: dict[str, Any]) -> float:
     )
 
 
+#: The wall-time budget of a standard study on the 2-core machine (issue 12).
+WALL_TIME_TARGET_HOURS = 5.0
+
+
+def wall_time_markdown(
+    manifest: dict[str, Any], *, target_hours: float | None = WALL_TIME_TARGET_HOURS
+) -> list[str]:
+    """The study's measured wall time, piece by piece, against ``target_hours`` (none: no
+    comparison).
+
+    Net time of a piece = ``wall_seconds - paused_seconds`` (the time its process was
+    stopped). ``median x planned pieces`` is what the study takes when every piece runs
+    like the median one, i.e. without other work on the same cores; it is an estimate and
+    is labelled as one.
+    """
+    pieces = manifest.get("pieces", {})
+    if not pieces:
+        return []
+    rows = []
+    for key, p in sorted(pieces.items(), key=lambda kv: kv[1].get("finished") or ""):
+        wall = float(p.get("wall_seconds") or 0)
+        paused = float(p.get("paused_seconds") or 0)
+        machine = p.get("machine") or {}
+        rows.append(
+            {
+                "key": key,
+                "cpu": _machine_label(machine),
+                "load": (machine.get("load_at_start") or [math.nan])[0],
+                "train": float(p["train_seconds"]) if p.get("train_seconds") else math.nan,
+                "wall": wall,
+                "paused": paused,
+                "net": wall - paused,
+                "finished": p.get("finished", ""),
+            }
+        )
+    net = np.array([r["net"] for r in rows])
+    total_h = float(net.sum()) / 3600
+    plan = list(manifest.get("plan") or pieces)
+    planned = len(plan)
+    trained = [r["net"] for r in rows if math.isfinite(r["train"])]
+    untrained = [r["net"] for r in rows if not math.isfinite(r["train"])]
+    median_trained = float(np.median(trained)) if trained else math.nan
+    median_base = float(np.median(untrained)) if untrained else median_trained
+    n_base = sum(1 for key in plan if key.endswith("-base"))
+    undisturbed_h = (median_trained * (planned - n_base) + median_base * n_base) / 3600
+    remaining = [key for key in plan if key not in pieces]
+    projected_h = (
+        total_h
+        + sum(median_base if k.endswith("-base") else median_trained for k in remaining) / 3600
+    )
+    paused_h = sum(r["paused"] for r in rows) / 3600
+    done = not remaining
+    if target_hours is None:
+        verdict = ""
+    elif total_h <= target_hours:
+        verdict = f", within the {target_hours:g}-hour target"
+    else:
+        verdict = f", **over** the {target_hours:g}-hour target by {total_h - target_hours:.2f} h"
+    projection = (
+        ""
+        if done
+        else f" The {len(remaining)} left at the median bring it to about {projected_h:.2f} h."
+    )
+    lines = [
+        "## Wall time",
+        "",
+        (
+            f"Measured: **{total_h:.2f} h** of piece wall time for the {len(rows)} models"
+            + ("" if done else f" of {planned} planned")
+            + verdict
+            + ("" if done else " so far")
+            + f" (time a piece's process was stopped, {paused_h:.2f} h, is not counted). "
+            f"The median trained piece took {median_trained:.0f} s (untrained base: "
+            f"{median_base:.0f} s); the whole plan at those medians would take "
+            f"{undisturbed_h:.2f} h, an estimate of the study without other work on the same "
+            f"cores.{projection} Pieces well above the median shared the 2 cores with test "
+            "suites and measurements; `load` is the 1-minute load average when the piece "
+            "started."
+        ),
+        "",
+        "| piece | CPU | load | train s | wall s | stopped s | net s | finished |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['key']} | {r['cpu']} | {_f(r['load'], 2)} | {_f(r['train'], 0)} | "
+            f"{r['wall']:.0f} | {r['paused']:.0f} | {r['net']:.0f} | {r['finished']} |"
+        )
+    return lines
+
+
+def _machine_label(machine: dict[str, Any]) -> str:
+    flags = machine.get("cpu_flags")
+    if flags is None:
+        return f"{machine.get('cpu', '?')} (flags not recorded)"
+    return f"{machine.get('cpu', '?')} ({', '.join(flags) if flags else 'no AVX2 or newer'})"
+
+
 def _machine_names(manifest: dict[str, Any]) -> list[str]:
     """The CPUs the pieces ran on, with their kernel flags where the piece recorded them
     (two VMs may both call themselves 'AMD EPYC')."""
-    names = set()
-    for piece in manifest.get("pieces", {}).values():
-        machine = piece.get("machine") or {}
-        flags = machine.get("cpu_flags")
-        names.add(
-            f"{machine.get('cpu', '?')} ({', '.join(flags) if flags else 'no AVX2 or newer'})"
-            if flags is not None
-            else f"{machine.get('cpu', '?')} (flags not recorded)"
-        )
+    names = {_machine_label(p.get("machine") or {}) for p in manifest.get("pieces", {}).values()}
     return sorted(names)
 
 
@@ -1018,6 +1108,8 @@ def _results_markdown(
         lines += [STANDARD_PLAN_MD, ""]
     if learning_curve:
         lines += [*learning_curve_markdown(learning_curve, study_steps=prof.get("steps")), ""]
+    target = WALL_TIME_TARGET_HOURS if prof.get("name") == "standard" else None
+    lines += [*wall_time_markdown(manifest, target_hours=target), ""]
     lines += ["## Verdicts", "", *_verdict_lines(claims)]
     lines += ["", "## Headline numbers (mean ± sd over seeds)", "", *_seed_table_lines(runs)]
     lines += ["", "## Contamination check", "", _contamination_line(runs), ""]
