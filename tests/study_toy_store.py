@@ -241,3 +241,20 @@ def build_study_store(
                 )
                 minute += 1
     return store
+
+
+def open_findings(monkeypatch, store_path: Path, reference: Path | None = None):
+    """The Findings page under AppTest on ``store_path`` (``reference``: the bundle loaded
+    into an empty store at first start; none: no reference results)."""
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parent.parent / "app.py")
+    monkeypatch.setenv("HYBRIDDASH_STORE", str(store_path))
+    monkeypatch.setenv("HYBRIDDASH_ARTIFACTS", str(store_path.parent))
+    monkeypatch.setenv("HYBRIDDASH_REFERENCE", str(reference) if reference else "off")
+    at = AppTest.from_file(app, default_timeout=900)
+    at.run()
+    at.switch_page("views/findings.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

@@ -4,29 +4,13 @@ an empty store. Its numbers must equal an independent recomputation from the sto
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
-from study_toy_store import build_study_store
+from study_toy_store import build_study_store, open_findings
 
 from hybriddash.reports import study as S
 from hybriddash.store import bundle
 from hybriddash.store.db import Store
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-def _findings(monkeypatch, store_path: Path, reference: Path | None = None) -> AppTest:
-    monkeypatch.setenv("HYBRIDDASH_STORE", str(store_path))
-    monkeypatch.setenv("HYBRIDDASH_ARTIFACTS", str(store_path.parent))
-    monkeypatch.setenv("HYBRIDDASH_REFERENCE", str(reference) if reference else "off")
-    at = AppTest.from_file(APP, default_timeout=600)
-    at.run()
-    at.switch_page("views/findings.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 @pytest.mark.slow  # a whole tiny study into a bundle, then a fresh store: ~1 min
@@ -40,7 +24,7 @@ def test_fresh_install_shows_the_reference_findings(tmp_path, monkeypatch):
         machine={"cpu": "Test CPU"},
     )
     fresh = tmp_path / "install" / "hybriddash.duckdb"
-    at = _findings(monkeypatch, fresh, tmp_path / "reference")
+    at = open_findings(monkeypatch, fresh, tmp_path / "reference")
     # labelled as reference results, with machine and command
     assert any("reference results" in i.value and "Test CPU" in i.value for i in at.info)
     verdicts = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
@@ -67,14 +51,14 @@ def test_fresh_install_shows_the_reference_findings(tmp_path, monkeypatch):
 
 def test_too_few_seeds_is_said_plainly(tmp_path, monkeypatch):
     build_study_store(tmp_path / "one.duckdb", seeds=(0,))
-    at = _findings(monkeypatch, tmp_path / "one.duckdb")
+    at = open_findings(monkeypatch, tmp_path / "one.duckdb")
     assert any("Too few seeds" in w.value for w in at.warning)
     verdicts = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
     assert set(verdicts["verdict"]) == {"inconclusive"}
 
 
 def test_empty_store_explains_itself(tmp_path, monkeypatch):
-    at = _findings(monkeypatch, tmp_path / "empty.duckdb")
+    at = open_findings(monkeypatch, tmp_path / "empty.duckdb")
     assert any("Nothing to show yet" in i.value for i in at.info)
     assert not at.get("plotly_chart")
     assert not (tmp_path / "empty.duckdb").exists()

@@ -27,11 +27,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
+from study_toy_store import open_findings
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "reference"
-APP = str(REPO / "app.py")
 PIECES = REFERENCE / "pieces"
 
 pytestmark = pytest.mark.skipif(
@@ -124,18 +123,6 @@ def _per_query() -> pd.DataFrame:
     )
 
 
-def _findings(monkeypatch, tmp_path: Path) -> AppTest:
-    monkeypatch.setenv("HYBRIDDASH_STORE", str(tmp_path / "hybriddash.duckdb"))
-    monkeypatch.setenv("HYBRIDDASH_ARTIFACTS", str(tmp_path))
-    monkeypatch.setenv("HYBRIDDASH_REFERENCE", str(REFERENCE))
-    at = AppTest.from_file(APP, default_timeout=900)
-    at.run()
-    at.switch_page("views/findings.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def _plotly_values(values) -> list:
     """A trace's x or y: a list, or plotly's typed array ``{dtype, bdata}`` (base64)."""
     if isinstance(values, dict):
@@ -187,7 +174,7 @@ def test_findings_page_equals_an_independent_recomputation(tmp_path, monkeypatch
         .agg(["mean", "size"])
     )
 
-    at = _findings(monkeypatch, tmp_path)
+    at = open_findings(monkeypatch, tmp_path / "hybriddash.duckdb", REFERENCE)
     held = next(d.value for d in at.dataframe if "seeds" in d.value.columns)
     assert len(held) == len(role_means)
     for _, row in held.iterrows():
