@@ -331,3 +331,51 @@ def test_machines_are_named_with_their_kernel_flags():
         "AMD EPYC (avx2, avx512_bf16)",
         "AMD EPYC (flags not recorded)",
     ]
+
+
+def test_an_inconclusive_claim_shows_the_effect_of_the_comparison_its_reason_names():
+    from hybriddash.reports.study import _deciding
+
+    def decided(label, effect, p_holm, verdict):
+        comp = V.Comparison(
+            claim="c",
+            eval_dataset="toy",
+            label=label,
+            kind="superiority",
+            direction=1,
+            n_queries=100,
+            n_seeds_a=3,
+            n_seeds_b=3,
+            effect=effect,
+            ci_low=effect - 0.001,
+            ci_high=effect + 0.001,
+            p_support=p_holm,
+            p_contra=p_holm,
+        )
+        return V.Verdict(comp, p_holm, p_holm, verdict, "")
+
+    strong_but_supported = decided("Hybrid vs X-X-mono", 0.0064, 0.004, V.SUPPORTED)
+    blocking = decided("Hybrid vs X-Y", -0.0030, 0.002, V.INCONCLUSIVE)
+    group = [strong_but_supported, blocking]
+    verdict, reason = V.combine(group)
+    assert verdict == V.INCONCLUSIVE and reason.startswith("Hybrid vs X-Y")
+    assert _deciding(group, verdict) is blocking  # not the larger-p supported one
+    assert _deciding(group, V.SUPPORTED) is strong_but_supported  # weakest of all
+
+
+def test_a_significant_difference_without_seed_support_says_which_way():
+    rng = np.random.default_rng(3)
+    d = -0.003 + 0.01 * rng.standard_normal(4000)  # A clearly worse across queries
+    tested = V.compare(
+        "c",
+        "toy",
+        "Hybrid vs X-Y, multilingual",
+        "superiority",
+        d,
+        [0.548, 0.556, 0.537],  # the seeds overlap: no stochastic order
+        [0.548, 0.551, 0.550],
+        n_resamples=2000,
+    )
+    (decided,) = V.decide([tested], aso_iterations=200)
+    assert decided.verdict == V.INCONCLUSIVE
+    assert decided.reason.startswith("A worse across queries (significant)")

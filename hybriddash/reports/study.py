@@ -493,11 +493,16 @@ def study_verdicts(
 
 
 def _deciding(group: list[V.Verdict], verdict: str) -> V.Verdict | None:
+    """The comparison whose effect, interval and p stand for a claim's ``verdict``: the
+    first contradicting one; else the weakest (largest support Holm p, NaN last) among
+    those that kept the claim from support, which are the ones its reason names; for a
+    supported claim, the weakest of all."""
     if not group:
         return None
     if verdict == V.CONTRADICTED:
         return next(v for v in group if v.verdict == V.CONTRADICTED)
-    # the weakest comparison: the largest Holm p of the support family (NaN last)
+    if verdict == V.INCONCLUSIVE:
+        group = [v for v in group if v.verdict != V.SUPPORTED] or group
     return (
         max(
             group,

@@ -320,9 +320,12 @@ def decide(
             verdict, reason = SUPPORTED, "better across queries and across seeds (ASO)"
         elif pc < ALPHA and signed < 0 and comp.aso_ba < ASO_THRESHOLD:
             verdict, reason = CONTRADICTED, "worse across queries and across seeds (ASO)"
-        elif ps < ALPHA:
+        elif ps < ALPHA or (pc < ALPHA and signed < 0):
             verdict = INCONCLUSIVE
-            reason = "significant across queries but not across seeds (ASO eps_min >= 0.5)"
+            way = "better" if signed > 0 else "worse"
+            reason = (
+                f"A {way} across queries (significant) but not across seeds (ASO eps_min >= 0.5)"
+            )
         else:
             verdict, reason = INCONCLUSIVE, "no significant difference across queries"
         out.append(Verdict(comp, ps, pc, verdict, reason))
