@@ -932,8 +932,7 @@ def wall_time_markdown(
                 "finished": p.get("finished", ""),
             }
         )
-    net = np.array([r["net"] for r in rows])
-    total_h = float(net.sum()) / 3600
+    total_h = _piece_hours(manifest)
     plan = list(manifest.get("plan") or pieces)
     planned = len(plan)
     trained = [r["net"] for r in rows if math.isfinite(r["train"])]
