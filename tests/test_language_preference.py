@@ -17,6 +17,7 @@ from hybriddash.metrics.language_preference import (
 from hybriddash.metrics.rank_correlation import (
     kendall_tau_b,
     mean_rank_correlation,
+    pair_taus,
     parallel_pair_correlations,
     rank_correlation_by_language,
     topk_rank_correlation,
@@ -169,3 +170,28 @@ def test_language_preference_table_by_hand() -> None:
     cells = table[list(TOP1_CELLS)].sum(axis=1)
     np.testing.assert_allclose(cells.to_numpy(), 1.0)
     assert isinstance(table, pd.DataFrame)
+
+
+def test_pair_taus_are_bit_identical_to_the_per_pair_closed_form() -> None:
+    # overlapping top-k lists (items drawn from a small pool, so pairs share 0..k items)
+    rng = np.random.default_rng(7)
+    n_rows, depth = 60, 12
+    lists = np.stack([rng.choice(30, size=depth, replace=False) for _ in range(n_rows)])
+    lists[5] = lists[4]  # identical lists
+    lists[7] = lists[6][::-1]  # reversed
+    lists[9] = lists[8] + 100  # disjoint
+    first, second = np.triu_indices(n_rows, k=1)
+    got = pair_taus(lists, first, second)
+    want = [
+        topk_rank_correlation(lists[a].tolist(), lists[b].tolist())
+        for a, b in zip(first, second, strict=True)
+    ]
+    np.testing.assert_array_equal(got, np.array(want))  # bit for bit, not approximately
+    # string items, depth 1 (NaN: a union of two items is the least defined) and errors
+    words = np.array([["x", "y", "z"], ["z", "w", "x"]])
+    assert pair_taus(words, np.array([0]), np.array([1]))[0] == topk_rank_correlation(
+        ["x", "y", "z"], ["z", "w", "x"]
+    )
+    assert np.isnan(pair_taus(np.array([[1], [1]]), np.array([0]), np.array([1]))[0])
+    with pytest.raises(ValueError, match="twice"):
+        pair_taus(np.array([[1, 1], [2, 3]]), np.array([0]), np.array([1]))

@@ -7,9 +7,16 @@ not the study report):
 - multilingual AP and rank distance of every query, from the committed ranks of its
   relevant candidates in the pooled ranking: ``AP = (1/R) * sum_i i / rank_i`` (``rank_i``
   the i-th smallest relevant rank) and ``rank distance = max rank - min rank``;
-- every run's headline mAP, as the mean over queries of the per-query values;
-- every role's numbers (mean over its seeds) and every comparison's effect
-  (``mean_q (mean_s A[q, s] - mean_s B[q, s])``), from the per-query rows.
+- every run's headline, macro-averaged as the paper does: the mean over query languages X
+  (monolingual: of mAP(X->X); multilingual: of mAP(X->all); rank distance: of the mean
+  over X's queries) or over ordered language pairs X != Y (crosslingual: of mAP(X->Y)),
+  each mAP the mean AP over the queries with a relevant candidate in that pool. On
+  XQuAD-R (every language has every query) that is the plain mean over queries; on
+  MLQA-R (questions exist in 2 to 4 languages) it is not;
+- every role's numbers (mean over its seeds of that headline) and every comparison's
+  effect (``mean_q (mean_s A[q, s] - mean_s B[q, s])``, queries weighted alike, a query's
+  crosslingual value its mean AP over the pools it has a relevant candidate in), from the
+  per-query rows.
 
 The Findings page, opened on a fresh store that holds only the reference bundle, must show
 the same numbers.
@@ -32,7 +39,6 @@ from study_toy_store import open_findings
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "reference"
 PIECES = REFERENCE / "pieces"
-CORPUS = "xquad-r"
 
 pytestmark = pytest.mark.skipif(
     not (REFERENCE / "manifest.json").exists(), reason="no reference bundle in this checkout"
@@ -124,6 +130,38 @@ def _per_query() -> pd.DataFrame:
     )
 
 
+def _macro_headline(run_ids: list[str]) -> pd.DataFrame:
+    """Per run: the headline macro-averaged over languages / pairs from per-query rows."""
+    ids = "[" + ", ".join("'" + r + "'" for r in run_ids) + "]"
+    maps = _sql(
+        f"""
+        WITH pools AS (
+            SELECT run_id, setting, query_lang, cand_lang, avg(ap) AS map
+            FROM read_parquet({_files("query_metrics")})
+            WHERE list_contains({ids}, run_id)
+            GROUP BY run_id, setting, query_lang, cand_lang
+        )
+        SELECT run_id,
+               avg(map) FILTER (WHERE setting = 'monolingual') AS monolingual,
+               avg(map) FILTER (WHERE setting = 'crosslingual') AS crosslingual,
+               avg(map) FILTER (WHERE setting = 'multilingual') AS multilingual
+        FROM pools GROUP BY run_id
+        """
+    ).set_index("run_id")
+    distance = _sql(
+        f"""
+        WITH languages AS (
+            SELECT run_id, query_lang, avg(rank_distance) AS rank_distance
+            FROM read_parquet({_files("query_bias")})
+            WHERE list_contains({ids}, run_id) AND rank_distance IS NOT NULL
+            GROUP BY run_id, query_lang
+        )
+        SELECT run_id, avg(rank_distance) AS rank_distance FROM languages GROUP BY run_id
+        """
+    ).set_index("run_id")
+    return maps.join(distance)
+
+
 def _plotly_values(values) -> list:
     """A trace's x or y: a list, or plotly's typed array ``{dtype, bdata}`` (base64)."""
     if isinstance(values, dict):
@@ -136,19 +174,16 @@ _MEASURES = ["monolingual", "crosslingual", "multilingual", "rank_distance"]
 
 @pytest.mark.slow  # loads the whole reference bundle and decides every verdict: ~2 min
 def test_findings_page_equals_an_independent_recomputation(tmp_path, monkeypatch):
-    all_runs = _runs()
-    # XQuAD-R only: its languages have equal query counts, so a headline is the plain mean
-    # over queries. MLQA-R's headline weighs languages differently (a mean over language
-    # pairs), which this recomputation does not yet follow.
-    runs = all_runs[all_runs["eval_dataset"] == CORPUS]
+    runs = _runs()
     per_query = _per_query().merge(runs[["run_id", "eval_dataset", "label", "seed"]])
     assert len(per_query) and not per_query["label"].isna().any()
+    assert set(per_query["eval_dataset"]) == set(runs["eval_dataset"])
 
     # the committed per-query metrics agree with the committed ranks, on the runs kept at
     # full detail (the bundle keeps the relevant ranks of one run per strategy)
     ranked = per_query.groupby("run_id")["multilingual_from_ranks"].transform("count") > 0
     with_ranks = per_query[ranked]
-    assert with_ranks["run_id"].nunique() >= 2
+    assert with_ranks.groupby("eval_dataset")["run_id"].nunique().min() >= 2
     assert with_ranks["multilingual"].to_numpy() == pytest.approx(
         with_ranks["multilingual_from_ranks"].to_numpy(), abs=1e-9
     )
@@ -156,19 +191,26 @@ def test_findings_page_equals_an_independent_recomputation(tmp_path, monkeypatch
     both = with_ranks.dropna(subset=["rank_distance"])
     assert (both["rank_distance"] == both["rank_distance_from_ranks"]).all()
 
-    # headline of each run = mean over queries; the committed headline rows agree. Runs
-    # the bundle keeps at headline detail (corrections of X-X-mono and X-Y, which no
-    # verdict compares query by query) have no per-query rows: their committed headline
-    # is all there is to show.
-    from_queries = per_query.groupby("run_id")[_MEASURES].mean()
+    # headline of each run, macro-averaged from its per-query rows; the committed headline
+    # rows agree. Runs the bundle keeps at headline detail (corrections of X-X-mono and
+    # X-Y, which no verdict compares query by query) have no per-query rows: their
+    # committed headline is all there is to show.
+    from_queries = _macro_headline(sorted(per_query["run_id"].unique()))
     committed = _sql(f"SELECT * FROM read_parquet({_files('run_headline')})").set_index("run_id")
-    committed = committed[committed.index.isin(runs["run_id"])]
     assert set(from_queries.index) <= set(committed.index)
     assert len(from_queries) >= len(committed) / 2
     for measure in _MEASURES:
         assert from_queries[measure].to_numpy() == pytest.approx(
             committed.loc[from_queries.index, measure].to_numpy(), abs=1e-9
         ), measure
+    # on MLQA-R the macro average is not the plain mean over queries: the check above
+    # tells the two apart
+    plain = per_query.groupby("run_id")[_MEASURES].mean()
+    mlqa = runs.loc[runs["eval_dataset"] == "mlqa-r", "run_id"]
+    mlqa = mlqa[mlqa.isin(plain.index)]
+    if len(mlqa):
+        gap = (plain.loc[mlqa, "monolingual"] - from_queries.loc[mlqa, "monolingual"]).abs()
+        assert gap.max() > 1e-4
     headline = pd.concat(
         [from_queries, committed.loc[~committed.index.isin(from_queries.index), _MEASURES]]
     )
@@ -182,7 +224,6 @@ def test_findings_page_equals_an_independent_recomputation(tmp_path, monkeypatch
 
     at = open_findings(monkeypatch, tmp_path / "hybriddash.duckdb", REFERENCE)
     held = next(d.value for d in at.dataframe if "seeds" in d.value.columns)
-    held = held[held["evaluated on"] == CORPUS]
     assert len(held) == len(role_means)
     for _, row in held.iterrows():
         expected = role_means.loc[(row["evaluated on"], row["model"])]
@@ -219,8 +260,6 @@ def test_findings_page_equals_an_independent_recomputation(tmp_path, monkeypatch
             for x, y in zip(_plotly_values(trace["x"]), _plotly_values(trace["y"]), strict=True):
                 m = name.match(y)
                 assert m, y
-                if m["corpus"] != CORPUS:
-                    continue
                 measure = settings[m["setting"]]
                 a = seed_means.loc[(m["corpus"], m["a"])][measure]
                 b = seed_means.loc[(m["corpus"], m["b"])][measure]
@@ -233,9 +272,9 @@ def test_findings_page_equals_an_independent_recomputation(tmp_path, monkeypatch
 
     # the verdict table: one row per claim and corpus; each effect is one of its claim's
     verdicts = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
-    corpora = sorted(set(all_runs["eval_dataset"]))
+    corpora = sorted(set(runs["eval_dataset"]))
     assert len(verdicts) == 6 * len(corpora)
-    for _, row in verdicts[verdicts["evaluated on"] == CORPUS].iterrows():
+    for _, row in verdicts.iterrows():
         claim = row["claim"][1]
         if math.isnan(row["effect"]):
             assert row["verdict"] == "inconclusive"

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -141,25 +142,115 @@ def parallel_pair_correlations(
     if groups.shape != (nq,) or langs.shape != (nq,) or ids.shape != (nq,):
         raise ValueError("query_groups, query_langs and query_ids need one value per top-k row")
     depth = idx.shape[1] if k is None else min(int(k), idx.shape[1])
-    rows: list[tuple] = []
+    first: list[int] = []
+    second: list[int] = []
     order = np.lexsort((langs.astype(str), groups.astype(str)))
     sorted_groups = groups[order]
     starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]]) if nq else []
     bounds = list(starts) + [nq]
     for s, e in zip(bounds[:-1], bounds[1:], strict=True):
         members = order[s:e]
-        if len(members) < 2:
-            continue
         for i in range(len(members)):
             for j in range(i + 1, len(members)):
-                qa, qb = members[i], members[j]
-                if langs[qa] == langs[qb]:
-                    continue
-                tau = topk_rank_correlation(
-                    idx[qa, :depth].tolist(), idx[qb, :depth].tolist(), depth
-                )
-                rows.append((groups[qa], ids[qa], ids[qb], langs[qa], langs[qb], tau))
-    return pd.DataFrame(rows, columns=PAIR_COLUMNS)
+                if langs[members[i]] != langs[members[j]]:
+                    first.append(members[i])
+                    second.append(members[j])
+    qa = np.asarray(first, dtype=np.int64)
+    qb = np.asarray(second, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            # lists, so that pandas infers each column's type as it does for rows
+            "group_id": groups[qa].tolist(),
+            "query_a": ids[qa].tolist(),
+            "query_b": ids[qb].tolist(),
+            "lang_a": langs[qa].tolist(),
+            "lang_b": langs[qb].tolist(),
+            "tau": pair_taus(idx[:, :depth], qa, qb),
+        },
+        columns=PAIR_COLUMNS,
+    )
+
+
+def pair_taus(lists: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """:func:`topk_rank_correlation` of rows ``lists[first[p]]`` and ``lists[second[p]]``.
+
+    The same closed form, in one compiled pass over all pairs (integer counts, then the
+    same float operations: bit-identical results, tested); ~1000x faster than calling
+    :func:`topk_rank_correlation` per pair (65,450 pairs of full XQuAD-R took ~30 s).
+    Items may be any comparable values; each row's items must be distinct.
+    """
+    lists = np.asarray(lists)
+    if lists.ndim != 2:
+        raise ValueError(f"lists must be 2-D (rows x depth), got shape {lists.shape}")
+    if first.shape[0] == 0:
+        return np.empty(0, dtype=np.float64)
+    if not np.issubdtype(lists.dtype, np.integer):
+        lists = np.unique(lists, return_inverse=True)[1].reshape(lists.shape)
+    lists = lists.astype(np.int64, copy=False)
+    used = np.unique(np.r_[first, second])
+    by_value = np.argsort(lists, axis=1, kind="stable")
+    ordered = np.take_along_axis(lists[used], by_value[used], axis=1)
+    if ordered.shape[1] > 1 and (ordered[:, 1:] == ordered[:, :-1]).any():
+        raise ValueError("a top-k list holds an item twice")
+    return _pair_taus(lists, by_value, first.astype(np.int64), second.astype(np.int64))
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_taus(
+    lists: np.ndarray, by_value: np.ndarray, first: np.ndarray, second: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled; tested through pair_taus
+    depth = lists.shape[1]
+    out = np.empty(first.shape[0], dtype=np.float64)
+    pos_a = np.empty(depth, dtype=np.int64)
+    pos_b = np.empty(depth, dtype=np.int64)
+    shared_a = np.zeros(depth, dtype=np.bool_)
+    shared_b = np.zeros(depth, dtype=np.bool_)
+    for p in range(first.shape[0]):
+        a, b = first[p], second[p]
+        shared_a[:] = False
+        shared_b[:] = False
+        # the shared items, by merging the two lists in value order
+        i = j = m = 0
+        while i < depth and j < depth:
+            va, vb = lists[a, by_value[a, i]], lists[b, by_value[b, j]]
+            if va < vb:
+                i += 1
+            elif va > vb:
+                j += 1
+            else:
+                pos_a[m], pos_b[m] = by_value[a, i], by_value[b, j]
+                shared_a[pos_a[m]] = True
+                shared_b[pos_b[m]] = True
+                m += 1
+                i += 1
+                j += 1
+        n = 2 * depth - m
+        if n < 2:
+            out[p] = np.nan
+            continue
+        s = 0
+        for x in range(m):  # shared x shared: Kendall's count
+            for y in range(x + 1, m):
+                dx = (pos_a[x] > pos_a[y]) - (pos_a[x] < pos_a[y])
+                dy = (pos_b[x] > pos_b[y]) - (pos_b[x] < pos_b[y])
+                s += dx * dy
+        only = depth - m  # as many A-only items as B-only ones: both lists hold depth
+        before_a = before_b = 0
+        for t in range(depth):  # shared x only-in-one: (#only after) - (#only before)
+            if shared_a[t]:
+                s += only - 2 * before_a
+            else:
+                before_a += 1
+            if shared_b[t]:
+                s += only - 2 * before_b
+            else:
+                before_b += 1
+        s -= only * only  # only-in-A x only-in-B: always discordant
+        n0 = n * (n - 1) / 2
+        tied = only * (only - 1) / 2
+        denom = np.sqrt((n0 - tied) * (n0 - tied))
+        out[p] = float(s) / denom if denom > 0 else np.nan
+    return out
 
 
 def mean_rank_correlation(pairs: pd.DataFrame) -> float:

@@ -181,6 +181,10 @@ PROFILES = {
         corrections=("center-docs",),
         topk_depth=10,
         slim_bundle=True,
+        # float32 training on every CPU: a study that spans machines keeps one precision
+        # (the first standard study trained 7 of its models under bf16 autocast on a CPU
+        # with native bf16, the rest in float32)
+        bf16=False,
         note=(
             "STANDARD PROFILE: 200 steps x 16 pairs per model, three seeds, full benchmarks, "
             "alpha sweep 0 / 0.25 / 0.5 / 0.75 / 1 (MLQA-R -> XQuAD-R), doc-centring "

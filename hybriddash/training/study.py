@@ -314,6 +314,8 @@ def run_study(
                 "wall_seconds": round(time.time() - t0, 1),
                 "train_seconds": (card or {}).get("wall_seconds"),
                 "machine": machine_info(),
+                # a study may span sessions and commits: each piece says which code ran it
+                "code_version": bundle.code_version(),
             },
         )
         done.append(piece.key)
