@@ -95,7 +95,11 @@ def _reproduce(args: argparse.Namespace) -> int:
     )
     path = Path(args.results) if args.results else REPO_ROOT / "docs" / "results.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = render_results(result) + "\n" + _kept_sections(path, ("learning_curve", "corrections"))
+    text = (
+        render_results(result)
+        + "\n"
+        + _kept_sections(path, ("learning_curve", "corrections", "study_rerun"))
+    )
     path.write_text(text, encoding="utf-8")
     print(f"wrote {path} ({result.wall_seconds / 60:.1f} min)")
     return 0
@@ -161,10 +165,11 @@ def _study_report(args: argparse.Namespace, folder: Path) -> int:
     return 0
 
 
-def _kept_sections(path: Path, names: tuple[str, ...] = ("corrections",)) -> str:
+def _kept_sections(path: Path, names: tuple[str, ...] = ("corrections", "study_rerun")) -> str:
     """The marked sections (``<!-- name:start -->`` .. ``<!-- name:end -->``) of an existing
     results file that another command wrote (the corrections: bench/corrections_results.py;
-    the learning curve: ``reproduce --profile learning-curve``), kept when it is rewritten."""
+    the learning curve: ``reproduce --profile learning-curve``; the timing rerun of the
+    study: bench/study_rerun.py), kept when it is rewritten."""
     old = path.read_text(encoding="utf-8") if path.is_file() else ""
     kept = ""
     for name in names:
