@@ -1,9 +1,9 @@
-"""Time an undisturbed rerun of the study, and check it reproduces the committed reference.
+"""Time a rerun of the study on an idle machine, and compare it with the committed study.
 
 The study's own wall time (``reference/manifest.json``) is what the pieces took while the
-machine also ran test suites and measurements. This script times a second run of the same
+machine also ran test suites and measurements. This script times a second run of the
 study on an otherwise idle machine and compares every finished piece with the committed
-one, number by number::
+one, number by number (identical where both ran the same computation; see ``render``)::
 
     # 1. the rerun: a fresh artifacts folder and bundle; reference/ is not touched
     HYBRIDDASH_ARTIFACTS=/scratch/artifacts HYBRIDDASH_REFERENCE=off \\
