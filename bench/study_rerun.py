@@ -297,10 +297,12 @@ def render(state: dict) -> str:
         f"{REPRODUCE_TOLERANCE['map']}, rank distance {REPRODUCE_TOLERANCE['rank_distance']}); "
         "largest headline difference: "
         + ", ".join(f"{m} {worst[m]:.2g}" for m in HEADLINE)
-        + ". Identical is expected only where both trainings are the same computation: the "
-        "untrained bases, and models the committed study trained in float32 whose kept "
-        "best step is one the rerun also validates (it validates every 50 steps, the "
-        "committed study every 25; 7 committed models trained under bf16 autocast).",
+        + ". Identical is expected only for the untrained bases, on the same CPU kind: the "
+        "rerun validates every 50 steps where the committed study validated every 25, "
+        "and that alone changes a model's training path (same seed, same kept best step, "
+        "different weights), besides the 7 committed models trained under bf16 autocast. "
+        "The differences are the size of what an incidental change does to one seed's "
+        "numbers.",
         "",
         "| piece | CPU | load | train s | net s | in the study s | best step (rerun / committed) "
         "| max Δ mAP | max Δ query AP | same |",
