@@ -305,7 +305,7 @@ def render(state: dict) -> str:
         "numbers.",
         "",
         "| piece | CPU | load | train s | net s | in the study s | best step (rerun / committed) "
-        "| max Δ mAP | max Δ query AP | same |",
+        "| max Δ mAP | max Δ query AP | vs committed |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key in timed:
@@ -322,10 +322,18 @@ def render(state: dict) -> str:
         )
         lines.append(
             f"| {key} | {_cpu(p['machine'])} | {load[0]:.2f} | "
-            f"{'–' if train is None else f'{train:.0f}'} | {p['net_seconds']:.0f} | "
+            f"{'–' if train is None else f'{train:.0f}'}"
+            f"{'*' if train is not None and p['stopped_seconds'] else ''} | "
+            f"{p['net_seconds']:.0f} | "
             f"{p['reference_net_seconds']:.0f} | {best} | {delta:.2g} | {p['query_ap_diff']:.2g} | "
-            f"{'identical' if p['identical'] else ('yes' if p['within_tolerance'] else 'NO')} |"
+            f"{'identical' if p['identical'] else ('within tolerance' if p['within_tolerance'] else 'beyond tolerance')} |"
         )
+    if any(pieces[k]["stopped_seconds"] for k in timed):
+        lines += [
+            "",
+            "\\* the piece's process was stopped for a while (tests needed the cores); the "
+            "training seconds include that time, the net seconds do not.",
+        ]
     return "\n".join(lines) + "\n"
 
 
