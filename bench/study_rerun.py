@@ -5,23 +5,22 @@ machine also ran test suites and measurements. This script times a second run of
 study on an otherwise idle machine and compares every finished piece with the committed
 one, number by number (identical where both ran the same computation; see ``render``)::
 
-    # 1. the rerun: a fresh artifacts folder and bundle; reference/ is not touched
+    # 1. the rerun: a fresh artifacts folder (no reference loaded into its store, so no
+    #    stored run is reused) and its own bundle; reference/ is not touched
     HYBRIDDASH_ARTIFACTS=/scratch/artifacts HYBRIDDASH_REFERENCE=off \\
-        python -m hybriddash reproduce --profile standard --bundle /scratch/bundle --quiet &
-    # 2. record each piece as it finishes (and commit the ledger with --commit)
-    python bench/study_rerun.py watch --bundle /scratch/bundle --commit
+        python -m hybriddash reproduce --profile standard --bundle reference-rerun --quiet &
+    # 2. record each piece as it finishes; --commit commits ledger, docs and bundle
+    python bench/study_rerun.py watch --bundle reference-rerun --commit
     # 3. the section of docs/results.md, from the ledger
     python bench/study_rerun.py report --write docs/results.md
 
 The ledger (``bench/study_rerun.json``) holds, per piece: its wall time, the time its
 process was stopped (``stop`` / ``cont`` below signal the study and log it), the CPU and
-load, and the largest difference to the committed piece in every headline number and in
-every per-query AP the bundle keeps. Like the study, the rerun survives the machine: on a
-new machine ``seed`` copies the committed pieces the ledger already timed into a fresh
-bundle, so the restarted rerun skips them (they are the committed results; only their
-timing came from the rerun)::
-
-    python bench/study_rerun.py seed --bundle /scratch/bundle
+load, the best step, and the largest difference to the committed piece in every headline
+number and in every per-query AP the bundle keeps. Like the study, the rerun survives the
+machine when its bundle is in the repository (``reference-rerun/``, committed with the
+ledger by ``watch --commit``): a restarted rerun skips the pieces the bundle holds, and the
+ledger keeps their timing.
 
 The projection for an unfinished rerun adds, for each piece not yet timed, the median
 net time of the timed pieces of its kind (untrained base / trained on MLQA-R / trained on
@@ -34,7 +33,6 @@ import argparse
 import json
 import math
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -164,7 +162,7 @@ def update_ledger(
     state["plan"] = committed.get("plan", [])
     added = []
     for key, piece in manifest.get("pieces", {}).items():
-        if key in state["pieces"] or piece.get("seeded_from_reference"):
+        if key in state["pieces"]:
             continue
         end = _epoch(piece["finished"])
         wall = float(piece["wall_seconds"])
@@ -187,25 +185,6 @@ def update_ledger(
         added.append(key)
     ledger.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
     return added
-
-
-def seed_bundle(bundle: Path, reference: Path = REFERENCE, ledger: Path = LEDGER) -> list[str]:
-    """Start a rerun bundle on a new machine from the committed pieces already timed."""
-    state = json.loads(ledger.read_text())
-    if (bundle / "manifest.json").exists():
-        raise FileExistsError(f"{bundle} already holds a bundle; seed only a new folder")
-    committed = json.loads((reference / "manifest.json").read_text())
-    keys = [k for k in state["pieces"] if k in committed["pieces"]]
-    manifest = dict(committed, pieces={}, complete=False)
-    (bundle / "pieces").mkdir(parents=True, exist_ok=True)
-    for key in keys:
-        shutil.copytree(reference / "pieces" / key, bundle / "pieces" / key)
-        manifest["pieces"][key] = dict(committed["pieces"][key], seeded_from_reference=True)
-    for name in ("corpora",):
-        if (reference / name).is_dir():
-            shutil.copytree(reference / name, bundle / name)
-    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    return keys
 
 
 # ---- the report ----------------------------------------------------------------------
@@ -379,7 +358,7 @@ def _commit(paths: list[Path], message: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["update", "watch", "report", "seed", "stop", "cont"])
+    parser.add_argument("action", choices=["update", "watch", "report", "stop", "cont"])
     parser.add_argument("--bundle", type=Path, help="the rerun's bundle folder")
     parser.add_argument("--reference", type=Path, default=REFERENCE)
     parser.add_argument("--ledger", type=Path, default=LEDGER)
@@ -404,10 +383,6 @@ def main() -> int:
         return 0
     if args.bundle is None:
         parser.error(f"{args.action} needs --bundle")
-    if args.action == "seed":
-        keys = seed_bundle(args.bundle, args.reference, args.ledger)
-        print(f"seeded {args.bundle} with {len(keys)} timed piece(s)")
-        return 0
     if args.action == "update":
         print("added:", update_ledger(args.bundle, args.reference, args.ledger, args.pauses))
         return 0

@@ -65,7 +65,7 @@ def test_a_copy_is_identical_and_a_changed_number_is_found(tmp_path):
 
 
 @needs_reference
-def test_the_ledger_times_new_pieces_once_and_seeds_a_new_bundle(tmp_path):
+def test_the_ledger_times_new_pieces_once(tmp_path):
     reference = REPO / "reference"
     committed = json.loads((reference / "manifest.json").read_text())
     bundle = tmp_path / "rerun"
@@ -83,13 +83,3 @@ def test_the_ledger_times_new_pieces_once_and_seeds_a_new_bundle(tmp_path):
     assert entry["net_seconds"] == 640 and entry["identical"]
     text = study_rerun.render(json.loads(ledger.read_text()))
     assert f"1 of {len(committed['plan'])} pieces timed" in text and PIECE in text
-
-    fresh = tmp_path / "fresh"
-    assert study_rerun.seed_bundle(fresh, reference, ledger) == [PIECE]
-    seeded = json.loads((fresh / "manifest.json").read_text())
-    assert list(seeded["pieces"]) == [PIECE] and seeded["pieces"][PIECE]["seeded_from_reference"]
-    assert seeded["plan"] == committed["plan"]
-    # a seeded piece is the committed one, not a new timing
-    assert study_rerun.update_ledger(fresh, reference, tmp_path / "other.json") == []
-    with pytest.raises(FileExistsError):
-        study_rerun.seed_bundle(fresh, reference, ledger)
