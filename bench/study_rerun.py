@@ -38,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -45,6 +46,7 @@ import duckdb
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from hybriddash.reports.study import _machine_label  # noqa: E402
 from hybriddash.training.study import REPRODUCE_TOLERANCE  # noqa: E402
 
 LEDGER = REPO / "bench" / "study_rerun.json"
@@ -149,7 +151,8 @@ def _stopped_seconds(pause_log: Path | None, begin: float, end: float) -> float:
 
 
 def _epoch(stamp: str) -> float:
-    return time.mktime(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+    """Seconds since the epoch of a manifest's UTC ``finished`` stamp."""
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
 def update_ledger(
@@ -196,12 +199,6 @@ def _kind(key: str, piece: dict | None = None) -> str:
     return "trained on " + ("MLQA-R" if "-mlqa-r-" in key else "XQuAD-R")
 
 
-def _cpu(machine: dict | None) -> str:
-    machine = machine or {}
-    flags = machine.get("cpu_flags")
-    return f"{machine.get('cpu', '?')} ({', '.join(flags) if flags else 'flags not recorded'})"
-
-
 def render(state: dict) -> str:
     pieces, plan = state["pieces"], state.get("plan") or list(state["pieces"])
     timed = [k for k in plan if k in pieces]
@@ -220,7 +217,7 @@ def render(state: dict) -> str:
         medians.get(_kind(k), math.nan if _kind(k) == "base" else proxy) for k in missing
     )
     reference_total = sum(pieces[k]["reference_net_seconds"] for k in timed)
-    cpus = sorted({_cpu(pieces[k]["machine"]) for k in timed})
+    cpus = sorted({_machine_label(pieces[k]["machine"]) for k in timed})
     identical = sum(pieces[k]["identical"] for k in timed)
     within = sum(pieces[k]["within_tolerance"] for k in timed)
     worst = {
@@ -300,7 +297,7 @@ def render(state: dict) -> str:
             else "–"
         )
         lines.append(
-            f"| {key} | {_cpu(p['machine'])} | {load[0]:.2f} | "
+            f"| {key} | {_machine_label(p['machine'])} | {load[0]:.2f} | "
             f"{'–' if train is None else f'{train:.0f}'}"
             f"{'*' if train is not None and p['stopped_seconds'] else ''} | "
             f"{p['net_seconds']:.0f} | "
