@@ -209,6 +209,60 @@ def test_openvino_modes_match_float32(mode: str, tiny_model_spec, tmp_artifacts:
         assert (folder / "model.xml").is_file() and (folder / "model.bin").is_file()
 
 
+def test_openvino_runs_one_synchronous_request_at_a_time_from_its_callers(
+    tiny_model_spec, tmp_artifacts: Path
+) -> None:
+    """OpenVINO's multi-request paths hang now and then on AMD EPYC (a CI run hung in
+    the tuning test above): each compiled model has one request, called only from the
+    threads that asked for the encoding, never two infers at once."""
+    pytest.importorskip("openvino")
+    import threading
+
+    from hybriddash.encoders import openvino_backend
+    from hybriddash.encoders.onnx_backend import onnx_folder
+
+    texts = [f"passage: text {i} " + "word " * (i % 23) for i in range(70)]  # 5 batches
+    reference = _encode(tiny_model_spec, texts, "openvino-bf16")
+    compiled = openvino_backend.compiled_model(
+        onnx_folder(tiny_model_spec, "onnx") / "model.onnx", "openvino-bf16"
+    )
+    calls: list[int] = []
+    active = [0]
+    overlaps = [0]
+
+    class Recording:
+        def __init__(self, request) -> None:  # type: ignore[no-untyped-def]
+            self.request = request
+
+        def infer(self, feed):  # type: ignore[no-untyped-def]
+            active[0] += 1
+            overlaps[0] += active[0] > 1
+            calls.append(threading.get_ident())
+            try:
+                time.sleep(0.002)  # widen the window two unserialised callers would share
+                return self.request.infer(feed)
+            finally:
+                active[0] -= 1
+
+    compiled.request = Recording(compiled.request)
+    callers: list[int] = []
+    results: list[np.ndarray] = []
+
+    def encode() -> None:
+        callers.append(threading.get_ident())
+        results.append(_encode(tiny_model_spec, texts, "openvino-bf16"))
+
+    threads = [threading.Thread(target=encode) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2 and len(calls) == 10 and overlaps[0] == 0
+    assert set(calls) == set(callers)
+    for got in results:
+        np.testing.assert_array_equal(got, reference)
+
+
 def test_a_built_export_encodes_without_importing_torch(tiny_model_spec, tmp_artifacts) -> None:
     encode_texts(tiny_model_spec, ["warm the export"], "query", mode="onnx", progress=False)
     script = (

@@ -18,18 +18,23 @@ tuning candidate.
 
 Compiled models are kept by OpenVINO's own model cache (``CACHE_DIR``) in
 ``<artifacts>/models/openvino-cache/``, so a second process loads the compiled blob
-instead of converting and compiling the graph again. Throughput: one stream per core,
-each worker thread with its own infer request (1.37x one 2-thread stream), on batches of
-:data:`OV_BATCH_SIZE` (2.2x faster than 64 on xquad-r[articles=1]: every padded shape is
-compiled on first sight, and long batches pad more).
+instead of converting and compiling the graph again. Each compiled model runs one
+stream (``PERFORMANCE_HINT: LATENCY``, every core on one request) and is driven by one
+synchronous infer request from the calling thread, while one helper thread tokenizes
+the next batch. Several streams fed by several threads were 5-20% faster on the AMD EPYC
+(AVX2) of docs/benchmarks.md, but OpenVINO's multi-request CPU paths hang now and then on
+AMD EPYC (CI hung in an OpenVINO tuning test; other projects report the same hang and
+moved to synchronous single requests): a hang costs more than that 5-20%. Batches hold
+:data:`OV_BATCH_SIZE` texts (2.2x faster than 64 on xquad-r[articles=1]: every padded
+shape is compiled on first sight, and long batches pad more).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,8 +52,18 @@ OPENVINO_MODES = ("openvino-bf16", "openvino-int8")
 OV_INT8_RECIPE = "1"
 OV_BATCH_SIZE = 16
 # bounded: each compiled model holds its weights; a long-lived process meets many
-_COMPILED: LRUCache[tuple[str, str, int], Any] = LRUCache(maxsize=4)
+_COMPILED: LRUCache[tuple[str, str], _Compiled] = LRUCache(maxsize=4)
 _LOCK = threading.Lock()
+
+
+@dataclass
+class _Compiled:
+    """A compiled model with its one infer request; ``lock`` keeps the request to one
+    caller at a time (an infer request is not thread-safe)."""
+
+    model: Any
+    request: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def openvino_available() -> bool:
@@ -123,26 +138,26 @@ def int8_folder(spec: ModelSpec) -> Path:
     )
 
 
-def compiled_model(graph: Path, mode: str, streams: int) -> Any:
-    """The graph file ``graph`` compiled for this CPU (kept per process, and on disk in
-    OpenVINO's model cache)."""
+def compiled_model(graph: Path, mode: str) -> _Compiled:
+    """The graph file ``graph`` compiled for this CPU with its infer request (kept per
+    process, and on disk in OpenVINO's model cache)."""
     import openvino as ov
 
-    key = (str(graph), mode, streams)
+    key = (str(graph), mode)
     with _LOCK:
         if key not in _COMPILED:
             cache = config.models_dir() / "openvino-cache"
             cache.mkdir(parents=True, exist_ok=True)
-            _COMPILED[key] = ov.Core().compile_model(
+            model = ov.Core().compile_model(
                 str(graph),
                 "CPU",
                 {
                     "INFERENCE_PRECISION_HINT": _precision(mode),
-                    "PERFORMANCE_HINT": "THROUGHPUT",
-                    "NUM_STREAMS": str(streams),
+                    "PERFORMANCE_HINT": "LATENCY",
                     "CACHE_DIR": str(cache),
                 },
             )
+            _COMPILED[key] = _Compiled(model, model.create_infer_request())
         return _COMPILED[key]
 
 
@@ -151,8 +166,6 @@ def encode_batches_openvino(
     batches: list[list[str]],
     mode: str,
     on_batch: Callable[[int, np.ndarray], None],
-    *,
-    n_workers: int | None = None,
 ) -> None:
     """Encode each batch of prefixed texts; ``on_batch(i, vectors)`` gets float32 unit
     rows, in the calling thread and in batch order. No torch is loaded when the ONNX
@@ -166,22 +179,20 @@ def encode_batches_openvino(
     folder = onnx_folder(spec, "onnx")
     pooling = export_info(folder)["pooling"]
     featurize = featurizer(Path(spec.source), folder)
-    workers = max(1, n_workers or len(os.sched_getaffinity(0)))
     graph = int8_folder(spec) / "model.xml" if mode == "openvino-int8" else folder / "model.onnx"
-    compiled = compiled_model(graph, mode, workers)
-    local = threading.local()
-
-    def run(texts: list[str]) -> np.ndarray:
-        request = getattr(local, "request", None)
-        if request is None:
-            request = local.request = compiled.create_infer_request()
-        feed = featurize(texts)
-        hidden = request.infer(feed)[0]
-        return pool_hidden(np.asarray(hidden), feed, pooling)
-
-    with ThreadPoolExecutor(min(workers, max(1, len(batches)))) as pool:
-        for i, vectors in enumerate(pool.map(run, batches)):
-            on_batch(i, vectors)
+    compiled = compiled_model(graph, mode)
+    if not batches:
+        return
+    # One helper thread tokenizes batch i+1 while this thread runs batch i: OpenVINO
+    # is only ever called from here, one synchronous request at a time.
+    with ThreadPoolExecutor(1) as tokenizer_thread, compiled.lock:
+        upcoming = tokenizer_thread.submit(featurize, batches[0])
+        for i in range(len(batches)):
+            feed = upcoming.result()
+            if i + 1 < len(batches):
+                upcoming = tokenizer_thread.submit(featurize, batches[i + 1])
+            hidden = compiled.request.infer(feed)[0]
+            on_batch(i, pool_hidden(np.asarray(hidden), feed, pooling))
 
 
 def clear_compiled() -> None:
