@@ -24,7 +24,8 @@ ledger keeps their timing.
 
 The projection for an unfinished rerun adds, for each piece not yet timed, the median
 net time of the timed pieces of its kind (untrained base / trained on MLQA-R / trained on
-XQuAD-R).
+XQuAD-R). A trained kind with no piece timed yet takes the other trained kind's median,
+scaled by the ratio of the two kinds' medians in the committed study.
 """
 
 from __future__ import annotations
@@ -163,6 +164,7 @@ def update_ledger(
     manifest = json.loads((bundle / "manifest.json").read_text())
     committed = json.loads((reference / "manifest.json").read_text())
     state["plan"] = committed.get("plan", [])
+    state["committed_kind_medians"] = _committed_kind_medians(committed)
     added = []
     for key, piece in manifest.get("pieces", {}).items():
         if key in state["pieces"]:
@@ -190,6 +192,15 @@ def update_ledger(
     return added
 
 
+def _committed_kind_medians(committed: dict) -> dict[str, float]:
+    """Median net seconds (wall less stopped time) of the committed pieces, per kind."""
+    by_kind: dict[str, list[float]] = {}
+    for key, piece in committed.get("pieces", {}).items():
+        net = float(piece["wall_seconds"]) - float(piece.get("paused_seconds") or 0)
+        by_kind.setdefault(_kind(key), []).append(net)
+    return {kind: round(statistics.median(v), 1) for kind, v in by_kind.items()}
+
+
 # ---- the report ----------------------------------------------------------------------
 
 
@@ -197,6 +208,23 @@ def _kind(key: str, piece: dict | None = None) -> str:
     if key.endswith("-base"):
         return "base"
     return "trained on " + ("MLQA-R" if "-mlqa-r-" in key else "XQuAD-R")
+
+
+def _stand_in(kind: str, medians: dict[str, float], committed: dict[str, float]) -> float:
+    """Projected net seconds of a piece of ``kind`` when none of that kind is timed.
+
+    A trained kind takes the other trained kind's rerun median times the ratio of the two
+    kinds' medians in the committed study (XQuAD-R pairs train slower than MLQA-R ones);
+    without a committed ratio, the ratio is 1. A base is not projected (NaN).
+    """
+    if kind == "base":
+        return math.nan
+    others = [k for k in medians if k not in ("base", kind)]
+    if not others:
+        return math.nan
+    other = others[0]
+    ratio = committed.get(kind, math.nan) / committed.get(other, math.nan)
+    return medians[other] * (ratio if math.isfinite(ratio) else 1.0)
 
 
 def render(state: dict) -> str:
@@ -209,12 +237,10 @@ def render(state: dict) -> str:
     measured = sum(pieces[k]["net_seconds"] for k in timed)
     missing = [k for k in plan if k not in pieces]
     unknown = sorted({_kind(k) for k in missing} - set(medians))
-    trained = [v for kind, vs in by_kind.items() if kind != "base" for v in vs]
-    # a kind not timed yet: the median of the trained pieces of the other direction (both
-    # train the same steps and evaluate ~25k texts), said so in the text
-    proxy = statistics.median(trained) if trained else math.nan
+    committed_medians = state.get("committed_kind_medians", {})
+    stand_ins = {kind: _stand_in(kind, medians, committed_medians) for kind in unknown}
     projected = measured + sum(
-        medians.get(_kind(k), math.nan if _kind(k) == "base" else proxy) for k in missing
+        medians[_kind(k)] if _kind(k) in medians else stand_ins[_kind(k)] for k in missing
     )
     reference_total = sum(pieces[k]["reference_net_seconds"] for k in timed)
     cpus = sorted({_machine_label(pieces[k]["machine"]) for k in timed})
@@ -245,7 +271,10 @@ def render(state: dict) -> str:
                 f"{abs(TARGET_HOURS * 3600 - projected) / 3600:.2f} h)"
                 + (
                     f"; no piece {' or '.join(unknown)} is timed yet, so those take the "
-                    "median of the trained pieces that are."
+                    "other direction's median times the ratio of the two directions' medians "
+                    "in the committed study ("
+                    + ", ".join(f"{kind} {stand_ins[kind]:.0f} s" for kind in unknown)
+                    + ")."
                     if unknown
                     else "."
                 )

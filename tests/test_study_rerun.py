@@ -83,3 +83,35 @@ def test_the_ledger_times_new_pieces_once(tmp_path):
     assert entry["net_seconds"] == 640 and entry["identical"]
     text = study_rerun.render(json.loads(ledger.read_text()))
     assert f"1 of {len(committed['plan'])} pieces timed" in text and PIECE in text
+
+
+def test_an_untimed_direction_is_projected_from_the_other_scaled_by_the_committed_ratio():
+    medians = {"base": 300.0, "trained on MLQA-R": 680.0}
+    committed = {"base": 310.0, "trained on MLQA-R": 750.0, "trained on XQuAD-R": 825.0}
+    assert study_rerun._stand_in("trained on XQuAD-R", medians, committed) == pytest.approx(748.0)
+    # no committed ratio: the other direction's median as it is
+    assert study_rerun._stand_in("trained on XQuAD-R", medians, {}) == 680.0
+    assert study_rerun._stand_in("base", medians, committed) != study_rerun._stand_in(
+        "base", medians, committed
+    )  # NaN: a base is never projected from trained pieces
+
+    plan = [
+        "standard-xquad-r-base",
+        "repro-standard-mlqa-r-mono-s0",
+        "repro-standard-xquad-r-mono-s0",
+    ]
+    # a real ledger entry as the template: the report reads every field of it
+    ledger = json.loads((REPO / "bench" / "study_rerun.json").read_text())
+    piece = ledger["pieces"]["repro-standard-mlqa-r-mono-s0"]
+    state = {
+        "plan": plan,
+        "committed_kind_medians": committed,
+        "pieces": {
+            plan[0]: dict(piece, net_seconds=300.0),
+            plan[1]: dict(piece, net_seconds=680.0),
+        },
+    }
+    text = study_rerun.render(state)
+    # 300 + 680 timed, 748 projected: 1728 s = 0.48 h
+    assert "2 of 3 pieces timed: 0.27 h" in text and "projects to **0.48 h**" in text
+    assert "trained on XQuAD-R 748 s" in text
