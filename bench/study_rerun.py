@@ -180,11 +180,7 @@ def update_ledger(
             "train_seconds": piece.get("train_seconds"),
             "machine": piece.get("machine"),
             "train_data": piece.get("train_data"),
-            "reference_net_seconds": round(
-                float(committed["pieces"][key]["wall_seconds"])
-                - float(committed["pieces"][key].get("paused_seconds") or 0),
-                1,
-            ),
+            "reference_net_seconds": round(_committed_net_seconds(committed["pieces"][key]), 1),
             **compare_piece(bundle / "pieces" / key, reference / "pieces" / key),
         }
         added.append(key)
@@ -192,12 +188,16 @@ def update_ledger(
     return added
 
 
+def _committed_net_seconds(piece: dict) -> float:
+    """A committed piece's wall seconds less the time its process was stopped."""
+    return float(piece["wall_seconds"]) - float(piece.get("paused_seconds") or 0)
+
+
 def _committed_kind_medians(committed: dict) -> dict[str, float]:
-    """Median net seconds (wall less stopped time) of the committed pieces, per kind."""
+    """Median net seconds of the committed pieces, per kind."""
     by_kind: dict[str, list[float]] = {}
     for key, piece in committed.get("pieces", {}).items():
-        net = float(piece["wall_seconds"]) - float(piece.get("paused_seconds") or 0)
-        by_kind.setdefault(_kind(key), []).append(net)
+        by_kind.setdefault(_kind(key), []).append(_committed_net_seconds(piece))
     return {kind: round(statistics.median(v), 1) for kind, v in by_kind.items()}
 
 

@@ -21,10 +21,11 @@ Compiled models are kept by OpenVINO's own model cache (``CACHE_DIR``) in
 instead of converting and compiling the graph again. Each compiled model runs one
 stream (``PERFORMANCE_HINT: LATENCY``, every core on one request) and is driven by one
 synchronous infer request from the calling thread, while one helper thread tokenizes
-the next batch. Several streams fed by several threads were 5-20% faster on the AMD EPYC
-(AVX2) of docs/benchmarks.md, but OpenVINO's multi-request CPU paths hang now and then on
-AMD EPYC (CI hung in an OpenVINO tuning test; other projects report the same hang and
-moved to synchronous single requests): a hang costs more than that 5-20%. Batches hold
+the next batch. Two streams fed by two threads were 7% faster on the AMD EPYC (AVX2) of
+docs/benchmarks.md (``bench/bench_openvino_requests.py``), but OpenVINO's multi-request
+CPU paths hang now and then on AMD EPYC (CI hung in an OpenVINO tuning test; other
+projects report the same hang and moved to synchronous single requests): a hang costs
+more than those 7%. Batches hold
 :data:`OV_BATCH_SIZE` texts (2.2x faster than 64 on xquad-r[articles=1]: every padded
 shape is compiled on first sight, and long batches pad more).
 """
