@@ -459,21 +459,22 @@ rows shrink by a third (total 3.7 h). If alpha 0 / 1 did not reproduce X-Y / X-X
 would then need `--steps 150`. On the AVX-512/AMX machine with native bf16 (0.56 s/step,
 onnx 245 texts/s) the same study is ~2 h.
 
-**Revision, 2026-12-06, before the rerun.** The first run of this plan (`reference/`)
-took 6.24 h of piece time, much of it beside test suites on the same cores. Timed on an
-otherwise idle 2-core AMD EPYC with AVX2 only (`bench/study_rerun.py`), a trained model
-took 744-777 s: 1.63 s per training step (planned 1.4), 11.5 s per validation (loss 4 s,
-held-out mAP 7.5 s; planned 6), encoding at ~88 texts/s (planned 130), and 30 s per run
-for the rank correlation of parallel queries. That projects the plan to 5.1-5.4 h, over
-the 5 hours. Changes, all before any piece of the rerun (`reference-rerun/`) that counts:
-validation every **50** steps (5 validations instead of 9, -46 s per model; the kept
-best state is then the best of steps 0, 50, ..., 200), training in **float32 on every
-CPU** (the first run trained its 7 models of 2026-12-02 under bf16 autocast on a CPU with
-native bf16, the rest in float32: one study, one precision), and the rank correlation
-compiled (same numbers, -36 s per model). Measured size per trained model: 326 s of
-training steps + 58 s of validation + ~10 s load and save + ~285 s encoding + ~15 s
-export, ranks, metrics and writes + 3 s doc-centring = ~700 s; untrained base ~290 s.
-24 x 700 s + 2 x 290 s = 17,400 s = **4.8 h**.
+**Revision, 2026-12-06, before the rerun.** The first run of this plan (`reference/` up
+to commit ccebbe9) took 6.24 h of piece time, much of it beside test suites on the same
+cores. Timed on an otherwise idle 2-core AMD EPYC with AVX2 only
+(`bench/study_rerun.py`), a trained model took 744-777 s: 1.63 s per training step
+(planned 1.4), 11.5 s per validation (loss 4 s, held-out mAP 7.5 s; planned 6), encoding
+at ~88 texts/s (planned 130), and 30 s per run for the rank correlation of parallel
+queries. That projects the plan to 5.1-5.4 h, over the 5 hours. Changes, all before any
+piece of the rerun (`reference-rerun/`) that counts: validation every **50** steps (5
+validations instead of 9, -46 s per model; the kept best state is then the best of steps
+0, 50, ..., 200), training in **float32 on every CPU** (the first run trained its 7
+models of 2026-12-02 under bf16 autocast on a CPU with native bf16, the rest in float32:
+one study, one precision), and the rank correlation compiled (same numbers, -36 s per
+model). Measured size per trained model: 326 s of training steps + 58 s of validation +
+~10 s load and save + ~285 s encoding + ~15 s export, ranks, metrics and writes + 3 s
+doc-centring = ~700 s; untrained base ~290 s. 24 x 700 s + 2 x 290 s = 17,400 s =
+**4.8 h**.
 
 Bundle size (limit 25 MB; `reference/` holds no weights). Bytes per full-benchmark run,
 measured 2026-12-02 by writing full-size synthetic tables (XQuAD-R row counts: 157,080
