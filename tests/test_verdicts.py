@@ -379,3 +379,20 @@ def test_a_significant_difference_without_seed_support_says_which_way():
     (decided,) = V.decide([tested], aso_iterations=200)
     assert decided.verdict == V.INCONCLUSIVE
     assert decided.reason.startswith("A worse across queries (significant)")
+
+
+def test_code_versions_name_every_version_a_resumed_study_ran_under():
+    from hybriddash.reports.study import code_versions
+
+    manifest = {
+        "code_version": "aaa",
+        "pieces": {
+            "late": {"finished": "2026-12-06T20:00:00Z", "code_version": "ccc"},
+            "early": {"finished": "2026-12-06T10:00:00Z", "code_version": "aaa"},
+            "middle": {"finished": "2026-12-06T15:00:00Z", "code_version": "bbb"},
+            "again": {"finished": "2026-12-06T16:00:00Z", "code_version": "bbb"},
+        },
+    }
+    assert code_versions(manifest) == "aaa, bbb, ccc"
+    # pieces written before pieces recorded their code: the manifest's
+    assert code_versions({"code_version": "aaa", "pieces": {"x": {}}}) == "aaa"

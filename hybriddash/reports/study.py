@@ -1001,6 +1001,16 @@ def _machine_names(manifest: dict[str, Any]) -> list[str]:
     return sorted(names)
 
 
+def code_versions(manifest: dict[str, Any]) -> str:
+    """The code versions the pieces ran under, in the order the pieces finished
+    (``c5cb9b2, 20b47f1``); the manifest's own when no piece recorded one. A study resumed
+    after a commit ran under several."""
+    finished = sorted(manifest.get("pieces", {}).values(), key=lambda p: p.get("finished") or "")
+    versions = [p["code_version"] for p in finished if p.get("code_version")]
+    unique = list(dict.fromkeys(versions))
+    return ", ".join(unique) if unique else str(manifest.get("code_version"))
+
+
 def _progress_line(manifest: dict[str, Any]) -> str:
     """'' for a complete study, else what is finished and what is left."""
     plan = manifest.get("plan") or []
@@ -1065,7 +1075,7 @@ def _readme_markdown(manifest: dict[str, Any], runs: pd.DataFrame, claims: pd.Da
         f"{len(manifest.get('pieces', {}))} models (the untrained base included) trained "
         f"and evaluated in {_piece_hours(manifest):.2f} h of piece wall time on "
         f"{', '.join(machines)} "
-        f"(`{manifest.get('command')}`, code {manifest.get('code_version')}); shipped in "
+        f"(`{manifest.get('command')}`, code {code_versions(manifest)}); shipped in "
         "`reference/`, shown by the Findings page; the decision rule, per-language gains, "
         "alpha sweep and deviations are in [docs/results.md](docs/results.md).",
         "",
@@ -1093,7 +1103,7 @@ def _results_markdown(
         "",
         f"> **Profile `{prof.get('name')}`.** {prof.get('note', '')}",
         "",
-        f"Produced by `{manifest.get('command')}` (code {manifest.get('code_version')}); "
+        f"Produced by `{manifest.get('command')}` (code {code_versions(manifest)}); "
         f"{len(manifest.get('pieces', {}))} models, {_piece_hours(manifest):.2f} h of piece wall time "
         f"on {', '.join(machines)}; started {manifest.get('created')}, last piece "
         f"{manifest.get('updated')}. Result bundle: {manifest.get('total_bytes', 0) / 1e6:.1f} MB.",
@@ -1209,7 +1219,7 @@ def reference_info(*, store: Any = None) -> list[dict[str, Any]]:
             "machine": (m.get("machine") or {}).get("cpu"),
             "date": m.get("updated") or m.get("created"),
             "command": m.get("command"),
-            "code_version": m.get("code_version"),
+            "code_version": code_versions(m),
             "loaded_at": m.get("loaded_at"),
             "n_models": len(m.get("pieces", {})),
             "complete": m.get("complete"),
