@@ -55,8 +55,8 @@ from hybriddash.training.study import REPRODUCE_TOLERANCE  # noqa: E402
 LEDGER = REPO / "bench" / "study_rerun.json"
 REFERENCE = REPO / "reference"
 #: The last commit whose ``reference/`` held the study's first run (6.24 h beside other
-#: work, 7 models under bf16); the complete rerun replaced it (``git show
-#: ccebbe9:reference/manifest.json`` shows the first run).
+#: work, 7 models under bf16); the complete rerun replaced it. ``git show
+#: <commit>:reference/manifest.json`` shows the first run.
 FIRST_RUN_COMMIT = "ccebbe9"
 TARGET_HOURS = 5.0
 HEADLINE = ("monolingual", "crosslingual", "multilingual", "rank_distance")

@@ -25,9 +25,9 @@ the next batch. Two streams fed by two threads were 7% faster on the AMD EPYC (A
 docs/benchmarks.md (``bench/bench_openvino_requests.py``), but OpenVINO's multi-request
 CPU paths hang now and then on AMD EPYC (CI hung in an OpenVINO tuning test; other
 projects report the same hang and moved to synchronous single requests): a hang costs
-more than those 7%. Batches hold
-:data:`OV_BATCH_SIZE` texts (2.2x faster than 64 on xquad-r[articles=1]: every padded
-shape is compiled on first sight, and long batches pad more).
+more than those 7%. Batches hold :data:`OV_BATCH_SIZE` texts (2.2x faster than 64 on
+xquad-r[articles=1]: every padded shape is compiled on first sight, and long batches pad
+more).
 """
 
 from __future__ import annotations
