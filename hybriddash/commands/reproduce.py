@@ -41,6 +41,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="study profiles: stop after this many newly finished models (resume later)",
     )
     parser.add_argument(
+        "--pieces",
+        help="study profiles: run only the pieces whose keys match these comma-separated "
+        "shell patterns (e.g. 'repro-standard-xquad-r-*-s3,repro-standard-xquad-r-*-s4')",
+    )
+    parser.add_argument(
+        "--shard",
+        help="study profiles: run only shard i of n (i/n, 1-based) of the plan, e.g. "
+        "--shard $((SLURM_ARRAY_TASK_ID+1))/$SLURM_ARRAY_TASK_COUNT with --bundle per task",
+    )
+    parser.add_argument(
         "--steps",
         type=int,
         help="override the profile's training steps per model (e.g. the learning curve's "
@@ -105,6 +115,17 @@ def _reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_shard(text: str) -> tuple[int, int]:
+    """``"2/8"`` -> ``(2, 8)``; a clear error for anything else."""
+    try:
+        i, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard {text!r}: expected i/n, e.g. 1/4") from None
+    if not (n >= 1 and 1 <= i <= n):
+        raise ValueError(f"--shard {text!r}: i must be between 1 and n")
+    return i, n
+
+
 def _study(args: argparse.Namespace, profile, command: str) -> int:
     """A study profile: resumable, one bundle piece per finished model, then the report."""
     from hybriddash.config import REPO_ROOT
@@ -121,6 +142,8 @@ def _study(args: argparse.Namespace, profile, command: str) -> int:
         progress=not args.quiet,
         log=lambda line: print(line, flush=True),
         stop_after=args.stop_after,
+        pieces=[p.strip() for p in args.pieces.split(",") if p.strip()] if args.pieces else None,
+        shard=_parse_shard(args.shard) if args.shard else None,
     )
     print(
         f"{len(summary['done'])} model(s) finished now, {len(summary['skipped'])} from the "

@@ -87,7 +87,7 @@ def study_plan(
                 pieces.append(Piece(out, train_data, eval_data, sampler, profile.alpha, seed, out))
         if (train_data, eval_data) != tuple(profile.sweep_direction):
             continue
-        for seed in profile.seeds:
+        for seed in profile.alpha_sweep_seeds:
             for alpha in profile.alpha_sweep:
                 if alpha == profile.alpha:
                     continue
@@ -166,12 +166,16 @@ def run_study(
     log: Callable[[str], None] = print,
     stop_after: int | None = None,
     label: str = "reference results",
+    pieces: list[str] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) the study of ``profile``, one bundle piece per finished model.
 
     ``stop_after``: stop after that many newly finished pieces (a study in chunks; the
-    tests' "kill part-way"). Returns a summary: ``done`` (keys finished now), ``skipped``
-    (keys found in the bundle), ``remaining``, ``wall_seconds``, ``alpha_endpoints``.
+    tests' "kill part-way"). ``pieces`` / ``shard``: run only those pieces of the plan
+    (:func:`select_pieces`), e.g. one task of a scheduler's array job writing its own
+    bundle. Returns a summary: ``done`` (keys finished now), ``skipped`` (keys found in
+    the bundle), ``remaining`` (of the whole plan), ``wall_seconds``, ``alpha_endpoints``.
     """
     from hybriddash.data.datasets import load_dataset
     from hybriddash.encoders.registry import resolve_model
@@ -195,12 +199,16 @@ def run_study(
     wanted = json.loads(json.dumps(_profile_dict(profile)))
     wanted = {k: v for k, v in wanted.items() if k not in _FREE}
     if held and held != wanted:
-        diff = sorted(k for k in set(held) | set(wanted) if held.get(k) != wanted.get(k))
-        raise bundle.BundleError(
-            f"{bundle_dir}: the bundle holds a study with another configuration ("
-            + ", ".join(f"{k}={held.get(k)!r}, now {wanted.get(k)!r}" for k in diff)
-            + "); one study keeps one budget: use another --bundle folder"
-        )
+        if not _seeds_added(held, wanted):
+            diff = sorted(k for k in set(held) | set(wanted) if held.get(k) != wanted.get(k))
+            raise bundle.BundleError(
+                f"{bundle_dir}: the bundle holds a study with another configuration ("
+                + ", ".join(f"{k}={held.get(k)!r}, now {wanted.get(k)!r}" for k in diff)
+                + "); one study keeps one budget: use another --bundle folder"
+            )
+        # the same budget with more seeds: the study grows, its finished pieces stand
+        _update_manifest(bundle_dir, {"profile": _profile_dict(profile)})
+        log(f"the study grows to seeds {wanted['seeds']} (the bundle held {held['seeds']})")
     finished = set(manifest.get("pieces", {}))
     if finished:
         bundle.load_bundle(bundle_dir, store, reference=False)
@@ -217,7 +225,9 @@ def run_study(
     endpoints: dict[float, bool] = {}
     if profile.alpha_sweep and tuple(profile.sweep_direction) in {tuple(d) for d in directions}:
         corpus = load_dataset(sweep_train)
-        per_seed = [alpha_endpoints_identical(corpus, profile, s) for s in profile.seeds]
+        per_seed = [
+            alpha_endpoints_identical(corpus, profile, s) for s in profile.alpha_sweep_seeds
+        ]
         endpoints = {a: all(p.get(a, False) for p in per_seed) for a in (0.0, 1.0)}
         for a, same in endpoints.items():
             other = "X-Y" if a == 0.0 else "X-X-mono"
@@ -226,6 +236,7 @@ def run_study(
                 f"{other} ({'reusing its runs' if same else 'trained separately'})"
             )
     plan = study_plan(profile, directions, reuse_endpoints=endpoints)
+    chosen = select_pieces(plan, pieces=pieces, shard=shard)
 
     def record_plan(finished_keys: set[str]) -> None:
         _update_manifest(
@@ -242,7 +253,7 @@ def run_study(
     corpora: dict[str, Any] = {}
     done: list[str] = []
     skipped = [p.key for p in plan if p.key in finished]
-    for piece in plan:
+    for piece in chosen:
         if piece.key in finished:
             log(f"   skip {piece.key} (in the bundle)")
             continue
@@ -345,6 +356,51 @@ def run_study(
 
 # profile fields that may differ between the machines of one study
 _FREE = {"note", "bf16_here"}
+
+
+def _seeds_added(held: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether ``wanted`` is ``held`` with more seeds for the core strategies (the alpha
+    sweep's seeds unchanged): the finished pieces then belong to the grown study."""
+    rest = {"seeds", "sweep_seeds"}
+    if {k: v for k, v in held.items() if k not in rest} != {
+        k: v for k, v in wanted.items() if k not in rest
+    }:
+        return False
+    held_sweep = held.get("sweep_seeds") or held.get("seeds")
+    wanted_sweep = wanted.get("sweep_seeds") or wanted.get("seeds")
+    return set(held.get("seeds") or ()) <= set(wanted.get("seeds") or ()) and list(
+        held_sweep or ()
+    ) == list(wanted_sweep or ())
+
+
+def select_pieces(
+    plan: list[Piece], *, pieces: list[str] | None = None, shard: tuple[int, int] | None = None
+) -> list[Piece]:
+    """The pieces of ``plan`` to run here, in plan order.
+
+    ``pieces``: shell patterns over piece keys (``repro-standard-xquad-r-*-s3``), each of
+    which must match at least one piece. ``shard=(i, n)``: the i-th of n interleaved
+    shares of what is left after ``pieces`` (1-based; piece j goes to shard j mod n + 1),
+    so n machines split a study with no piece run twice.
+    """
+    import fnmatch
+
+    chosen = list(plan)
+    if pieces:
+        keys = [p.key for p in plan]
+        unmatched = [pat for pat in pieces if not fnmatch.filter(keys, pat)]
+        if unmatched:
+            raise ValueError(
+                f"no piece of the plan matches {', '.join(unmatched)} "
+                f"(the plan has {len(keys)} pieces, e.g. {', '.join(keys[:3])})"
+            )
+        chosen = [p for p in plan if any(fnmatch.fnmatchcase(p.key, pat) for pat in pieces)]
+    if shard is not None:
+        i, n = shard
+        if not (n >= 1 and 1 <= i <= n):
+            raise ValueError(f"shard {i}/{n}: i must be between 1 and n")
+        chosen = [p for j, p in enumerate(chosen) if j % n == i - 1]
+    return chosen
 
 
 def run_learning_curve(
