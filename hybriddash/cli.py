@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "evaluate",
     "train",
     "reproduce",
+    "bundle",
     "importer",
     "export",
     "trec",

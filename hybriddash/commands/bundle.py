@@ -1,0 +1,75 @@
+"""``hybriddash bundle``: verify result bundles and merge the bundles of a sharded study."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bundle",
+        help="verify or merge result bundles (e.g. the shards of a study)",
+        description="Result bundles hold a study's results (manifest.json + Parquet, no "
+        "weights). 'merge' joins the bundles that the tasks of a sharded study wrote "
+        "(reproduce --shard i/n --bundle DIR_i) into one; 'verify' checks every sha256.",
+    )
+    sub = parser.add_subparsers(dest="bundle_command", metavar="ACTION", required=True)
+    merge = sub.add_parser(
+        "merge",
+        help="merge bundles into --out (which may already be a bundle, e.g. reference/)",
+        description="Verify every sha256 of every input, then copy their pieces and corpora "
+        "into --out. Refused, with nothing written: a corrupt input, two studies of other "
+        "budgets, or one piece key with different content in two bundles. Pieces already "
+        "in --out with the same content are kept as they are (a re-merge does nothing).",
+    )
+    merge.add_argument("inputs", nargs="+", metavar="BUNDLE", help="bundle folders to merge")
+    merge.add_argument("--out", required=True, help="the merged bundle folder")
+    merge.set_defaults(func=_merge)
+    verify = sub.add_parser("verify", help="check every file of a bundle against its manifest")
+    verify.add_argument("folder", help="bundle folder")
+    verify.set_defaults(func=_verify)
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from hybriddash.cli import UserError
+    from hybriddash.store.bundle import BundleError
+    from hybriddash.store.bundle_merge import merge_bundles
+
+    try:
+        summary = merge_bundles(args.inputs, args.out)
+    except BundleError as exc:
+        raise UserError(f"bundle merge refused, {args.out} left as it was: {exc}") from exc
+    manifest = summary.manifest
+    print(
+        f"merged {len(summary.inputs)} bundle(s) into {summary.out}: "
+        f"{len(summary.added)} piece(s) added, {len(summary.identical)} already there "
+        f"(identical), {len(summary.corpora_added)} corpus(es) added; "
+        f"{len(manifest.get('pieces', {}))} pieces, {manifest.get('total_bytes', 0) / 1e6:.1f} MB"
+    )
+    plan = manifest.get("plan") or []
+    if plan:
+        missing = [k for k in plan if k not in manifest.get("pieces", {})]
+        print(
+            "the study is complete"
+            if not missing
+            else f"{len(missing)} piece(s) of the plan not yet in it, e.g. {', '.join(missing[:3])}"
+        )
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from hybriddash.cli import UserError
+    from hybriddash.store.bundle import BundleError, verify_bundle
+
+    try:
+        manifest = verify_bundle(args.folder)
+    except BundleError as exc:
+        raise UserError(str(exc)) from exc
+    files = sum(
+        len(e.get("files", {})) for s in ("pieces", "corpora") for e in manifest.get(s, {}).values()
+    )
+    print(
+        f"{args.folder}: {len(manifest.get('pieces', {}))} pieces, "
+        f"{len(manifest.get('corpora', {}))} corpora, {files} files, every sha256 matches"
+    )
+    return 0
