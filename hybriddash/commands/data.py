@@ -27,7 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_list.set_defaults(func=cmd_list)
 
     p_show = sub.add_parser("show", help="queries and candidates per language of one dataset")
-    p_show.add_argument("dataset", help="xquad-r, mlqa-r, mlqa-train, sample or upload:<name>")
+    p_show.add_argument(
+        "dataset",
+        help="a dataset id (data list) with an optional selector, e.g. tico-19[domain=pubmed]",
+    )
     p_show.add_argument("--langs", help="comma-separated languages to keep, e.g. en,de,zh")
     p_show.add_argument("--articles", type=int, help="keep only the first N articles")
     p_show.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -75,6 +78,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             f"{i.id:<22} {i.kind:<10} {'yes' if i.available else 'no':<9} {nq:>8} {nc:>10}  "
             f"{','.join(i.languages)}"
         )
+        if i.documented:
+            print(f"{'':<22} documented: {i.documented}")
         if i.counts:
             per = "  ".join(
                 f"{lang} {c['queries']}/{c['candidates']}" for lang, c in i.counts.items()

@@ -12,6 +12,16 @@ A :class:`Corpus` holds
 Candidates answering a group carry that group in ``Candidate.groups``, which ties
 translated answers together (UMAP lines, contamination checks).
 
+Two optional restrictions of the candidate pool, both empty for LAReQA corpora:
+
+- ``excluded``: query id -> candidate ids that query must not see (neither ranked nor
+  counted). A pooled translation-retrieval corpus (TICO-19, XNLI test) has every
+  segment both as a query and as a candidate: the query's own segment is excluded, so it
+  can neither answer itself nor push its translations down.
+- ``Candidate.pool`` / ``Query.pool``: when set, a query sees only the candidates of its
+  own pool (Tatoeba: each language pair is a pool of its X side and its English side, as
+  in XTREME's and MTEB's per-pair evaluation). Pools must be set on all records or none.
+
 Conventions: ids are unique strings; ``lang`` is a canonical code from
 :mod:`hybriddash.languages`; ``article`` orders articles for the "first N articles"
 subset (the same article key in every language of a parallel corpus).
@@ -21,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -36,6 +46,7 @@ class Candidate:
     context: str | None = None
     article: str | None = None
     groups: tuple[str, ...] = ()
+    pool: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,7 @@ class Query:
     text: str
     group: str
     article: str | None = None
+    pool: str | None = None
 
 
 @dataclass
@@ -62,6 +74,7 @@ class Corpus:
     relevant: dict[str, frozenset[str]]
     subset: dict[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    excluded: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -88,6 +101,26 @@ class Corpus:
                     f"{self.dataset_id}: query {q.id!r} judged relevant to unknown "
                     f"candidate(s) {sorted(missing)[:3]}"
                 )
+            both = rel & self.excluded.get(q.id, frozenset())
+            if both:
+                raise ValueError(
+                    f"{self.dataset_id}: query {q.id!r} excludes candidate(s) it is judged "
+                    f"relevant to: {sorted(both)[:3]}"
+                )
+        pooled = {c.pool is not None for c in self.candidates} | {
+            q.pool is not None for q in self.queries
+        }
+        if len(pooled) > 1:
+            raise ValueError(f"{self.dataset_id}: pools are set on some records but not on others")
+        if pooled == {True}:
+            pool_of = {c.id: c.pool for c in self.candidates}
+            for q in self.queries:
+                outside = [c for c in self.relevant[q.id] if pool_of[c] != q.pool]
+                if outside:
+                    raise ValueError(
+                        f"{self.dataset_id}: query {q.id!r} (pool {q.pool!r}) judged relevant "
+                        f"to candidate {outside[0]!r} of another pool"
+                    )
 
     # ---- identity ----------------------------------------------------------
     @cached_property
@@ -103,7 +136,20 @@ class Corpus:
         for q in sorted(self.queries, key=lambda q: q.id):
             h.update(json.dumps([q.id, q.lang, q.text, q.group], ensure_ascii=False).encode())
             h.update(json.dumps(sorted(self.relevant[q.id])).encode())
+        # Only corpora that use them hash exclusions and pools: LAReQA fingerprints stay.
+        for qid in sorted(self.excluded):
+            h.update(json.dumps(["excluded", qid, sorted(self.excluded[qid])]).encode())
+        if self.has_pools:
+            for c in sorted(self.candidates, key=lambda c: c.id):
+                h.update(json.dumps(["pool", c.id, c.pool]).encode())
+            for q in sorted(self.queries, key=lambda q: q.id):
+                h.update(json.dumps(["pool", q.id, q.pool]).encode())
         return h.hexdigest()[:16]
+
+    @property
+    def has_pools(self) -> bool:
+        """Whether queries see only the candidates of their own pool (see the module doc)."""
+        return bool(self.candidates) and self.candidates[0].pool is not None
 
     @property
     def name(self) -> str:
@@ -113,6 +159,9 @@ class Corpus:
             parts.append(",".join(self.subset["langs"]))  # type: ignore[arg-type]
         if self.subset.get("articles"):
             parts.append(f"articles={self.subset['articles']}")
+        # dataset-specific selectors (domain=, split=, ...) after those, in key order
+        for key in sorted(set(self.subset) - {"langs", "articles"}):
+            parts.append(f"{key}={self.subset[key]}")
         return f"{self.dataset_id}[{';'.join(parts)}]" if parts else self.dataset_id
 
     # ---- views -------------------------------------------------------------
@@ -205,22 +254,48 @@ class Corpus:
                 return False
             return keep_article is None or article in keep_article
 
-        candidates = [c for c in self.candidates if kept(c.lang, c.article)]
+        subset: dict[str, object] = {}
+        if langs:
+            subset["langs"] = sorted(keep_lang)  # type: ignore[arg-type]
+        if articles is not None:
+            subset["articles"] = articles
+        return self.restrict(
+            lambda c: kept(c.lang, c.article), lambda q: kept(q.lang, q.article), subset
+        )
+
+    def restrict(
+        self,
+        keep_candidate: Callable[[Candidate], bool],
+        keep_query: Callable[[Query], bool],
+        subset: dict[str, object],
+    ) -> Corpus:
+        """The corpus of the kept candidates and queries; ``subset`` is merged into its own.
+
+        Relevance and exclusions are restricted to the kept candidates; a query left with
+        no relevant candidate is dropped.
+        """
+        candidates = [c for c in self.candidates if keep_candidate(c)]
         cand_ids = {c.id for c in candidates}
-        queries, relevant = [], {}
+        queries, relevant, excluded = [], {}, {}
         for q in self.queries:
-            if not kept(q.lang, q.article):
+            if not keep_query(q):
                 continue
             rel = self.relevant[q.id] & cand_ids
             if rel:
                 queries.append(q)
                 relevant[q.id] = frozenset(rel)
-        subset = dict(self.subset)
-        if langs:
-            subset["langs"] = sorted(keep_lang)  # type: ignore[arg-type]
-        if articles is not None:
-            subset["articles"] = articles
-        return Corpus(self.dataset_id, candidates, queries, relevant, subset, list(self.notes))
+                gone = self.excluded.get(q.id, frozenset()) & cand_ids
+                if gone:
+                    excluded[q.id] = frozenset(gone)
+        return Corpus(
+            self.dataset_id,
+            candidates,
+            queries,
+            relevant,
+            {**self.subset, **subset},
+            list(self.notes),
+            excluded,
+        )
 
 
 def _first_duplicate(values: Iterable[str]) -> str:

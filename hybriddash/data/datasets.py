@@ -6,6 +6,9 @@ Ids:
   ``<data dir>/xquad-r`` and ``<data dir>/mlqa-r`` (:func:`hybriddash.config.data_dir`,
   env ``HYBRIDDASH_DATA`` or CLI ``--data-dir``);
 - ``mlqa-train``: MLQA test files as question -> paragraph training pairs;
+- ``tico-19``, ``xnli``, ``tatoeba``, ``tydiqa-goldp``: the evaluation suites of issue 23
+  (:mod:`hybriddash.data.tico19`, :mod:`~hybriddash.data.xnli`,
+  :mod:`~hybriddash.data.tatoeba`, :mod:`~hybriddash.data.tydiqa`);
 - ``sample``: the built-in sample corpus (always available);
 - ``upload:<name>``: a corpus imported by the user, stored in the parallel-table
   format at ``<artifacts>/uploads/<name>/corpus.jsonl``, or, when it cannot be
@@ -15,6 +18,12 @@ Ids:
 :func:`load_dataset` keeps the last few full corpora in an in-process LRU cache
 (keyed by id, data folder and file modification times, so a re-imported upload or a
 changed data folder is re-read); subsets are cut from the cached full corpus.
+
+Selectors: an id may carry a subset in brackets, the same form :attr:`Corpus.name`
+writes, so every stored corpus name loads again: ``xquad-r[en,de;articles=4]``,
+``tico-19[domain=pubmed]``, ``tico-19[langs=en,fr,sw]``, ``xnli[split=test]``,
+``tatoeba[langs=af,de]`` (Tatoeba: the pairs of those languages, English sides
+included). :data:`DEFAULT_SUBSETS` names the subset the study evaluates per suite.
 """
 
 from __future__ import annotations
@@ -45,6 +54,9 @@ class _Builtin:
     n_candidates: int | None
     license: str
     note: str
+    source: str = ""
+    pattern: str = "*.json"  # files whose presence makes the dataset available
+    documented: str = ""  # the shared README's own counts, for `data list`
 
 
 # Documented sizes (../shared/data/README.md, LAReQA paper Table 1); the loaders'
@@ -75,6 +87,41 @@ MLQA_R_COUNTS: dict[str, tuple[int, int]] = {
 # question ids -> 22,724 (id, question language) queries; 14,580 distinct paragraphs
 MLQA_TRAIN_SIZE: tuple[int, int] = (22724, 14580)
 
+
+def _tatoeba_languages() -> tuple[str, ...]:
+    from hybriddash.data.tatoeba import LANGUAGES
+
+    return LANGUAGES
+
+
+# The suites of issue 23 (shared README; loaders' slow tests check them on the files):
+# TICO-19: 38 variants x 3,071 segments, every segment both query and candidate;
+# XNLI dev: 830 premises / 2,490 hypotheses per language x 15; Tatoeba: 88,877 pairs,
+# both sides queries and candidates; TyDi QA GoldP: 5,077 questions, 4,488 paragraphs.
+TICO19_SIZE: tuple[int, int] = (38 * 3071, 38 * 3071)
+XNLI_SIZE: tuple[int, int] = (15 * 830, 15 * 2490)
+TATOEBA_SIZE: tuple[int, int] = (2 * 88877, 2 * 88877)
+TYDIQA_SIZE: tuple[int, int] = (5077, 4488)
+TICO19_LANGS: tuple[str, ...] = (
+    "ar", "bn", "ckb", "din", "en", "es", "fa", "fr", "fuv", "ha", "hi", "id", "km", "kr",
+    "ku", "lg", "ln", "mr", "ms", "my", "ne", "nus", "om", "prs", "ps", "pt", "ru", "rw",
+    "so", "sw", "ta", "ti", "ti-ER", "ti-ET", "tl", "ur", "zh", "zu",
+)  # fmt: skip
+
+# canonical codes of the 112 pairs (hybriddash.data.tatoeba.CODES) and English
+TATOEBA_LANGS: tuple[str, ...] = tuple(sorted({*_tatoeba_languages(), "en"}))
+
+#: The subset of each suite that the study evaluates (and docs/benchmarks.md times).
+#: TICO-19: 12 of 38 variants, English-anchored, from high-resource (en fr ru zh ar hi)
+#: through mid (bn id sw) to low-resource (ha so zu) in CC-100 terms
+#: (:mod:`hybriddash.data.resources`): 36,852 segments instead of 116,698.
+DEFAULT_SUBSETS: dict[str, str] = {
+    "tico-19": "tico-19[ar,bn,en,fr,ha,hi,id,ru,so,sw,zh,zu]",
+    "xnli": "xnli",
+    "tatoeba": "tatoeba",
+    "tydiqa-goldp": "tydiqa-goldp",
+}
+
 BUILTINS: dict[str, _Builtin] = {
     "xquad-r": _Builtin(
         "xquad-r",
@@ -87,6 +134,7 @@ BUILTINS: dict[str, _Builtin] = {
         "CC BY-SA 4.0",
         "11-way parallel: 48 articles, 1,190 questions per language, 11 relevant sentences "
         "per query in the pooled setting",
+        "google-research-datasets/lareqa @ 9bc8c7f, xquad-r/",
     ),
     "mlqa-r": _Builtin(
         "mlqa-r",
@@ -96,8 +144,9 @@ BUILTINS: dict[str, _Builtin] = {
         tuple(MLQA_R_COUNTS),
         sum(q for q, _ in MLQA_R_COUNTS.values()),
         sum(c for _, c in MLQA_R_COUNTS.values()),
-        "CC BY-NC 4.0",
+        "CC BY-NC 4.0 (non-commercial; attribution: Lewis et al. 2020, MLQA; Roy et al. 2020, LAReQA)",
         "MLQA dev with sentence breaks: 1,148 question ids, each in 2 to 4 languages",
+        "google-research-datasets/lareqa @ 343180b, mlqa-dev-r/",
     ),
     "mlqa-train": _Builtin(
         "mlqa-train",
@@ -110,6 +159,69 @@ BUILTINS: dict[str, _Builtin] = {
         "CC BY-SA 3.0",
         "answers are empty in this copy: question -> paragraph pairs only; disjoint from "
         "xquad-r and mlqa-r",
+        "wuhjie/few_shots_that_matters_wu @ 6bfe6324, data/mlqa/MLQA_V1/test/",
+    ),
+    "tico-19": _Builtin(
+        "tico-19",
+        "TICO-19 translation retrieval (COVID-19 domain, 38 variants)",
+        "benchmark",
+        "tico-19",
+        TICO19_LANGS,
+        *TICO19_SIZE,
+        "CC0 1.0",
+        "fully parallel: 3,071 segment ids in every variant; each segment is a query, its 37 "
+        "translations are relevant, its own text is excluded from the pool; domains "
+        "(tico-19[domain=...]): pubmed 939, wikipedia 1,538, wikivoyage 243, cmu 141, "
+        "wikisource 122, wikinews 88; study default: "
+        "tico-19[ar,bn,en,fr,ha,hi,id,ru,so,sw,zh,zu]",
+        "tico-19/tico-19.github.io @ d97615f, data/TM/all.en-*.tmx.zip",
+        "all.en-*.tmx.zip",
+        "3,071 segment ids x 38 language variants (English + 37)",
+    ),
+    "xnli": _Builtin(
+        "xnli",
+        "XNLI premise -> entailment hypothesis (15 languages)",
+        "benchmark",
+        "xnli",
+        ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh"),
+        *XNLI_SIZE,
+        "CC BY-NC 4.0 (non-commercial; attribution: Conneau et al. 2018, XNLI)",
+        "dev: 830 premises x 15 languages; candidates all 2,490 hypotheses per language "
+        "(neutral and contradiction are distractors); 15 relevant per query; "
+        "xnli[split=test]: bitext alignment of the 1,670 aligned test premises",
+        "GautamGupta17/MESH @ 68f82e2, data/xnli/",
+        "dev-*.tsv",
+        "15 languages; dev 2,490 rows = 830 premises x 3 hypotheses; test 5,010 rows",
+    ),
+    "tatoeba": _Builtin(
+        "tatoeba",
+        "Tatoeba bitext retrieval (112 languages <-> English)",
+        "benchmark",
+        "tatoeba",
+        TATOEBA_LANGS,
+        *TATOEBA_SIZE,
+        "CC BY 2.0 FR (Tatoeba; LASER code BSD)",
+        "112 language pairs with English, 88,877 line-aligned pairs (1,000 for 72 languages); "
+        "X -> en and en -> X searched within each pair's own sentences (XTREME/MTEB); "
+        "tatoeba[langs=af,de] keeps pairs",
+        "facebookresearch/LASER @ 74bc6ae, data/tatoeba/v1/",
+        "tatoeba.*-eng.eng",
+        "112 languages paired with English; 88,877 pairs (1,000 for 72 languages)",
+    ),
+    "tydiqa-goldp": _Builtin(
+        "tydiqa-goldp",
+        "TyDi QA GoldP question -> gold paragraph (9 languages)",
+        "benchmark",
+        "tydiqa-goldp",
+        ("ar", "bn", "en", "fi", "id", "ko", "ru", "sw", "te"),
+        *TYDIQA_SIZE,
+        "Apache-2.0",
+        "TyDi QA GoldP v1.1 dev: 5,077 questions, one gold paragraph each (answers empty in "
+        "this copy); monolingual pool per language (X -> X) and the pooled 9-language "
+        "setting (X -> all)",
+        "GautamGupta17/MESH @ 68f82e2, data/tydiqa/tydiqa-goldp-v1.1-dev/",
+        "tydiqa.goldp.*.dev.json",
+        "9 languages; 5,077 questions, one gold paragraph each",
     ),
     "sample": _Builtin(
         "sample",
@@ -121,6 +233,7 @@ BUILTINS: dict[str, _Builtin] = {
         None,
         "Apache-2.0 (written for hybriddash)",
         "general-knowledge questions with answer and distractor sentences; always available",
+        "hybriddash/data/sample/sample_corpus.jsonl",
     ),
 }
 
@@ -151,6 +264,8 @@ class DatasetInfo:
     license: str
     note: str
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # per language, when known
+    source: str = ""  # upstream repository @ commit, path
+    documented: str = ""  # the counts the data's README gives (suites of issue 23)
 
 
 # ---- locations ------------------------------------------------------------------
@@ -188,7 +303,8 @@ def _is_available(dataset_id: str) -> bool:
     if dataset_id == "sample":
         return True
     folder = dataset_folder(dataset_id)
-    return folder is not None and folder.is_dir() and any(folder.glob("*.json"))
+    pattern = BUILTINS[dataset_id].pattern
+    return folder is not None and folder.is_dir() and any(folder.glob(pattern))
 
 
 def _missing_message(dataset_id: str) -> str:
@@ -250,6 +366,8 @@ def list_datasets(with_counts: bool = False) -> list[DatasetInfo]:
             spec.n_candidates,
             spec.license,
             spec.note,
+            source=spec.source,
+            documented=spec.documented,
         )
         if available and (with_counts or spec.kind == "sample"):
             _fill_counts(info, load_dataset(dataset_id))
@@ -299,7 +417,8 @@ def _cache_key(dataset_id: str) -> tuple:
         files = _upload_files(dataset_id[len(UPLOAD_PREFIX) :])
     else:
         folder = dataset_folder(dataset_id)
-        files = sorted(folder.glob("*.json")) if folder is not None and folder.is_dir() else []
+        pattern = BUILTINS[dataset_id].pattern if dataset_id in BUILTINS else "*.json"
+        files = sorted(folder.glob(pattern)) if folder is not None and folder.is_dir() else []
     stamp = []
     for f in files:
         st = os.stat(f)
@@ -307,7 +426,7 @@ def _cache_key(dataset_id: str) -> tuple:
     return (dataset_id, tuple(stamp))
 
 
-def _load_full(dataset_id: str) -> Corpus:
+def _load_full(dataset_id: str, split: str | None = None) -> Corpus:
     if dataset_id == "sample":
         from hybriddash.data.sample import load_sample
 
@@ -325,6 +444,22 @@ def _load_full(dataset_id: str) -> Corpus:
         from hybriddash.data.lareqa import load_lareqa
 
         return load_lareqa(folder, dataset_id)
+    if dataset_id == "tico-19":
+        from hybriddash.data.tico19 import load_tico19
+
+        return load_tico19(folder, dataset_id)
+    if dataset_id == "xnli":
+        from hybriddash.data.xnli import load_xnli_dev, load_xnli_test
+
+        return load_xnli_test(folder) if split == "test" else load_xnli_dev(folder)
+    if dataset_id == "tatoeba":
+        from hybriddash.data.tatoeba import load_tatoeba
+
+        return load_tatoeba(folder, dataset_id)
+    if dataset_id == "tydiqa-goldp":
+        from hybriddash.data.tydiqa import load_tydiqa
+
+        return load_tydiqa(folder, dataset_id)
     from hybriddash.data.squad_pairs import load_squad_pairs
 
     return load_squad_pairs(folder, dataset_id)
@@ -361,31 +496,113 @@ def load_dataset(
 ) -> Corpus:
     """Load a dataset by id, optionally restricted to ``langs`` and the first ``articles``.
 
-    ``langs`` may use any spelling :func:`hybriddash.languages.normalize_language`
+    ``dataset_id`` may carry a selector (:func:`parse_dataset_ref`); explicit ``langs``
+    and ``articles`` override the selector's. ``langs`` may use any spelling :func:`hybriddash.languages.normalize_language`
     accepts. Raises ``ValueError`` for an unknown id or language and
     :class:`DatasetNotAvailableError` (a ``FileNotFoundError``) naming the folder
     searched when a benchmark's files are missing. The full corpus is shared through
     the cache: treat it as read-only (subsets are new objects).
     """
-    key = _cache_key(dataset_id)
+    ref = parse_dataset_ref(dataset_id)
+    dataset_id = ref.dataset_id
+    langs = langs if langs is not None else ref.langs
+    articles = articles if articles is not None else ref.articles
+    split = ref.options.get("split")
+    if split is not None and (dataset_id != "xnli" or split not in ("dev", "test")):
+        raise ValueError(f"{ref.text}: split= is known for xnli only (dev or test), got {split!r}")
+    domain = ref.options.get("domain")
+    if domain is not None and dataset_id != "tico-19":
+        raise ValueError(f"{ref.text}: domain= is known for tico-19 only")
+    split = None if split == "dev" else split
+    key = (*_cache_key(dataset_id), split)
     with _cache_lock:
         corpus = _cache.get(key)
         if corpus is not None:
             _cache.move_to_end(key)
     if corpus is None:
-        corpus = _load_full(dataset_id)
+        corpus = _load_full(dataset_id, split)
         with _cache_lock:
             _cache[key] = corpus
             _cache.move_to_end(key)
             while len(_cache) > _CACHE_SIZE:
                 _cache.popitem(last=False)
+    if domain is not None:
+        from hybriddash.data.tico19 import restrict_domain
+
+        corpus = restrict_domain(corpus, domain)
     if langs is None and articles is None:
         return corpus
     if langs is not None:
         from hybriddash.languages import normalize_language
 
         langs = [normalize_language(lang) for lang in langs]
+    if dataset_id == "tatoeba" and langs is not None:
+        # a Tatoeba language selects its pair (the article), English side included
+        unknown = sorted(set(langs) - {c.article for c in corpus.candidates})
+        if unknown:
+            raise ValueError(f"tatoeba: no pair for language(s) {unknown}")
+        keep = set(langs)
+        corpus = corpus.restrict(
+            lambda c: c.article in keep, lambda q: q.article in keep, {"langs": sorted(keep)}
+        )
+        langs = None
+        if articles is None:
+            return corpus
     return corpus.subset_by(langs=langs, articles=articles)
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """A dataset id with its selector, parsed by :func:`parse_dataset_ref`."""
+
+    text: str
+    dataset_id: str
+    langs: list[str] | None = None
+    articles: int | None = None
+    options: dict[str, str] = field(default_factory=dict)  # domain=, split=
+
+
+_SELECTOR_KEYS = ("langs", "articles", "domain", "split")
+
+
+def parse_dataset_ref(text: str) -> DatasetRef:
+    """``ID`` or ``ID[part;part...]`` -> :class:`DatasetRef`.
+
+    A part is ``langs=a,b`` (or a bare ``a,b``, as :attr:`Corpus.name` writes it),
+    ``articles=N``, ``domain=NAME`` (tico-19) or ``split=dev|test`` (xnli); parts are
+    separated by ``;``. Upload ids (``upload:<name>``) never carry a selector. Raises
+    ValueError naming the part at fault.
+    """
+    text = text.strip()
+    if text.startswith(UPLOAD_PREFIX) or "[" not in text:
+        return DatasetRef(text, text)
+    if not text.endswith("]") or text.count("[") != 1:
+        raise ValueError(f"dataset {text!r}: expected ID or ID[key=value;...]")
+    dataset_id, body = text[:-1].split("[", 1)
+    langs: list[str] | None = None
+    articles: int | None = None
+    options: dict[str, str] = {}
+    for part in (p.strip() for p in body.split(";")):
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        if not sep:
+            key, value = "langs", part
+        key, value = key.strip(), value.strip()
+        if key not in _SELECTOR_KEYS:
+            raise ValueError(
+                f"dataset {text!r}: unknown selector {key!r}; expected one of "
+                f"{', '.join(_SELECTOR_KEYS)}"
+            )
+        if key == "langs":
+            langs = [x.strip() for x in value.split(",") if x.strip()]
+        elif key == "articles":
+            if not value.isdigit():
+                raise ValueError(f"dataset {text!r}: articles= expects a positive integer")
+            articles = int(value)
+        else:
+            options[key] = value
+    return DatasetRef(text, dataset_id.strip(), langs, articles, options)
 
 
 def clear_cache() -> None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from hybriddash.data.corpus import Candidate, Corpus, Query
@@ -54,17 +55,26 @@ def file_languages(path: Path) -> tuple[str, str]:
     return lang, lang
 
 
-def load_squad_pairs(folder: Path, dataset_id: str = "mlqa-train") -> Corpus:
+def load_squad_pairs(
+    folder: Path,
+    dataset_id: str = "mlqa-train",
+    *,
+    pattern: str = "*.json",
+    languages: Callable[[Path], tuple[str, str]] = file_languages,
+) -> Corpus:
     """Load question -> paragraph pairs from a folder of SQuAD files.
+
+    ``pattern`` selects the files; ``languages(path)`` gives a file's (context,
+    question) languages (default: :func:`file_languages`, the MLQA naming).
 
     Raises :class:`SquadPairsFormatError` naming the file and position when a record
     is malformed, or when two files disagree on a question's text (same id and
     question language) or on its paragraph (same id and context language).
     """
     folder = Path(folder)
-    files = sorted(folder.glob("*.json"))
+    files = sorted(folder.glob(pattern))
     if not files:
-        raise FileNotFoundError(f"{folder}: no SQuAD .json files")
+        raise FileNotFoundError(f"{folder}: no SQuAD files matching {pattern}")
 
     para_ids: dict[str, dict[str, str]] = defaultdict(dict)  # lang -> text -> cid
     para_text: dict[str, str] = {}  # cid -> text
@@ -78,12 +88,16 @@ def load_squad_pairs(folder: Path, dataset_id: str = "mlqa-train") -> Corpus:
     same_lang_files = 0
 
     for path in files:
-        c_lang, q_lang = file_languages(path)
+        c_lang, q_lang = languages(path)
         same_lang_files += c_lang == q_lang
         try:
             with path.open(encoding="utf-8") as f:
                 data = json.load(f).get("data")
-        except (json.JSONDecodeError, AttributeError) as exc:
+        except json.JSONDecodeError as exc:
+            raise SquadPairsFormatError(
+                f"{path}, line {exc.lineno}: invalid JSON ({exc.msg})"
+            ) from None
+        except AttributeError as exc:
             raise SquadPairsFormatError(f"{path}: not a SQuAD JSON object ({exc})") from None
         if not isinstance(data, list):
             raise SquadPairsFormatError(f"{path}: expected a 'data' list")
