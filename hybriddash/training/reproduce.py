@@ -474,8 +474,8 @@ def render_results(res: ReproResult) -> str:
         + f"; load average at start {res.machine['load_at_start'][0]}), {res.machine['date']}."
     )
     add("")
-    # the study's decision rule, stated before any study result (hybriddash.reports.verdicts)
-    from hybriddash.reports.verdicts import DECISION_RULE_MD
+    # the study's decision rule, stated before any study result (hybriddash.reports.study.rule)
+    from hybriddash.reports.study.rule import DECISION_RULE_MD
 
     add(DECISION_RULE_MD)
     add("")

@@ -1,0 +1,150 @@
+"""Store-level entry points of the Findings page (called through
+:func:`hybriddash.ui_state.query`, cached on the store's version), and the display
+frames the page draws: human labels, units, rounding, no empty cells."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from hybriddash.reports.study.comparisons import MEASURES, study_verdicts
+from hybriddash.reports.study.curves import (
+    alpha_curve,
+    language_gains,
+    learning_curves,
+    protocol_deviations,
+    seed_table,
+)
+from hybriddash.reports.study.markdown import _num, _p, _pct, code_versions
+from hybriddash.reports.study.roles import store_loader, study_runs
+
+
+def page_comparisons(comps: pd.DataFrame) -> pd.DataFrame:
+    """The comparison rows with text cells for display (units and rounding per row)."""
+    out = comps.copy()
+    if out.empty:
+        for col in (
+            "comparison",
+            "measure_label",
+            "effect_text",
+            "interval_text",
+            "p_text",
+            "seeds_text",
+            "mde_text",
+        ):
+            out[col] = pd.Series(dtype="object")
+        return out
+    out["comparison"] = out["model_a"] + " vs " + out["model_b"]
+    out["measure_label"] = out["measure"].map(lambda m: MEASURES[m][0])
+    out["effect_text"] = [_num(e, u) for e, u in zip(out["effect"], out["unit"], strict=True)]
+    out["interval_text"] = [
+        f"{_pct(lv)} [{_num(lo, u)}, {_num(hi, u)}]" if math.isfinite(e) else "–"
+        for e, lo, hi, lv, u in zip(
+            out["effect"], out["ci_low"], out["ci_high"], out["level"], out["unit"], strict=True
+        )
+    ]
+    out["p_text"] = [
+        f"{_p(p)} (α' {a:.4f})" if math.isfinite(p) else "–"
+        for p, a in zip(out["p"], out["alpha"], strict=True)
+    ]
+    out["seeds_text"] = [
+        ", ".join(_num(x, u) for x in s) or "–"
+        for s, u in zip(out["seed_diffs"], out["unit"], strict=True)
+    ]
+    out["mde_text"] = [
+        ("margin " if k == "equivalence" else "") + _num(m, u, sign=False)
+        for m, k, u in zip(out["mde"], out["kind"], out["unit"], strict=True)
+    ]
+    return out
+
+
+def page_claims(claims: pd.DataFrame, comps: pd.DataFrame) -> pd.DataFrame:
+    """The claim rows with ``claim_label`` ("(a) hybrid matches ...") and the deciding
+    comparison's effect and interval as text in its unit."""
+    out = claims.copy()
+    if out.empty:
+        out["claim_label"] = out["decided_by"] = pd.Series(dtype="object")
+        return out
+    out["claim_label"] = "(" + out["claim"] + ") " + out["text"]
+    out["decided_by"] = [
+        f"{lab}: {_num(e, u)} {u} [{_num(lo, u)}, {_num(hi, u)}]" if math.isfinite(e) else why
+        for lab, e, lo, hi, u, why in zip(
+            out["label"],
+            out["effect"],
+            out["ci_low"],
+            out["ci_high"],
+            out["unit"],
+            out["reason"],
+            strict=True,
+        )
+    ]
+    out["mde_text"] = [
+        "; ".join(
+            f"{_num(v, u, sign=False)} {u}"
+            for v, u in ((m, "mAP"), (r, "rank positions"))
+            if math.isfinite(v)
+        )
+        or "–"
+        for m, r in zip(out["mde_map"], out["mde_rank"], strict=True)
+    ]
+    return out
+
+
+# ---- store-level entry points (what the Findings page calls, cached by store version) ---
+
+
+def findings_verdicts(*, store: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(claims, comparisons)`` of every study in the store, as the page shows them:
+    :func:`~hybriddash.reports.study.comparisons.study_verdicts` with display columns
+    (``claim_label``, ``comparison``, ``effect_text``, ``interval_text``, ``p_text``,
+    ``seeds_text``, ``mde_text``), every cell filled."""
+    claims, comps = study_verdicts(study_runs(store=store), store_loader(store))
+    return page_claims(claims, comps), page_comparisons(comps)
+
+
+def findings_gains(
+    other: str = "mono", by: str = "query_lang", *, store: Any = None
+) -> pd.DataFrame:
+    """:func:`language_gains` of every study in the store."""
+    return language_gains(study_runs(store=store), store_loader(store), other=other, by=by)
+
+
+def findings_alpha_curve(metric: str = "multilingual", *, store: Any = None) -> pd.DataFrame:
+    """:func:`alpha_curve` of every study in the store."""
+    return alpha_curve(study_runs(store=store), metric)
+
+
+def findings_learning_curves(*, store: Any = None) -> pd.DataFrame:
+    """:func:`learning_curves` of every study in the store."""
+    return learning_curves(study_runs(store=store), store=store)
+
+
+def findings_deviations(*, store: Any = None) -> list[str]:
+    """:func:`protocol_deviations` of every study in the store."""
+    return protocol_deviations(study_runs(store=store), store=store)
+
+
+def findings_seeds(*, store: Any = None) -> pd.DataFrame:
+    """:func:`seed_table` of every study in the store."""
+    return seed_table(study_runs(store=store))
+
+
+def reference_info(*, store: Any = None) -> list[dict[str, Any]]:
+    """The reference bundles loaded into the store (label, machine, date, command, code)."""
+    from hybriddash.store.bundle import reference_bundles
+
+    return [
+        {
+            "label": m.get("label"),
+            "machine": (m.get("machine") or {}).get("cpu"),
+            "date": m.get("updated") or m.get("created"),
+            "command": m.get("command"),
+            "code_version": code_versions(m),
+            "loaded_at": m.get("loaded_at"),
+            "n_models": len(m.get("pieces", {})),
+            "complete": m.get("complete"),
+        }
+        for m in reference_bundles(store if store is not None else None)
+    ]
