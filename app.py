@@ -48,3 +48,4 @@ try:
     navigation.run()
 finally:
     st.session_state.pop(ui_state.SELECTION_KEY, None)
+ui_jobs.freeze_startup_heap()  # cheap garbage collection after every later run

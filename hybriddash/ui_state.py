@@ -241,8 +241,6 @@ def show_next(corpus_fp: str, model_id: str) -> None:
     st.session_state[_PENDING_KEY] = (corpus_fp, model_id)
 
 
-# How often (seconds) an open page looks at the store file for runs written elsewhere.
-STORE_POLL_SECONDS = 2.0
 _SEEN_VERSION_KEY = "_hd_store_seen"
 # Long model ids (``multilingual-e5-small-q4 (offline-base)``) are cut off in the
 # multiselect's chips at Streamlit's default chip width; let them wrap instead.
@@ -254,19 +252,16 @@ section[data-testid="stSidebar"] span[data-baseweb="tag"] span {
 </style>"""
 
 
-@st.fragment(run_every=STORE_POLL_SECONDS)
-def _watch_store() -> None:
-    """Rerun the whole app when the store file changed since this session last drew it.
+def store_moved() -> bool:
+    """Whether the store file changed since this session last drew the sidebar.
 
     A run written by the CLI, a background job or another page (e.g. Upload's
-    *Evaluate*) changes the file's (mtime, size), so the sidebar's dataset and model
-    lists refresh within :data:`STORE_POLL_SECONDS` without the user navigating away.
-    Reading the version is one ``stat``; nothing is queried when it did not change.
+    *Evaluate*) changes the file's (mtime, size); the sidebar's job fragment
+    (:mod:`hybriddash.ui_jobs`) then reruns the app, so the dataset and model lists
+    refresh without the user navigating away. One ``stat``; nothing is queried.
     """
-    version = store_version(current_store())
     seen = st.session_state.get(_SEEN_VERSION_KEY)
-    if seen is not None and version != seen:
-        st.rerun(scope="app")
+    return seen is not None and store_version(current_store()) != seen
 
 
 def sidebar() -> Selection:
@@ -275,7 +270,6 @@ def sidebar() -> Selection:
     corpora = query("tables:corpora_table")
     with st.sidebar:
         st.html(_CHIP_CSS)
-        _watch_store()
     pending = st.session_state.pop(_PENDING_KEY, None)
     if pending is not None:
         st.session_state[CORPUS_KEY] = pending[0]

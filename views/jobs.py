@@ -22,7 +22,6 @@ ui_state.selection()  # the shared sidebar
 ui_jobs.page_sidebar_status()  # job status; reruns the app when a job ends
 
 
-@st.fragment(run_every=ui_jobs.REFRESH_S)
 def jobs_view() -> None:
     job_list = jobs.list_jobs(limit=200)
     if not job_list:
@@ -47,6 +46,12 @@ def jobs_view() -> None:
         return
     st.dataframe(jobs_frame(history), hide_index=True, key="hd_jobs_history")
     by_id = {j.id: j for j in history}
+    # a job that just ended (e.g. cancelled) is shown, not the one chosen before it
+    newest = max(by_id, key=lambda i: by_id[i].finished_at or 0.0)
+    ui_state.keep_valid("hd_jobs_detail", list(by_id))
+    if st.session_state.get("_hd_jobs_newest_ended") != newest:
+        st.session_state["_hd_jobs_newest_ended"] = newest
+        st.session_state["hd_jobs_detail"] = newest
     chosen = st.selectbox(
         "Details of job",
         list(by_id),
@@ -59,4 +64,6 @@ def jobs_view() -> None:
         st.json({"params": job.params, "result": job.result}, expanded=True)
 
 
-jobs_view()
+# live (every 2 s) only while a job is queued or running; the sidebar reruns the app
+# when the last one ends, and this page then draws once more without a timer
+ui_jobs.live(jobs_view, active=ui_jobs.any_active())

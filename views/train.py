@@ -301,7 +301,6 @@ overlay = st.multiselect(
 )
 
 
-@st.fragment(run_every=ui_jobs.REFRESH_S)
 def live_view() -> None:
     from hybriddash.training.curves import live_curve_path, read_curve
 
@@ -365,7 +364,7 @@ def live_view() -> None:
     st.caption(f"{points} training-loss points; dashed: validation loss.")
 
 
-live_view()
+ui_jobs.live(live_view, active=ui_jobs.any_active())  # polls only while a job is active
 
 # ---------------------------------------------------------------------------
 # the reproduction protocol
