@@ -254,6 +254,7 @@ def evaluate(
 
     from hybriddash.encoders.encode import encode_corpus, encode_texts
     from hybriddash.metrics.settings import (
+        bitext_accuracy_table,
         compute_corpus_metrics,
         run_language_preference,
         topk_frames,
@@ -327,6 +328,8 @@ def evaluate(
     )
 
     preference = run_language_preference(corpus, ranks, indices, rel_indptr, rel_indices)
+    bitext = bitext_accuracy_table(metrics.per_query)
+    probe = run_language_probe(c_emb, corpus.candidate_langs)
 
     contaminated, note = contamination(spec, corpus, store=store)
     info: dict[str, Any] = {}
@@ -371,6 +374,8 @@ def evaluate(
         "topk_hits": hits,
         "run_lang_share": shares,
         "run_language_preference": preference,
+        "run_bitext_accuracy": bitext,
+        "run_language_probe": probe,
     }
     with store.write() as con:
         writes.register_model(con, spec)
@@ -414,6 +419,22 @@ def evaluate(
     )
 
 
+def run_language_probe(cand_emb: Any, cand_langs: Any) -> pd.DataFrame:
+    """``run_language_probe`` rows of a run's candidate embeddings; empty with one language.
+
+    (:func:`hybriddash.metrics.language_probe.language_probe_accuracy`: cross-validated
+    linear language-ID probe, lower = more language-agnostic.)
+    """
+    from hybriddash.metrics.language_probe import language_probe_accuracy
+    from hybriddash.metrics.settings import PROBE_COLUMNS, language_probe_table
+
+    try:
+        result = language_probe_accuracy(cand_emb, cand_langs)
+    except ValueError:  # one language, or a language with a single candidate
+        return pd.DataFrame(columns=PROBE_COLUMNS)
+    return language_probe_table(result)
+
+
 @dataclass
 class RunKey:
     """What identifies a run, resolved without encoding anything (see :func:`evaluate`)."""
@@ -454,6 +475,13 @@ def _run_key(
         corr.load_fit_corpus(request.fit_on) if request is not None and request.fit_on else None
     )
     index_kind = resolve_index_kind(index, len(corpus.candidates))
+    if index_kind != "flat" and (corpus.excluded or corpus.has_pools):
+        if index != "auto":
+            raise ValueError(
+                f"{corpus.name}: index {index!r} cannot honour the corpus's excluded candidates "
+                "or per-pair pools; use index 'flat' (or 'auto')"
+            )
+        index_kind = "flat"  # the exact lists come from the rank pass, which honours both
     where = resolve_devices(devices)
     # --mode > HYBRIDDASH_ENCODE_MODE > tuned on this machine (first use tunes) > CPU flags
     if mode is None:

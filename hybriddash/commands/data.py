@@ -39,7 +39,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_dl = sub.add_parser(
         "download", help="fetch a benchmark at its pinned commit and verify its sha256"
     )
-    p_dl.add_argument("name", help="xquad-r, mlqa-r or mlqa-train")
+    p_dl.add_argument(
+        "name",
+        help="xquad-r, mlqa-r, mlqa-train, tico-19, xnli, tatoeba, tydiqa-goldp, or miracl "
+        "(with --langs: topics, qrels and judged passages from its Hugging Face home into a "
+        "BEIR folder)",
+    )
+    p_dl.add_argument("--langs", help="miracl: comma-separated languages, e.g. sw,te,yo")
+    p_dl.add_argument("--split", default="dev", help="miracl: topics/qrels split (default dev)")
     p_dl.add_argument(
         "--dest",
         help="folder to put <name>/ in (default: the data folder, else <artifacts>/data)",
@@ -124,6 +131,8 @@ def cmd_download(args: argparse.Namespace) -> int:
     from hybriddash.config import data_dir
     from hybriddash.data.download import DownloadError, download_dataset
 
+    if args.name == "miracl":
+        return _download_miracl(args)
     try:
         target = download_dataset(
             args.name,
@@ -138,4 +147,29 @@ def cmd_download(args: argparse.Namespace) -> int:
         print(
             f"to use it, set HYBRIDDASH_DATA={target.parent} (or pass --data-dir {target.parent})"
         )
+    return 0
+
+
+def _download_miracl(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hybriddash.cli import UserError
+    from hybriddash.data.download import DownloadError
+    from hybriddash.data.miracl import download_miracl
+
+    if not args.langs:
+        raise UserError("data download miracl needs --langs (e.g. --langs sw,te,yo)")
+    langs = [x.strip() for x in args.langs.split(",") if x.strip()]
+    try:
+        target = download_miracl(
+            langs,
+            Path(args.dest) if args.dest else None,
+            split=args.split,
+            log=lambda msg: print(msg, file=sys.stderr),
+        )
+    except (DownloadError, ValueError) as exc:
+        raise UserError(str(exc)) from exc
+    print(
+        f"{target}: BEIR folder; import it with `python -m hybriddash import {target} --name miracl`"
+    )
     return 0

@@ -64,5 +64,11 @@ def translation_pool_corpus(
         relevant[cand.id] = ids_of[group] - own
         excluded[cand.id] = own
     return Corpus(
-        dataset_id, candidates, queries, relevant, notes=list(notes or []), excluded=excluded
+        dataset_id,
+        candidates,
+        queries,
+        relevant,
+        notes=list(notes or []),
+        excluded=excluded,
+        symmetric=True,
     )

@@ -22,6 +22,12 @@ Two optional restrictions of the candidate pool, both empty for LAReQA corpora:
   own pool (Tatoeba: each language pair is a pool of its X side and its English side, as
   in XTREME's and MTEB's per-pair evaluation). Pools must be set on all records or none.
 
+``symmetric``: queries and candidates are the same kind of text (translations of
+one another), so an encoder embeds both sides alike: with e5 the ``query: `` prefix on
+both, as its model card prescribes for symmetric tasks such as bitext mining (and as
+MTEB ran it). Then a query and its own segment get the same embedding, which is why
+those corpora exclude it.
+
 Conventions: ids are unique strings; ``lang`` is a canonical code from
 :mod:`hybriddash.languages`; ``article`` orders articles for the "first N articles"
 subset (the same article key in every language of a parallel corpus).
@@ -75,6 +81,7 @@ class Corpus:
     subset: dict[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     excluded: dict[str, frozenset[str]] = field(default_factory=dict)
+    symmetric: bool = False
 
     def __post_init__(self) -> None:
         self.validate()
@@ -139,6 +146,8 @@ class Corpus:
         # Only corpora that use them hash exclusions and pools: LAReQA fingerprints stay.
         for qid in sorted(self.excluded):
             h.update(json.dumps(["excluded", qid, sorted(self.excluded[qid])]).encode())
+        if self.symmetric:
+            h.update(b"symmetric")
         if self.has_pools:
             for c in sorted(self.candidates, key=lambda c: c.id):
                 h.update(json.dumps(["pool", c.id, c.pool]).encode())
@@ -295,6 +304,7 @@ class Corpus:
             {**self.subset, **subset},
             list(self.notes),
             excluded,
+            self.symmetric,
         )
 
 

@@ -18,10 +18,11 @@ import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hybriddash import config
+from hybriddash.data import suite_pins
 
 #: ``fetch(url, timeout_seconds) -> bytes``; replaceable for tests and mirrors.
 Fetcher = Callable[[str, float], bytes]
@@ -40,11 +41,14 @@ class Source:
     remote_dir: str  # folder inside the repository
     files: dict[str, str]  # file name -> sha256 hex
     license: str
+    # local name -> path in the repository, for files outside remote_dir (a licence)
+    remote_paths: dict[str, str] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         # github.com/<repo>/raw/<commit>/<path> resolves abbreviated commits and
         # redirects to raw.githubusercontent.com
-        return f"https://github.com/{self.repo}/raw/{self.commit}/{self.remote_dir}/{name}"
+        path = self.remote_paths.get(name, f"{self.remote_dir}/{name}")
+        return f"https://github.com/{self.repo}/raw/{self.commit}/{path}"
 
 
 SOURCES: dict[str, Source] = {
@@ -113,6 +117,49 @@ SOURCES: dict[str, Source] = {
         "CC BY-SA 3.0",
     ),
 }
+
+
+SOURCES.update(
+    {
+        "tico-19": Source(
+            "tico-19",
+            "tico-19",
+            "tico-19/tico-19.github.io",
+            "d97615f",
+            "data/TM",
+            suite_pins.TICO19_FILES,
+            "CC0 1.0",
+            {"LICENSE.md": "LICENSE.md"},
+        ),
+        "xnli": Source(
+            "xnli",
+            "xnli",
+            "GautamGupta17/MESH",
+            "68f82e2",
+            "data/xnli",
+            suite_pins.XNLI_FILES,
+            "CC BY-NC 4.0",
+        ),
+        "tatoeba": Source(
+            "tatoeba",
+            "tatoeba",
+            "facebookresearch/LASER",
+            "74bc6ae",
+            "data/tatoeba/v1",
+            suite_pins.TATOEBA_FILES,
+            "Tatoeba: CC BY 2.0 FR (LASER code: BSD)",
+        ),
+        "tydiqa-goldp": Source(
+            "tydiqa-goldp",
+            "tydiqa-goldp",
+            "GautamGupta17/MESH",
+            "68f82e2",
+            "data/tydiqa/tydiqa-goldp-v1.1-dev",
+            suite_pins.TYDIQA_FILES,
+            "Apache-2.0",
+        ),
+    }
+)
 
 
 class DownloadError(Exception):

@@ -235,4 +235,5 @@ def load_tatoeba(folder: Path, dataset_id: str = "tatoeba") -> Corpus:
             "en -> X within that pair's sentences only"
         ],
         excluded=excluded,
+        symmetric=True,
     )

@@ -670,7 +670,8 @@ def encode_corpus(
     progress_callback: ProgressCallback | None = None,
     devices: str | Sequence[str] | None = None,
 ) -> EncodedCorpus:
-    """Embed a corpus's queries (query prefix) and candidates (passage prefix).
+    """Embed a corpus's queries (query prefix) and candidates (passage prefix; the query
+    prefix when ``corpus.symmetric``).
 
     ``progress_callback(done, total)`` is called as texts finish (cached ones count
     at once); ``total`` = distinct prefixed queries + distinct prefixed candidates.
@@ -682,7 +683,9 @@ def encode_corpus(
     where = resolve_devices(devices)
     mode = effective_mode(mode or default_mode_for(where), spec, where)
     q_texts = [spec.query_prefix + q.text for q in corpus.queries]
-    c_texts = [spec.passage_prefix + c.text for c in corpus.candidates]
+    # a symmetric corpus (translations) embeds both sides alike (Corpus.symmetric)
+    c_prefix = spec.query_prefix if corpus.symmetric else spec.passage_prefix
+    c_texts = [c_prefix + c.text for c in corpus.candidates]
     total = len(set(q_texts)) + len(set(c_texts))
     done = 0
 

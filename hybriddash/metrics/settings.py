@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from hybriddash.metrics.average_precision import average_precision_segments
+from hybriddash.metrics.bitext_accuracy import bitext_accuracy
 from hybriddash.metrics.first_relevant import first_relevant_rank_segments
 from hybriddash.metrics.language_preference import (
     TOP1_CELLS,
@@ -41,6 +42,7 @@ from hybriddash.metrics.language_preference import (
     language_preference_segments,
     top1_cells,
 )
+from hybriddash.metrics.language_probe import ProbeResult
 from hybriddash.metrics.ndcg import ndcg_at_k_segments
 from hybriddash.metrics.rank_correlation import (
     mean_rank_correlation,
@@ -482,3 +484,51 @@ def run_language_preference(
         cand_langs[top1],
         idx,
     )
+
+
+BITEXT_COLUMNS = ["query_lang", "cand_lang", "accuracy", "n_queries"]
+PROBE_COLUMNS = ["lang", "accuracy", "chance", "n_samples", "n_folds"]
+
+
+def bitext_accuracy_table(per_query: pd.DataFrame) -> pd.DataFrame:
+    """``run_bitext_accuracy`` rows: P@1 per cross-lingual pair X -> Y.
+
+    From ``per_query``'s cross-lingual rows (one per query with a relevant candidate in
+    Y): :func:`~hybriddash.metrics.bitext_accuracy.bitext_accuracy` of their
+    ``first_relevant_rank`` in Y's pool, and the number of those queries.
+    """
+    cross = per_query[per_query["setting"] == CROSSLINGUAL]
+    rows = [
+        {
+            "query_lang": str(q),
+            "cand_lang": str(c),
+            "accuracy": bitext_accuracy(group["first_relevant_rank"].to_numpy()),
+            "n_queries": int(len(group)),
+        }
+        for (q, c), group in cross.groupby(["query_lang", "cand_lang"], sort=True)
+    ]
+    return pd.DataFrame(rows, columns=BITEXT_COLUMNS)
+
+
+def language_probe_table(result: ProbeResult) -> pd.DataFrame:
+    """``run_language_probe`` rows: one per language (recall) and ``'all'`` (accuracy)."""
+    rows = [
+        {
+            "lang": lang,
+            "accuracy": recall,
+            "chance": result.chance,
+            "n_samples": result.counts[lang],
+            "n_folds": result.n_folds,
+        }
+        for lang, recall in sorted(result.recall.items())
+    ]
+    rows.append(
+        {
+            "lang": POOLED,
+            "accuracy": result.accuracy,
+            "chance": result.chance,
+            "n_samples": result.n_samples,
+            "n_folds": result.n_folds,
+        }
+    )
+    return pd.DataFrame(rows, columns=PROBE_COLUMNS)

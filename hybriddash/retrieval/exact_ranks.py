@@ -18,6 +18,13 @@ every language segment (a branch-free pass, vectorised 8 lanes wide, over a row 
 sits in cache), and resolves exact ties with a scalar pass only where a tie occurs.
 Nothing sorts a row.
 
+Exclusions (``excl_indptr``/``excl_indices``, a CSR like the judgements): candidates a
+query must not see (TICO-19: its own segment). Their scores are set to ``-inf`` in the
+query's score row before counting, so they rank below every real candidate: they are
+neither counted ahead of a relevant candidate nor in the top-k (unless the pool holds
+fewer than k others). Pools (:func:`corpus_relevant_ranks` of a corpus with
+``Candidate.pool``): each pool is ranked on its own and the results put back in place.
+
 One worker thread per core takes the next block, scores it with a single-threaded
 sgemm and counts it, all without the GIL. Alternating a 2-thread OpenBLAS matmul with a
 parallel numba kernel instead made the two thread pools spin against each other: on full
@@ -233,6 +240,8 @@ def relevant_ranks(
     block_size: int | None = None,
     top_k: int = 0,
     n_threads: int | None = None,
+    excl_indptr: np.ndarray | None = None,
+    excl_indices: np.ndarray | None = None,
 ) -> RelevantRanks:
     """Exact ranks of every relevant candidate of every query, in its language and pooled.
 
@@ -254,6 +263,8 @@ def relevant_ranks(
             pass, ~0.2 core-s on full XQuAD-R, against ~2.7 core-s for faiss).
         n_threads: worker threads (default: the CPUs this process may run on). The
             result does not depend on it.
+        excl_indptr, excl_indices: optional CSR (nq + 1,), (nex,) of candidates each
+            query must not see (module docstring); must not hold a relevant candidate.
 
     Returns:
         :class:`RelevantRanks` aligned with ``rel_indices``. Tie rule: descending score,
@@ -293,6 +304,16 @@ def relevant_ranks(
             raise ValueError(
                 f"rel_indices: query row {query_of[j]} lists candidate {indices[j]} twice"
             )
+    if (excl_indptr is None) != (excl_indices is None):
+        raise ValueError("excl_indptr and excl_indices go together")
+    has_excl = excl_indptr is not None and np.asarray(excl_indices).size > 0
+    if has_excl:
+        excl_ptr = np.asarray(excl_indptr, dtype=np.int64)
+        excl_idx = np.asarray(excl_indices, dtype=np.int64)
+        if excl_ptr.shape != (nq + 1,) or excl_ptr[0] != 0 or excl_ptr[-1] != excl_idx.shape[0]:
+            raise ValueError(f"excl_indptr: expected ({nq + 1},) CSR over excl_indices")
+        if excl_idx.min() < 0 or excl_idx.max() >= nc:
+            raise ValueError(f"excl_indices: candidate index out of range [0, {nc})")
     workers = n_threads if n_threads is not None else len(os.sched_getaffinity(0))
     if workers < 1:
         raise ValueError(f"n_threads must be >= 1, got {n_threads}")
@@ -317,6 +338,7 @@ def relevant_ranks(
     seg_start = np.concatenate([[0], np.cumsum(lang_sizes)]).astype(np.int64)
     c_cols = np.ascontiguousarray(c[col_orig])  # (nc, d), rows grouped by language
 
+    excl_pos = orig_to_col[excl_idx] if has_excl else None
     rel_pos = orig_to_col[indices]
     rel_lang = langs[indices].astype(np.int64)
     nnz = indices.shape[0]
@@ -337,6 +359,11 @@ def relevant_ranks(
             stop = min(start + block_size, nq)
             block = buf[: stop - start]
             np.matmul(q[start:stop], c_cols.T, out=block)  # releases the GIL
+            if has_excl:
+                e_lo, e_hi = excl_ptr[start], excl_ptr[stop]
+                if e_hi > e_lo:
+                    rows = np.repeat(np.arange(stop - start), np.diff(excl_ptr[start : stop + 1]))
+                    block[rows, excl_pos[e_lo:e_hi]] = -np.inf
             lo, hi = indptr[start], indptr[stop]
             _count_block(
                 block,
@@ -413,6 +440,119 @@ def corpus_relevant_ranks(
         )
     codes, names = language_codes(corpus.candidate_langs)
     indptr, indices = relevance_csr(corpus)
+    excl_ptr, excl_idx = exclusion_csr(corpus)
+    if corpus.has_pools:
+        return _pooled_ranks(
+            corpus, query_emb, cand_emb, codes, len(names), indptr, indices,
+            excl_ptr, excl_idx, block_size=block_size, top_k=top_k,
+        )  # fmt: skip
     return relevant_ranks(
-        query_emb, cand_emb, codes, len(names), indptr, indices, block_size=block_size, top_k=top_k
+        query_emb,
+        cand_emb,
+        codes,
+        len(names),
+        indptr,
+        indices,
+        block_size=block_size,
+        top_k=top_k,
+        excl_indptr=excl_ptr,
+        excl_indices=excl_idx,
+    )
+
+
+def exclusion_csr(corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
+    """``Corpus.excluded`` as CSR ``(indptr (nq+1,), indices)`` over candidate rows."""
+    index = corpus.candidate_index
+    lists = [sorted(index[c] for c in corpus.excluded.get(q.id, ())) for q in corpus.queries]
+    indptr = np.zeros(len(lists) + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum([len(x) for x in lists])
+    indices = np.fromiter((i for x in lists for i in x), dtype=np.int64, count=int(indptr[-1]))
+    return indptr, indices
+
+
+def _sub_csr(
+    indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray, local: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CSR of ``rows`` with candidate indices mapped by ``local`` (global -> pool),
+    and the positions of its entries in the global ``indices``."""
+    counts = np.diff(indptr)[rows]
+    sub_ptr = np.r_[0, np.cumsum(counts)].astype(np.int64)
+    pos = (
+        np.concatenate([np.arange(indptr[r], indptr[r + 1]) for r in rows])
+        if rows.size
+        else np.empty(0, np.int64)
+    ).astype(np.int64)
+    return sub_ptr, local[indices[pos]], pos
+
+
+def _pooled_ranks(
+    corpus: Corpus,
+    query_emb: np.ndarray,
+    cand_emb: np.ndarray,
+    codes: np.ndarray,
+    n_langs: int,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    excl_ptr: np.ndarray,
+    excl_idx: np.ndarray,
+    *,
+    block_size: int | None,
+    top_k: int,
+) -> RelevantRanks:
+    """:func:`relevant_ranks` per pool (Tatoeba's language pairs), put back in corpus order.
+
+    The pooled rank is the rank in the query's own pool; ``lang_sizes`` sums the pools.
+    Top-k lists are cut to the smallest pool when ``top_k`` exceeds it.
+    """
+    cand_pool = np.array([c.pool for c in corpus.candidates], dtype=object)
+    query_pool = np.array([q.pool for q in corpus.queries], dtype=object)
+    nq, nnz = len(corpus.queries), indices.shape[0]
+    score = np.empty(nnz, np.float32)
+    lang_rank = np.empty(nnz, np.int64)
+    pooled_rank = np.empty(nnz, np.int64)
+    lang_sizes = np.zeros(n_langs, np.int64)
+    pools = sorted(set(cand_pool.tolist()))
+    # no list may reach into a query's excluded candidates (scored -inf, ranked last)
+    most_excluded = int(np.diff(excl_ptr).max()) if nq else 0
+    smallest = min(int((cand_pool == p).sum()) for p in pools)
+    k = max(0, min(top_k, smallest - most_excluded)) if top_k else 0
+    topk_scores = np.empty((nq, k), np.float32) if k else None
+    topk_indices = np.empty((nq, k), np.int64) if k else None
+    local = np.full(len(corpus.candidates), -1, dtype=np.int64)
+    for pool in pools:
+        c_rows = np.flatnonzero(cand_pool == pool)
+        q_rows = np.flatnonzero(query_pool == pool)
+        local[c_rows] = np.arange(c_rows.size)
+        r_ptr, r_idx, r_pos = _sub_csr(indptr, indices, q_rows, local)
+        e_ptr, e_idx, _ = _sub_csr(excl_ptr, excl_idx, q_rows, local)
+        part = relevant_ranks(
+            query_emb[q_rows],
+            cand_emb[c_rows],
+            codes[c_rows],
+            n_langs,
+            r_ptr,
+            r_idx,
+            block_size=block_size,
+            top_k=k,
+            excl_indptr=e_ptr,
+            excl_indices=e_idx,
+        )
+        score[r_pos] = part.score
+        lang_rank[r_pos] = part.lang_rank
+        pooled_rank[r_pos] = part.pooled_rank
+        lang_sizes += part.lang_sizes
+        if k:
+            topk_scores[q_rows] = part.topk_scores
+            topk_indices[q_rows] = c_rows[part.topk_indices]
+        local[c_rows] = -1
+    return RelevantRanks(
+        indptr=indptr,
+        indices=indices,
+        cand_lang=codes[indices].astype(np.int32),
+        score=score,
+        lang_rank=lang_rank,
+        pooled_rank=pooled_rank,
+        lang_sizes=lang_sizes,
+        topk_scores=topk_scores,
+        topk_indices=topk_indices,
     )

@@ -204,6 +204,31 @@ CREATE TABLE IF NOT EXISTS run_language_preference (
     PRIMARY KEY (run_id, query_lang)
 );
 
+-- Bitext retrieval accuracy (P@1) per ordered language pair X -> Y (X != Y): the share of
+-- X's queries whose top-1 candidate in Y's pool is relevant (metrics/bitext_accuracy.py).
+-- TICO-19 / Tatoeba / XNLI test: translation retrieval accuracy per direction.
+CREATE TABLE IF NOT EXISTS run_bitext_accuracy (
+    run_id     VARCHAR NOT NULL,
+    query_lang VARCHAR NOT NULL,
+    cand_lang  VARCHAR NOT NULL,
+    accuracy   DOUBLE NOT NULL,
+    n_queries  INTEGER NOT NULL,
+    PRIMARY KEY (run_id, query_lang, cand_lang)
+);
+
+-- Language-agnosticism: cross-validated accuracy of a linear language-ID probe on the
+-- candidate embeddings the run ranked (metrics/language_probe.py; Libovicky et al. 2020).
+-- One row per language (its recall) and one 'all' row (accuracy); lower = more agnostic.
+CREATE TABLE IF NOT EXISTS run_language_probe (
+    run_id     VARCHAR NOT NULL,
+    lang       VARCHAR NOT NULL,
+    accuracy   DOUBLE NOT NULL,   -- 'all': accuracy; a language: recall of that language
+    chance     DOUBLE NOT NULL,   -- majority-class share of the probed sample
+    n_samples  INTEGER NOT NULL,
+    n_folds    INTEGER NOT NULL,
+    PRIMARY KEY (run_id, lang)
+);
+
 -- Texts of queries and candidates per corpus, so pages can show hits without loading the corpus.
 CREATE TABLE IF NOT EXISTS corpus_queries (
     corpus_fp VARCHAR NOT NULL,

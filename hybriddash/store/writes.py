@@ -33,6 +33,8 @@ RUN_TABLES = (
     "topk_hits",
     "run_lang_share",
     "run_language_preference",
+    "run_bitext_accuracy",
+    "run_language_probe",
 )
 
 Target = Store | duckdb.DuckDBPyConnection | None
