@@ -353,3 +353,116 @@ def test_the_planned_mode_of_an_estimate_follows_the_selection_without_tuning(
     assert tuning.planned_encode_mode(small, tiny_model_spec) == modes.cpu_flag_default()
     monkeypatch.setenv(modes.ENV_MODE, "onnx")
     assert tuning.planned_encode_mode(small, tiny_model_spec) == "onnx"
+
+
+# /proc/cpuinfo flags of the three CPU kinds this machine type comes in (issue 26)
+VNNI_ONLY_XEON = frozenset({"avx2", "avx512f", "avx512_vnni"})
+AMX_XEON = frozenset(
+    {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8"}
+)
+AVX2_EPYC = frozenset({"avx2"})
+ALL_CANDIDATES = ("float32", "bf16", "onnx", "onnx-int8", "openvino-bf16", "openvino-int8")
+
+
+@pytest.mark.parametrize(
+    ("flags", "skipped"),
+    [
+        (VNNI_ONLY_XEON, {"bf16", "openvino-bf16"}),
+        (AMX_XEON, set()),
+        # OpenVINO computes a bf16 hint in float32 without AVX-512: timed, as before
+        (AVX2_EPYC, {"bf16", "openvino-int8"}),
+        (None, {"bf16", "openvino-int8"}),  # /proc/cpuinfo unreadable
+    ],
+)
+def test_modes_the_cpu_would_emulate_are_skipped_with_the_reason(
+    flags: frozenset[str] | None, skipped: set[str], tiny_model_spec, monkeypatch
+) -> None:
+    monkeypatch.setattr(tuning, "cpu_flags", lambda: flags)
+    timed, why = tuning.runnable_candidates(tiny_model_spec, ALL_CANDIDATES)
+    assert set(why) == skipped
+    assert set(timed) == set(ALL_CANDIDATES) - skipped
+    if "openvino-bf16" in why:
+        assert "no native bf16" in why["openvino-bf16"] and "emulate" in why["openvino-bf16"]
+    if "openvino-int8" in why:
+        assert "no VNNI" in why["openvino-int8"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "seconds", "winner"),
+    [
+        # VNNI-only Xeon: issue 26's slice (float32 160.9, onnx 211.7, onnx-int8 287.5
+        # texts/s, openvino-bf16 6.4 emulated) plus a static int8 faster than onnx-int8
+        (
+            VNNI_ONLY_XEON,
+            {
+                "float32": 0.040,
+                "onnx": 0.030,
+                "onnx-int8": 0.022,
+                "openvino-bf16": 1.0,
+                "openvino-int8": 0.015,
+            },
+            "openvino-int8",
+        ),
+        # ... and where static int8 is the slower int8, onnx-int8 stays
+        (
+            VNNI_ONLY_XEON,
+            {"float32": 0.040, "onnx": 0.030, "onnx-int8": 0.015, "openvino-int8": 0.022},
+            "onnx-int8",
+        ),
+        # AMX Xeon: openvino-bf16 fastest (docs/benchmarks.md: 4.50x), still picked
+        (
+            AMX_XEON,
+            {
+                "float32": 0.040,
+                "bf16": 0.014,
+                "onnx": 0.028,
+                "onnx-int8": 0.018,
+                "openvino-bf16": 0.009,
+                "openvino-int8": 0.012,
+            },
+            "openvino-bf16",
+        ),
+        # AVX2 EPYC: OpenVINO's float32 path (the bf16 hint falls back) still competes
+        (
+            AVX2_EPYC,
+            {"float32": 0.040, "onnx": 0.030, "onnx-int8": 0.025, "openvino-bf16": 0.020},
+            "openvino-bf16",
+        ),
+    ],
+)
+def test_the_tuner_keeps_the_fastest_natively_running_candidate_on_each_cpu_kind(
+    flags: frozenset[str],
+    seconds: dict[str, float],
+    winner: str,
+    tiny_model_spec,
+    tmp_artifacts: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tuning, "cpu_flags", lambda: flags)
+    calls = _slow_by_mode(monkeypatch, seconds)
+    record = tuning.tune_encode_mode(tiny_model_spec, budget_s=0.1, candidates=ALL_CANDIDATES)
+    assert record.mode == winner
+    # an emulated mode is neither built nor timed: that is where first use lost its time
+    assert not set(record.skipped) & set(calls)
+    assert set(record.texts_per_s) == set(ALL_CANDIDATES) - set(record.skipped)
+    assert record.build_seconds > 0
+
+
+def test_fastest_mode_is_the_one_with_the_most_texts_per_second() -> None:
+    assert tuning.fastest_mode({"float32": 160.9, "onnx-int8": 287.5, "openvino-int8": 401.0}) == (
+        "openvino-int8"
+    )
+    assert tuning.fastest_mode({"float32": 100.0, "onnx": 100.0}) == "float32"  # tie: first
+    with pytest.raises(ValueError, match="no mode was timed"):
+        tuning.fastest_mode({})
+
+
+def test_static_int8_is_a_candidate_and_its_cache_key_names_the_calibration_set() -> None:
+    from hybriddash.encoders.encode import mode_key
+    from hybriddash.encoders.onnx_backend import calibration_set_digest
+
+    assert "openvino-int8" in modes.TUNE_CANDIDATES
+    key = mode_key("openvino-int8")
+    assert key.startswith("openvino-int8-n") and key.endswith(
+        f"-sample-{calibration_set_digest()[:8]}"
+    )

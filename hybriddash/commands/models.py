@@ -137,7 +137,8 @@ def _tune(args: argparse.Namespace) -> int:
     for mode, why in record.skipped.items():
         print(f"{mode:<15} {'-':>8}  not timed: {why}")
     print(
-        f"\n{record.n_texts} texts of the sample corpus, {record.seconds:.1f} s of timing, "
+        f"\n{record.n_texts} texts of the sample corpus, {record.seconds:.1f} s of timing "
+        f"after {record.build_seconds:.1f} s of builds and warm-up, "
         f"load average {record.load_average:.2f}; CPU {record.key['cpu']} "
         f"({', '.join(record.key['cpu_flags']) or 'no AVX-512/VNNI/AMX'})."
     )

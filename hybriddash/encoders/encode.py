@@ -287,6 +287,10 @@ def mode_key(mode: str) -> str:
         from hybriddash.encoders.onnx_backend import INT8_RECIPE
 
         return f"{mode}-r{INT8_RECIPE}"
+    if mode == "openvino-int8":  # static scales: the calibration set is part of the key
+        from hybriddash.encoders.openvino_backend import OV_INT8_RECIPE, calibration_id
+
+        return f"{mode}-n{OV_INT8_RECIPE}-{calibration_id()}"
     return mode
 
 

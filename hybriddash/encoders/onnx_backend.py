@@ -48,6 +48,8 @@ the OpenVINO model) was measured directly with ``nncf`` (docs/benchmarks.md).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import threading
@@ -245,6 +247,19 @@ def calibration_texts(spec: ModelSpec) -> list[str]:
     return [spec.prefix("query") + q.text for q in corpus.queries] + [
         spec.prefix("passage") + c.text for c in corpus.candidates
     ]
+
+
+@functools.cache
+def calibration_set_digest() -> str:
+    """sha256 (hex) of the calibration set without prefixes: the sample corpus's
+    question texts, then its candidate texts, each followed by a newline."""
+    from hybriddash.data.sample import load_sample
+
+    corpus = load_sample()
+    digest = hashlib.sha256()
+    for text in [q.text for q in corpus.queries] + [c.text for c in corpus.candidates]:
+        digest.update(text.encode("utf-8") + b"\n")
+    return digest.hexdigest()
 
 
 def smoothed_transformer(
