@@ -6,7 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from study_toy_store import build_study_store
 
@@ -150,12 +149,20 @@ def test_the_same_rows_in_other_bytes_are_not_a_conflict(source, owners, tmp_pat
     manifest = json.loads((b / "manifest.json").read_text())
     entry = manifest["pieces"][first[0]]["files"]["runs"]
     path = b / "pieces" / first[0] / entry["path"]
-    frame = pd.read_parquet(path).iloc[::-1]
-    frame.to_parquet(path, compression="snappy", index=False)
+    import duckdb
+
+    copy = tmp_path / "copy.parquet"
+    duckdb.sql(
+        f"COPY (SELECT * FROM read_parquet('{path}') ORDER BY run_id DESC) "
+        f"TO '{copy}' (FORMAT PARQUET, COMPRESSION SNAPPY)"
+    )
+    shutil.move(copy, path)
     import hashlib
 
     entry.update(sha256=hashlib.sha256(path.read_bytes()).hexdigest(), bytes=path.stat().st_size)
     (b / "manifest.json").write_text(json.dumps(manifest))
+    held = bundle.read_manifest(a)["pieces"][first[0]]["files"]["runs"]["sha256"]
+    assert entry["sha256"] != held
     summary = merge_bundles([a, b], tmp_path / "out")
     assert first[0] in summary.identical
 

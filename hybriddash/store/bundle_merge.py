@@ -11,8 +11,8 @@ task) ends with :func:`merge_bundles` into one folder, which may already be a bu
   the core strategies, which may grow (the merged profile lists the union; the alpha
   sweep's seeds must agree); the ``alpha_endpoints`` that shaped the plan must agree;
 - a piece key held by two bundles must have the same content: the same sha256 for every
-  file, or, where the bytes differ (another Parquet writer), the same rows in every
-  table. Otherwise the merge is refused, naming the piece, both bundles and the table;
+  file, or, where the bytes differ (another Parquet writer, another registration
+  time), the same rows in every table, timestamps aside. Otherwise the merge is refused, naming the piece, both bundles and the table;
 - a model id or run id may belong to one piece only (loading would let one silently
   replace the other);
 - corpora (keyed by content fingerprint) follow the same content rule.
@@ -63,14 +63,21 @@ def _sha256(path: Path) -> str:
 
 
 def _same_rows(a: Path, b: Path) -> bool:
-    """Whether two Parquet files hold the same multiset of rows (columns by name)."""
+    """Whether two Parquet files hold the same multiset of rows (columns by name).
+
+    Timestamp columns (``registered_at``, ``created_at``: when a row was written, not
+    what it says) are left out: the same corpus registered on two machines is the same.
+    """
     con = duckdb.connect(":memory:")
     try:
-        cols_a = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{a}')").df()["column_name"]
-        cols_b = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{b}')").df()["column_name"]
-        if sorted(cols_a) != sorted(cols_b):
+        kinds = []
+        for path in (a, b):
+            desc = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
+            kinds.append({row[0]: row[1] for row in desc})
+        if kinds[0] != kinds[1]:
             return False
-        names = ", ".join(f'"{c}"' for c in sorted(cols_a))
+        kept = sorted(c for c, t in kinds[0].items() if not str(t).startswith("TIMESTAMP"))
+        names = ", ".join(f'"{c}"' for c in kept)
         for x, y in ((a, b), (b, a)):
             left = con.execute(
                 f"SELECT count(*) FROM (SELECT {names} FROM read_parquet('{x}') EXCEPT ALL "
