@@ -108,7 +108,9 @@ def _reproduce(args: argparse.Namespace) -> int:
     text = (
         render_results(result)
         + "\n"
-        + _kept_sections(path, ("learning_curve", "corrections", "study_rerun"))
+        + _kept_sections(
+            path, ("learning_curve", "corrections", "study_rerun", *QUESTIONS_SECTIONS)
+        )
     )
     path.write_text(text, encoding="utf-8")
     print(f"wrote {path} ({result.wall_seconds / 60:.1f} min)")
@@ -188,7 +190,14 @@ def _study_report(args: argparse.Namespace, folder: Path) -> int:
     return 0
 
 
-def _kept_sections(path: Path, names: tuple[str, ...] = ("corrections", "study_rerun")) -> str:
+#: Sections of docs/results.md written by the research questions (issue 24): their rules,
+#: committed before their numbers, and their plan; kept when the study's report is rewritten.
+QUESTIONS_SECTIONS = ("questions_rule", "questions_plan")
+
+
+def _kept_sections(
+    path: Path, names: tuple[str, ...] = ("corrections", "study_rerun", *QUESTIONS_SECTIONS)
+) -> str:
     """The marked sections (``<!-- name:start -->`` .. ``<!-- name:end -->``) of an existing
     results file that another command wrote (the corrections: bench/corrections_results.py;
     the learning curve: ``reproduce --profile learning-curve``; the timing rerun of the
