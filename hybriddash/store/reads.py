@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from hybriddash.store.db import Store
@@ -182,6 +183,64 @@ def relevant_ranks(
 def query_bias(run_id: str, *, store: Source = None) -> pd.DataFrame:
     """Rank distance per query (``query_bias``) of a run."""
     return _frame(store, "SELECT * FROM query_bias WHERE run_id = ? ORDER BY query_id", [run_id])
+
+
+def query_cell_values(
+    run_ids: Sequence[str], measure: str, *, store: Source = None
+) -> tuple[list[str], list[str], list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """Per-query values of several runs in one headline measure, as integer codes.
+
+    ``measure``: ``monolingual | crosslingual | multilingual`` (AP per query and pool,
+    cell ``"<query_lang>><cand_lang>"``) or ``rank_distance`` (per query, cell
+    ``<query_lang>``, group id from the run's multilingual rows; NULL left out). Returns
+    ``(groups, cells, parts)``: the sorted group ids and cells met, and per run (in
+    ``run_ids`` order) ``(group index, cell index, value)`` arrays. Numbers only cross
+    from DuckDB, which keeps reading a whole study's rows well under a second.
+    """
+    if measure == "rank_distance":
+        rows = (
+            "SELECT r.ri, m.group_id, b.query_lang AS cell, b.rank_distance::DOUBLE AS value "
+            "FROM query_bias b JOIN r USING (run_id) JOIN query_metrics m "
+            "ON m.run_id = b.run_id AND m.query_id = b.query_id AND m.setting = 'multilingual' "
+            "WHERE b.rank_distance IS NOT NULL"
+        )
+        params: list[Any] = [list(run_ids)]
+    else:
+        rows = (
+            "SELECT r.ri, m.group_id, m.query_lang || '>' || m.cand_lang AS cell, "
+            "m.ap AS value FROM query_metrics m JOIN r USING (run_id) "
+            "WHERE m.setting = ? AND m.ap IS NOT NULL"
+        )
+        params = [list(run_ids), measure]
+    ctes = (
+        "WITH r AS (SELECT run_id, ri - 1 AS ri FROM "
+        "(SELECT unnest(?::VARCHAR[]) AS run_id, unnest(range(1, len(?::VARCHAR[]) + 1)) AS ri)), "
+        f"q AS ({rows}), "
+        "g AS (SELECT group_id, row_number() OVER (ORDER BY group_id) - 1 AS gi "
+        "FROM (SELECT DISTINCT group_id FROM q)), "
+        "c AS (SELECT cell, row_number() OVER (ORDER BY cell) - 1 AS ci "
+        "FROM (SELECT DISTINCT cell FROM q)) "
+    )
+    params = [list(run_ids), *params]
+    with reading(store) as con:
+        groups = [
+            r[0]
+            for r in con.execute(ctes + "SELECT group_id FROM g ORDER BY gi", params).fetchall()
+        ]
+        cells = [
+            r[0] for r in con.execute(ctes + "SELECT cell FROM c ORDER BY ci", params).fetchall()
+        ]
+        got = con.execute(
+            ctes + "SELECT ri, gi, ci, value FROM q JOIN g USING (group_id) JOIN c USING (cell) "
+            "ORDER BY ri",
+            params,
+        ).fetchnumpy()
+    ri = np.asarray(got["ri"], dtype=np.int64)
+    bounds = np.searchsorted(ri, np.arange(len(run_ids) + 1))
+    gi, ci = np.asarray(got["gi"], dtype=np.int64), np.asarray(got["ci"], dtype=np.int64)
+    value = np.asarray(got["value"], dtype=np.float64)
+    parts = [(gi[a:b], ci[a:b], value[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return groups, cells, parts
 
 
 def topk_hits(run_id: str, query_id: str, *, store: Source = None) -> pd.DataFrame:

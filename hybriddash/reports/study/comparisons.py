@@ -271,54 +271,84 @@ def _is_deterministic(runs: pd.DataFrame) -> bool:
     return bool(len(runs)) and bool((runs["strategy"] == "base").all())
 
 
+#: ``(run_ids, measure) -> (groups, cells, [(group idx, cell idx, value) per run])``
+CodeSource = Callable[[Sequence[str], str], tuple[list, list, list]]
+
+
+def loader_source(loader: Loader) -> CodeSource:
+    """A :data:`CodeSource` over per-run frames (:func:`cell_rows` of ``loader(run)``)."""
+
+    def source(run_ids: Sequence[str], measure: str) -> tuple[list, list, list]:
+        frames = [cell_rows(*loader(r), measure) for r in run_ids]
+        frames = [f[f["value"].notna() & f["group_id"].notna()] for f in frames]
+        groups = sorted({g for f in frames for g in f["group_id"]})
+        cells = sorted({x for f in frames for x in f["cell"]})
+        gi, ci = pd.Index(groups), pd.Index(cells)
+        parts = [
+            (
+                gi.get_indexer(f["group_id"]),
+                ci.get_indexer(f["cell"]),
+                f["value"].to_numpy(np.float64),
+            )
+            for f in frames
+        ]
+        return groups, cells, parts
+
+    return source
+
+
+def _source(loader: Loader) -> CodeSource:
+    """The store's own reader when ``loader`` is :func:`store_loader`'s (numbers only
+    cross from DuckDB), else per-run frames."""
+    store = getattr(loader, "store", _NO_STORE)
+    if store is _NO_STORE:
+        return loader_source(loader)
+    from hybriddash.store import reads
+
+    return lambda run_ids, measure: reads.query_cell_values(run_ids, measure, store=store)
+
+
+_NO_STORE = object()
+
+
 class _Benchmark:
     """One benchmark's resampling state: its groups, the shared group weights, and each
     model's seed draws and cell tables (computed once, reused by every comparison)."""
 
-    def __init__(self, name: str, runs: pd.DataFrame, loader: Loader, n_resamples: int):
+    def __init__(self, name: str, source: CodeSource, n_resamples: int):
         self.name = name
-        self.loader = loader
+        self.source = source
         self.n_resamples = n_resamples
-        self._rows: dict[tuple[str, str], pd.DataFrame] = {}
+        self._parts: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._cells: dict[str, int] = {}
         self._tables: dict[tuple[str, str], hb.CellTable] = {}
         self._means: dict[tuple[str, str], np.ndarray] = {}
         self._draws: dict[str, np.ndarray] = {}
-        self._runs = runs
-        self._cells: dict[str, pd.Index] = {}
-        self.groups: pd.Index | None = None
-        self.weights: np.ndarray | None = None
-
-    def rows(self, run_id: str, measure: str) -> pd.DataFrame:
-        key = (run_id, measure)
-        if key not in self._rows:
-            qm, qb = self.loader(run_id)
-            self._rows[key] = cell_rows(qm, qb, measure)
-        return self._rows[key]
+        self.groups: pd.Index = pd.Index([])
+        self.weights: np.ndarray = np.zeros((0, 0))
 
     def prepare(self, plans: Sequence[Planned]) -> None:
-        """The benchmark's groups and cells: every group / cell of the compared runs."""
-        groups: set = set()
-        cells: dict[str, set] = {}
+        """Read the compared runs' values per measure; the benchmark's groups are every
+        group met, shared by all measures."""
+        needed: dict[str, list[str]] = {}
         for p in plans:
-            for runs in (p.a, p.b):
-                for run_id in runs["run_id"]:
-                    r = self.rows(run_id, p.measure)
-                    groups.update(r["group_id"].dropna().unique())
-                    cells.setdefault(p.measure, set()).update(r["cell"].unique())
-        self.groups = pd.Index(sorted(groups))
-        self._cells = {m: pd.Index(sorted(c)) for m, c in cells.items()}
-        self.weights = hb.group_weights(
-            len(self.groups), self.n_resamples, hb.stream(self.name)
-        ).astype(np.float64)
+            ids = needed.setdefault(p.measure, [])
+            ids += [r for r in [*p.a["run_id"], *p.b["run_id"]] if r not in ids]
+        read = {m: self.source(ids, m) for m, ids in needed.items()}
+        self.groups = pd.Index(sorted({g for groups, _, _ in read.values() for g in groups}))
+        for measure, (groups, cells, parts) in read.items():
+            remap = self.groups.get_indexer(pd.Index(groups))
+            self._cells[measure] = len(cells)
+            for run_id, (g, c, v) in zip(needed[measure], parts, strict=True):
+                self._parts[(run_id, measure)] = (remap[g], c, v)
+        self.weights = hb.group_weights(len(self.groups), self.n_resamples, hb.stream(self.name))
 
     def table(self, runs: pd.DataFrame, measure: str) -> hb.CellTable:
-        model = str(runs["label"].iloc[0])
-        key = (model, measure)
+        key = (str(runs["label"].iloc[0]), measure)
         if key not in self._tables:
-            assert self.groups is not None
-            self._tables[key] = hb.cell_table(
-                [self.rows(r, measure) for r in runs["run_id"]],
-                self.groups,
+            self._tables[key] = hb.cell_table_from_codes(
+                [self._parts[(r, measure)] for r in runs["run_id"]],
+                len(self.groups),
                 self._cells[measure],
                 [int(s) for s in runs["seed"]],
             )
@@ -333,7 +363,6 @@ class _Benchmark:
                 self._draws[model] = hb.seed_draws(
                     table.n_seeds, self.n_resamples, hb.stream(self.name, model)
                 )
-            assert self.weights is not None
             self._means[key] = hb.resampled_mean(table, self.weights, self._draws[model])
         return self._means[key]
 
@@ -377,11 +406,12 @@ def decide_study(
     """
     chosen = [CLAIMS[c] for c in (claims or CLAIMS)]
     planned: list[tuple[str, Planned]] = []
+    source = _source(loader)
     benches: dict[str, _Benchmark] = {}
     for _fp, runs in study.groupby("corpus_fp", sort=False):
         name = str(runs["study"].iloc[0])
         plans = [p for c in chosen for p in c.plan(runs)]
-        bench = _Benchmark(name, runs, loader, n_resamples)
+        bench = _Benchmark(name, source, n_resamples)
         bench.prepare([p for p in plans if not p.missing])
         benches[name] = bench
         planned += [(name, p) for p in plans]
@@ -429,6 +459,18 @@ def decide_study(
         bench = benches[name]
         ta, tb = bench.table(p.a, p.measure), bench.table(p.b, p.measure)
         ha, hbv = hb.headlines(ta), hb.headlines(tb)
+        empty = [
+            f"{lab} seed {s}"
+            for lab, t, h in ((label_a, ta, ha), (label_b, tb, hbv))
+            for s, x in zip(t.seeds, h, strict=True)
+            if not math.isfinite(x)
+        ]
+        if empty:
+            raise ValueError(
+                f"{name}, claim ({p.claim}): no per-query {p.measure} rows stored for "
+                + ", ".join(empty)
+                + " (the bundle kept only its headline; the rule needs per-query rows)"
+            )
         effect = float(ha.mean() - hbv.mean())
         delta = bench.resampled(p.a, p.measure) - bench.resampled(p.b, p.measure)
         iv = hb.summarise(

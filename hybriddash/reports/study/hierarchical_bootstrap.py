@@ -76,26 +76,38 @@ def cell_table(
     ``groups`` / ``cells``: the benchmark's group ids and cell keys (the table's axes);
     a row whose group or cell is not in them is an error naming it.
     """
-    if len(frames) != len(seeds):
-        raise ValueError(f"{len(frames)} frames for {len(seeds)} seeds")
-    n_g, n_c = len(groups), len(cells)
-    sums = np.zeros((len(frames), n_g, n_c))
-    counts = np.zeros((len(frames), n_g, n_c))
-    for i, frame in enumerate(frames):
+    parts = []
+    for seed, frame in zip(seeds, frames, strict=True):
         frame = frame[frame["value"].notna()]
         g = groups.get_indexer(frame["group_id"])
         c = cells.get_indexer(frame["cell"])
         if (g < 0).any() or (c < 0).any():
             bad = frame[(g < 0) | (c < 0)].iloc[0]
             raise ValueError(
-                f"seed {seeds[i]}: row with group_id={bad['group_id']!r}, cell={bad['cell']!r} "
+                f"seed {seed}: row with group_id={bad['group_id']!r}, cell={bad['cell']!r} "
                 "is outside the benchmark's groups / cells"
             )
-        flat = g * n_c + c
-        sums[i] = np.bincount(flat, weights=frame["value"].to_numpy(float), minlength=n_g * n_c)[
-            : n_g * n_c
-        ].reshape(n_g, n_c)
-        counts[i] = np.bincount(flat, minlength=n_g * n_c)[: n_g * n_c].reshape(n_g, n_c)
+        parts.append((g, c, frame["value"].to_numpy(np.float64)))
+    return cell_table_from_codes(parts, len(groups), len(cells), seeds)
+
+
+def cell_table_from_codes(
+    parts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    n_groups: int,
+    n_cells: int,
+    seeds: Sequence[int],
+) -> CellTable:
+    """A :class:`CellTable` from one ``(group index, cell index, value)`` triple of
+    arrays per seed (no NaN values)."""
+    if len(parts) != len(seeds):
+        raise ValueError(f"{len(parts)} value sets for {len(seeds)} seeds")
+    size = n_groups * n_cells
+    sums = np.zeros((len(parts), n_groups, n_cells))
+    counts = np.zeros((len(parts), n_groups, n_cells))
+    for i, (g, c, v) in enumerate(parts):
+        flat = np.asarray(g, dtype=np.int64) * n_cells + np.asarray(c, dtype=np.int64)
+        sums[i] = np.bincount(flat, weights=v, minlength=size).reshape(n_groups, n_cells)
+        counts[i] = np.bincount(flat, minlength=size).reshape(n_groups, n_cells)
     return CellTable(sums, counts, tuple(int(s) for s in seeds))
 
 
@@ -129,9 +141,17 @@ def stream(*keys: str) -> np.random.Generator:
 
 
 def group_weights(n_groups: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """``(n_resamples, n_groups)`` group multiplicities: each row multinomial(G, 1/G),
-    i.e. G groups drawn with replacement."""
-    return rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups), size=n_resamples)
+    """``(n_resamples, n_groups)`` float64 group multiplicities: each row counts G
+    groups drawn uniformly with replacement (a multinomial(G, 1/G) row)."""
+    out = np.empty((n_resamples, n_groups))
+    for start in range(0, n_resamples, _CHUNK):
+        stop = min(start + _CHUNK, n_resamples)
+        draws = rng.integers(0, n_groups, size=(stop - start, n_groups))
+        flat = draws + (np.arange(stop - start) * n_groups)[:, None]
+        out[start:stop] = np.bincount(flat.ravel(), minlength=(stop - start) * n_groups).reshape(
+            stop - start, n_groups
+        )
+    return out
 
 
 def seed_draws(n_seeds: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:

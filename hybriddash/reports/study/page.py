@@ -11,6 +11,7 @@ import pandas as pd
 
 from hybriddash.reports.study.comparisons import MEASURES, study_verdicts
 from hybriddash.reports.study.curves import (
+    _f,
     alpha_curve,
     language_gains,
     learning_curves,
@@ -124,6 +125,35 @@ def findings_learning_curves(*, store: Any = None) -> pd.DataFrame:
 def findings_deviations(*, store: Any = None) -> list[str]:
     """:func:`protocol_deviations` of every study in the store."""
     return protocol_deviations(study_runs(store=store), store=store)
+
+
+def seed_display(seeds: pd.DataFrame) -> pd.DataFrame:
+    """:func:`seed_table` as the page shows it: "mean ± sd" per measure in its unit's
+    precision (mAP 3 decimals, rank positions 1), "–" where one seed has no sd."""
+    cols = {
+        "monolingual": ("mono mAP", 3),
+        "crosslingual": ("cross mAP", 3),
+        "multilingual": ("multi mAP", 3),
+        "rank_distance": ("rank distance (positions)", 1),
+    }
+    out = pd.DataFrame(
+        {
+            "evaluated on": seeds["eval_dataset"],
+            "model": seeds["label"],
+            "seeds": seeds["n_seeds"].astype(int),
+        }
+    )
+    for measure, (name, digits) in cols.items():
+        out[name] = [
+            _f(m, digits) + " ± " + _f(s, digits)
+            for m, s in zip(seeds[measure], seeds[measure + "_sd"], strict=True)
+        ]
+    return out
+
+
+def findings_seed_display(*, store: Any = None) -> pd.DataFrame:
+    """:func:`seed_display` of every study in the store."""
+    return seed_display(seed_table(study_runs(store=store)))
 
 
 def findings_seeds(*, store: Any = None) -> pd.DataFrame:

@@ -208,6 +208,7 @@ def store_loader(store: Any = None) -> Loader:
             )
         return cache[run_id]
 
+    load.store = store  # type: ignore[attr-defined]  # the verdicts read the store directly
     return load
 
 
