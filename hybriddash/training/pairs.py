@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,6 +38,8 @@ class PairTable:
 
     ``component`` is the conflict component (int, see module doc); ``query_id`` and
     ``candidate_id`` point back into the source corpus; texts are raw (no prefix).
+    ``extra`` marks rows of extra parallel pairs (:mod:`hybriddash.training.extra_pairs`);
+    empty when the table has none.
     """
 
     group: list[str]
@@ -49,6 +51,7 @@ class PairTable:
     query_text: list[str]
     passage_text: list[str]
     source_fp: str = ""
+    extra: list[bool] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.group)
@@ -74,7 +77,7 @@ class PairTable:
     def take(self, rows: np.ndarray | list[int]) -> PairTable:
         """Sub-table of the given row indices (order kept)."""
         idx = [int(i) for i in rows]
-        return PairTable(
+        table = PairTable(
             *(
                 [getattr(self, name)[i] for i in idx]
                 for name in (
@@ -90,6 +93,9 @@ class PairTable:
             ),
             source_fp=self.source_fp,
         )
+        if self.extra:
+            table.extra = [self.extra[i] for i in idx]
+        return table
 
     def fingerprint(self) -> str:
         """sha256 (16 hex chars) of the rows (ids and texts), order-independent."""
@@ -126,6 +132,8 @@ class PairTable:
                 "component": list(self.component),
                 "qlang": list(self.qlang),
                 "plang": list(self.plang),
+                # only when there are extra pairs: a table without keeps its columns
+                **({"extra": list(self.extra)} if any(self.extra) else {}),
             }
         )
         ds.set_format(type=None, columns=["anchor", "positive"])

@@ -18,6 +18,11 @@ Batch kinds (Elmahdy et al. 2024; LAReQA's X-X-mono and X-Y):
 - ``hybrid``: each batch is ``mono`` with probability ``alpha``, else ``cross``
   (``alpha = 1`` is exactly mono, ``alpha = 0`` exactly cross).
 
+Extra parallel pairs (rows marked ``extra``, :mod:`hybriddash.training.extra_pairs`) feed
+the cross-lingual side only: a cross batch takes ``round(extra_share * batch_size)`` rows
+from them and the rest from the corpus's own cross-lingual rows. A table without extra
+rows plans exactly the batches it planned before the option existed.
+
 Invariants: a batch holds at most one row per conflict component (see
 :mod:`hybriddash.training.pairs`), hence never the same parallel group or the same
 passage text twice. Batches have ``batch_size`` rows unless the chosen language (or the
@@ -87,8 +92,14 @@ def _metadata(dataset: Any) -> dict[str, np.ndarray]:
                 f"pair dataset lacks metadata column(s) {missing}: build it with "
                 "hybriddash.training.pairs.PairTable.to_dataset()"
             )
-        return {n: np.asarray(raw[n]) for n in names}
-    return {n: np.asarray(getattr(dataset, n)) for n in names}
+        meta = {n: np.asarray(raw[n]) for n in names}
+        extra = raw["extra"] if "extra" in raw.column_names else []
+    else:
+        meta = {n: np.asarray(getattr(dataset, n)) for n in names}
+        extra = getattr(dataset, "extra", [])
+    n = len(meta["component"])
+    meta["extra"] = np.asarray(extra, dtype=bool) if len(extra) else np.zeros(n, dtype=bool)
+    return meta
 
 
 def _world_size() -> int:
@@ -116,6 +127,8 @@ class ParallelPairBatchSampler(DefaultBatchSampler):
         alpha: probability of a mono batch for ``hybrid`` (ignored otherwise), in [0, 1].
         num_batches: batches per epoch; default ``max(1, n_components // batch_size)``
             (about one pass over the groups), rounded up to a multiple of the world size.
+        extra_share: share of each cross batch drawn from the extra pairs, in [0, 1]
+            (only when the dataset has rows marked ``extra``).
     """
 
     def __init__(
@@ -130,6 +143,7 @@ class ParallelPairBatchSampler(DefaultBatchSampler):
         kind: str = "hybrid",
         alpha: float = 0.5,
         num_batches: int | None = None,
+        extra_share: float = 0.5,
     ) -> None:
         super().__init__(
             dataset,
@@ -153,13 +167,28 @@ class ParallelPairBatchSampler(DefaultBatchSampler):
         component = meta["component"].astype(np.int64)
         qlang, plang = meta["qlang"], meta["plang"]
         mono = qlang == plang
+        extra = meta["extra"] & ~mono
+        if not 0.0 <= float(extra_share) <= 1.0:
+            raise ValueError(f"extra_share must be in [0, 1], got {extra_share}")
         all_rows = np.arange(self.n_rows)
         self.mono_pools = {
-            lang: _Pool(all_rows[mono & (qlang == lang)], component)
-            for lang in sorted(set(qlang[mono].tolist()))
+            lang: _Pool(all_rows[mono & (qlang == lang) & ~meta["extra"]], component)
+            for lang in sorted(set(qlang[mono & ~meta["extra"]].tolist()))
         }
         self.mono_langs = list(self.mono_pools)
-        self.cross_pool = _Pool(all_rows[~mono], component) if (~mono).any() else None
+        own = ~mono & ~extra
+        self.cross_pool = _Pool(all_rows[own], component) if own.any() else None
+        self.extra_pool = _Pool(all_rows[extra], component) if extra.any() else None
+        # rows of a cross batch taken from the extra pairs (all when the corpus has none)
+        self.n_extra = (
+            0
+            if self.extra_pool is None
+            else batch_size
+            if self.cross_pool is None
+            else round(float(extra_share) * batch_size)
+        )
+        if self.cross_pool is None and self.extra_pool is not None:
+            self.cross_pool, self.extra_pool = self.extra_pool, None
         if self.alpha > 0 and not self.mono_langs:
             raise ValueError("no monolingual pair (query and passage in one language) to sample")
         if self.alpha < 1 and self.cross_pool is None:
@@ -176,6 +205,8 @@ class ParallelPairBatchSampler(DefaultBatchSampler):
         pools = list(self.mono_pools.values()) if self.alpha > 0 else []
         if self.alpha < 1 and self.cross_pool is not None:
             pools.append(self.cross_pool)
+        if self.alpha < 1 and self.extra_pool is not None:
+            pools.append(self.extra_pool)
         self.nominal_batch_size = batch_size
         if min(p.n_components for p in pools) < batch_size:
             self.batch_size = None  # type: ignore[assignment]
@@ -192,6 +223,10 @@ class ParallelPairBatchSampler(DefaultBatchSampler):
                 lang = self.mono_langs[int(rng.integers(len(self.mono_langs)))]
                 rows = self.mono_pools[lang].draw(rng, self.nominal_batch_size)
                 out.append(BatchPlan("mono", lang, tuple(int(r) for r in rows)))
+            elif self.extra_pool is not None:
+                own = self.cross_pool.draw(rng, self.nominal_batch_size - self.n_extra)  # type: ignore[union-attr]
+                more = self.extra_pool.draw(rng, self.n_extra)
+                out.append(BatchPlan("cross", None, tuple(int(r) for r in (*own, *more))))
             else:
                 rows = self.cross_pool.draw(rng, self.nominal_batch_size)  # type: ignore[union-attr]
                 out.append(BatchPlan("cross", None, tuple(int(r) for r in rows)))
@@ -206,7 +241,7 @@ class ParallelPairBatchSampler(DefaultBatchSampler):
 
 
 def make_batch_sampler(
-    kind: str, alpha: float = 0.5, num_batches: int | None = None
+    kind: str, alpha: float = 0.5, num_batches: int | None = None, extra_share: float = 0.5
 ) -> Callable[..., ParallelPairBatchSampler]:
     """A callable for ``SentenceTransformerTrainingArguments(batch_sampler=...)``.
 
@@ -219,5 +254,9 @@ def make_batch_sampler(
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     return functools.partial(
-        ParallelPairBatchSampler, kind=kind, alpha=alpha, num_batches=num_batches
+        ParallelPairBatchSampler,
+        kind=kind,
+        alpha=alpha,
+        num_batches=num_batches,
+        extra_share=extra_share,
     )

@@ -80,7 +80,10 @@ class TrainConfig:
     evaluations per run) also sets the granularity of the kept best state.
     ``val_map_queries`` caps the held-out questions whose validation mAP is measured at
     each validation (0: no validation mAP); it does not change the weights, so it is not
-    part of the fingerprint.
+    part of the fingerprint. ``extra_pairs`` (a source spec such as
+    ``tico-19[domain=pubmed,split=train]``) adds parallel sentence pairs to the
+    cross-lingual side of X-Y and hybrid batches, ``extra_share`` of each cross batch
+    (:mod:`hybriddash.training.extra_pairs`).
     """
 
     out: str
@@ -104,6 +107,8 @@ class TrainConfig:
     patience: int | None = None
     val_fraction: float = 0.1
     val_map_queries: int = 256
+    extra_pairs: str | None = None
+    extra_share: float = 0.5
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLER_KINDS:
@@ -122,6 +127,17 @@ class TrainConfig:
                 )
         if self.batch_size < 2:
             raise ValueError("--batch-size must be >= 2: in-batch negatives need a second pair")
+        if self.extra_pairs:
+            from hybriddash.training.extra_pairs import parse_pair_source
+
+            parse_pair_source(self.extra_pairs)
+            if self.sampler == "mono":
+                raise ValueError(
+                    "--extra-pairs feeds the cross-lingual side of X-Y and hybrid batches; "
+                    "X-X-mono batches have none (use --sampler cross or hybrid)"
+                )
+            if not 0.0 <= self.extra_share <= 1.0:
+                raise ValueError(f"--extra-share must be in [0, 1], got {self.extra_share}")
         if not self.out or "/" in self.out or self.out.startswith("."):
             raise ValueError(f"--out must be a plain folder name, got {self.out!r}")
         if self.langs:
@@ -146,6 +162,8 @@ def config_fingerprint(cfg: TrainConfig, base_fp: str, data_fp: str) -> str:
     payload = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in excluded}
     if not cfg.freeze_layers:
         del payload["freeze_layers"]  # added later: keeps earlier models' fingerprints
+    if not cfg.extra_pairs:
+        del payload["extra_pairs"], payload["extra_share"]  # the same: added later
     payload.update(
         base_fingerprint=base_fp,
         data_fingerprint=data_fp,
@@ -220,7 +238,9 @@ def train(
         corpus = load_dataset(cfg.train_data, langs=cfg.langs, articles=cfg.articles)
     elif cfg.langs or cfg.articles:
         corpus = corpus.subset_by(langs=cfg.langs, articles=cfg.articles)
-    fingerprint = config_fingerprint(cfg, base_spec.fingerprint, corpus.fingerprint)
+    extra = _extra_source(cfg)
+    data_fp = corpus.fingerprint + (f"+{extra.fingerprint}" if extra is not None else "")
+    fingerprint = config_fingerprint(cfg, base_spec.fingerprint, data_fp)
     model_id = f"trained/{cfg.out}"
     target = trained_dir() / cfg.out
 
@@ -228,7 +248,7 @@ def train(
     if existing is not None and existing.get("fingerprint") == fingerprint:
         result = TrainResult(model_id, target, fingerprint, existing, reused=True)
         if register and _is_main_process():
-            register_trained(result, corpus, store=store)
+            register_trained(result, corpus, store=store, extra=extra)
         return result
     if existing is not None and not overwrite:
         raise ValueError(
@@ -241,6 +261,13 @@ def train(
     train_table, val_table = split_by_group(table, cfg.val_fraction, seed=cfg.seed)
     if len(train_table) == 0:
         raise ValueError(f"{corpus.name}: no training pair left after the validation split")
+    extra_card: dict[str, Any] = {}
+    if extra is not None:
+        from hybriddash.training.extra_pairs import extra_pair_table, with_extra_pairs
+
+        extra_table = extra_pair_table(extra, component_offset=max(table.component) + 1)
+        train_table = with_extra_pairs(train_table, extra_table)
+        extra_card = _extra_card(cfg, extra, extra_table)
 
     identity = {
         "model_id": model_id,
@@ -248,8 +275,11 @@ def train(
         "description": (
             f"{base_spec.model_id} fine-tuned with {cfg.sampler} batches"
             + (f" (alpha {cfg.alpha:g})" if cfg.sampler == "hybrid" else "")
-            + f" on {corpus.name}, {cfg.steps} steps x {cfg.batch_size} pairs, seed {cfg.seed}"
+            + f" on {corpus.name}"
+            + (f" + {cfg.extra_pairs} pairs" if extra is not None else "")
+            + f", {cfg.steps} steps x {cfg.batch_size} pairs, seed {cfg.seed}"
         ),
+        **extra_card,
     }
     card = _run_trainer(
         cfg, base_spec, corpus, train_table, val_table, identity=identity, progress=progress
@@ -258,15 +288,56 @@ def train(
         return TrainResult(model_id, target, fingerprint, card)
     result = TrainResult(model_id, target, fingerprint, card)
     if register:
-        register_trained(result, corpus, store=store)
+        register_trained(result, corpus, store=store, extra=extra)
     return result
 
 
-def register_trained(result: TrainResult, corpus: Corpus, *, store: Any = None) -> None:
+def _extra_source(cfg: TrainConfig) -> Corpus | None:
+    """The corpus of ``cfg.extra_pairs`` (split and languages applied), or None."""
+    if not cfg.extra_pairs:
+        return None
+    from hybriddash.training.extra_pairs import load_pair_source
+
+    return load_pair_source(cfg.extra_pairs)
+
+
+def _extra_card(cfg: TrainConfig, extra: Corpus, table: PairTable) -> dict[str, Any]:
+    """What the training card says about the extra pairs, with the split's proof: the
+    contamination guard run on the test side against the train side."""
+    from hybriddash.data.datasets import load_dataset
+    from hybriddash.training.extra_pairs import parse_pair_source, split_proof
+
+    src = parse_pair_source(cfg.extra_pairs or "")
+    info: dict[str, Any] = {
+        "spec": src.spec,
+        "dataset": src.dataset,
+        "split": src.split,
+        "corpus_fp": extra.fingerprint,
+        "share_of_cross_batches": cfg.extra_share,
+        "n_groups": len({q.group for q in extra.queries}),
+        "n_pairs": len(table),
+        "languages": table.languages,
+    }
+    if src.split:
+        full = load_dataset(src.dataset, langs=list(src.langs) if src.langs else None)
+        info["split_proof"] = split_proof(full)
+        if not info["split_proof"]["clean"]:
+            raise ValueError(
+                f"--extra-pairs {src.spec}: the test side of the split shares segments with "
+                f"the train side ({info['split_proof']}); refusing to train on it"
+            )
+    return {"extra_pairs": info}
+
+
+def register_trained(
+    result: TrainResult, corpus: Corpus, *, store: Any = None, extra: Corpus | None = None
+) -> None:
     """Register a trained model and its training groups (question ids + text hashes).
 
     All groups of the training corpus are registered, the held-out validation groups
     included: they chose the kept checkpoint, so evaluating on them is not zero-shot.
+    The segments of extra pairs (``extra``) are registered too, so an evaluation on a
+    corpus that holds one of them is flagged as contaminated.
     """
     from hybriddash.encoders.registry import resolve_model
     from hybriddash.store.writes import register_model
@@ -274,6 +345,8 @@ def register_trained(result: TrainResult, corpus: Corpus, *, store: Any = None) 
     spec = resolve_model(result.model_id)
     card = result.card
     groups = [(g.group_id, g.text_hash) for g in training_groups_of(corpus)]
+    if extra is not None:
+        groups += [(g.group_id, g.text_hash) for g in training_groups_of(extra)]
     register_model(
         store,
         spec,
@@ -346,6 +419,7 @@ def _run_trainer(
             kind=cfg.sampler,
             alpha=cfg.alpha,
             num_batches=val_batches if is_val else None,
+            extra_share=cfg.extra_share,
             **kwargs,
         )
 
