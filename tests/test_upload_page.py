@@ -57,12 +57,19 @@ def _upload(at: AppTest, name: str, data: bytes, dataset: str) -> AppTest:
     (run by the real worker in its own process) before the next script run."""
     from hybriddash import jobs
 
-    at.file_uploader(key="hd_upload_files").set_value((name, data, "text/csv"))
+    state = at.session_state  # AppTest's session state has no .get()
+    generation = state["_hd_upload_generation"] if "_hd_upload_generation" in state else 0  # noqa: SIM401
+    at.file_uploader(key=f"hd_upload_files_{generation}").set_value((name, data, "text/csv"))
     at.run()
     at.text_input(key="hd_upload_name").input(dataset)
     at.button(key="hd_upload_go").click()
     at.run()
     _no_exception(at)
+    # the uploader is a fresh one (empty) after each "Validate and import"
+    assert at.session_state["_hd_upload_generation"] == generation + 1
+    assert not at.file_uploader(key=f"hd_upload_files_{generation + 1}").value
+    if "hd_upload_import_job" not in at.session_state:  # refused in the page: no job
+        return at
     job_id = at.session_state["hd_upload_import_job"]
     deadline = time.monotonic() + 120
     while jobs.get_job(job_id).active and time.monotonic() < deadline:
@@ -105,7 +112,9 @@ def test_upload_page_lists_every_problem_of_a_bad_file_and_stores_nothing(
     assert not at.success
     after = {k: v for k, v in _tree(upload_env).items() if not k.startswith("jobs/")}
     assert after == before
-    assert not any((upload_env / "jobs" / "staging").iterdir())  # staged files removed
+    staging = upload_env / "jobs" / "staging"
+    assert not staging.exists() or not any(staging.iterdir())  # nothing staged, no job
+    assert "hd_upload_import_job" not in at.session_state  # refused in the page
 
 
 @pytest.fixture

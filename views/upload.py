@@ -37,11 +37,14 @@ def _default_name(files: list) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")[:64] or "corpus"
 
 
+# the uploader's key changes after each "Validate and import", so the next import starts
+# from an empty list instead of silently including the files sent before
+_GEN_KEY = "_hd_upload_generation"
 files = st.file_uploader(
     "Corpus files",
     type=["json", "jsonl", "csv", "tsv", "parquet", "zip"],
     accept_multiple_files=True,
-    key="hd_upload_files",
+    key=f"hd_upload_files_{st.session_state.get(_GEN_KEY, 0)}",
 )
 c1, c2, c3 = st.columns([2, 1, 1])
 name = c1.text_input(
@@ -99,24 +102,70 @@ def _imported(job: jobs.Job) -> None:
         st.session_state["hd_upload_last"] = job.result["dataset_id"]
 
 
-# validation and import run as a background job (a big upload takes a while to parse
-# and register); the page returns at once and the panel below follows the job
+def _validate_and_queue(sources: list[tuple[str, bytes]]) -> None:
+    """Validate here, in the page (seconds, even while a training job holds the queue);
+    queue only the import of an accepted upload. A refusal is kept for the next run."""
+    from hybriddash.data.upload import UploadRejected, validate_upload
+    from hybriddash.data.upload.importer import upload_exists
+    from hybriddash.data.upload.problems import Problem
+    from hybriddash.data.upload.validation import NAME_PLACE
+
+    st.session_state.pop("hd_upload_refused", None)
+    st.session_state.pop("hd_upload_checked", None)
+    try:
+        with st.spinner("Validating…"):
+            validated = validate_upload(sources, name, fmt=fmt)
+        if upload_exists(validated.name) and not overwrite:
+            message = (
+                f"an upload named {validated.name!r} already exists; choose another name "
+                "or tick 'Replace an upload of that name'"
+            )
+            raise UploadRejected([Problem(NAME_PLACE, None, "name", message, "name")])
+    except UploadRejected as exc:
+        st.session_state["hd_upload_refused"] = (
+            [
+                {"file": p.file, "line": p.line, "field": p.field, "problem": p.message}
+                for p in exc.problems
+            ],
+            list(exc.notices),
+        )
+        st.session_state.pop("hd_upload_import_job", None)
+        return
+    staged = jobs.stage_files(sources)
+    st.session_state["hd_upload_checked"] = (
+        f"**upload:{validated.name}** passed validation ({validated.format}; "
+        f"{len(validated.corpus.queries):,} queries, "
+        f"{len(validated.corpus.candidates):,} candidates); its import is queued."
+    )
+    st.session_state["hd_upload_import_job"] = jobs.submit(
+        "import",
+        {
+            "sources": [str(staged / Path(n).name) for n, _ in sources],
+            "name": validated.name,
+            "fmt": validated.format,
+            "overwrite": overwrite,
+            "staged_folder": str(staged),
+        },
+    )
+
+
+# Validation runs in the page; only the import (writing and registering the corpus) is a
+# background job, which may wait behind a running training
 if st.button("Validate and import", type="primary", disabled=not files, key="hd_upload_go"):
     try:
-        staged = jobs.stage_files([(f.name, f.getvalue()) for f in files])
-        st.session_state["hd_upload_import_job"] = jobs.submit(
-            "import",
-            {
-                "sources": [str(staged / Path(f.name).name) for f in files],
-                "name": name,
-                "fmt": fmt,
-                "overwrite": overwrite,
-                "staged_folder": str(staged),
-            },
-        )
+        _validate_and_queue([(f.name, f.getvalue()) for f in files or []])
     except ValueError as exc:
         st.error(f"Cannot start: {exc}")
+    else:
+        st.session_state[_GEN_KEY] = st.session_state.get(_GEN_KEY, 0) + 1
+        st.session_state.pop("hd_upload_name", None)
+        st.rerun()
 
+_refused = st.session_state.get("hd_upload_refused")
+if _refused is not None:
+    _show_problems(*_refused)
+if st.session_state.get("hd_upload_checked"):
+    st.info(st.session_state["hd_upload_checked"])
 ui_jobs.watch_panel("hd_upload_import_job", on_done=_imported, title="Import job")
 _import_job = st.session_state.get("hd_upload_import_job")
 if _import_job is not None:

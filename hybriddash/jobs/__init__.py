@@ -58,6 +58,9 @@ def cancel(job_id: int) -> str:
     """Cancel a job: a queued one never starts; a running one's process is killed by
     the worker within a second. Returns the job's state after the request."""
     if records.transition(job_id, ("queued",), "cancelled", error="cancelled before it started"):
+        job = records.get(job_id)
+        if job.kind == "import":  # its files were staged for it; nothing else will read them
+            kinds.discard_staged(job.params)
         return "cancelled"
     job = records.get(job_id)
     if job.state == "running":

@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = kinds.run(job.kind, job.params, Reporter(job_id))
     except BaseException as exc:  # recorded, then the exit code tells the worker
-        traceback.print_exc()
+        if getattr(exc, "job_result", None) is None:
+            traceback.print_exc()  # an expected refusal (an upload's problems) was printed
         sys.stdout.flush()
         # an error may carry structured detail for the page (an import's problems)
         records.update(

@@ -283,6 +283,21 @@ def stage_files(files: list[tuple[str, bytes]]) -> Path:
     return folder
 
 
+def discard_staged(params: dict[str, Any]) -> bool:
+    """Remove an import job's staging folder (the job was cancelled before it started).
+
+    Only a folder under :func:`staging_root` is removed; returns whether one was.
+    """
+    staged = params.get("staged_folder")
+    if not staged:
+        return False
+    folder = Path(staged).resolve()
+    if not folder.is_relative_to(staging_root().resolve()) or not folder.is_dir():
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    return True
+
+
 def _import(params: dict[str, Any], report: Report) -> dict[str, Any]:
     # the store's wrapper registers the corpus (the sidebar's dataset list), as the CLI does
     from hybriddash.data.upload import UploadRejected
