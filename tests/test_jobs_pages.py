@@ -207,3 +207,21 @@ def test_live_view_draws_the_growing_curve_of_the_running_job(
     log.close()
     at.run()
     assert any("7 training-loss points" in c.value for c in at.caption)
+
+
+def test_train_page_passes_extra_pairs_to_cross_and_hybrid_only(registered_tiny) -> None:
+    at = AppTest.from_file(str(REPO / "views" / "train.py"), default_timeout=120)
+    at.run()
+    _by_key(at, "selectbox", "hd_train_data").select("sample").run()
+    _by_key(at, "text_input", "hd_train_extra_pairs").set_value("sample[split=train]").run()
+    _by_key(at, "number_input", "hd_train_extra_share").set_value(0.25).run()
+    _by_key(at, "text_input", "hd_train_out").set_value("xp").run()
+    _by_key(at, "button", "hd_train_three").click().run()
+    _ok(at)
+    queued = {j.params["sampler"]: j.params for j in records.list_jobs()}
+    assert "extra_pairs" not in queued["mono"]
+    for kind in ("cross", "hybrid"):
+        assert (queued[kind]["extra_pairs"], queued[kind]["extra_share"]) == (
+            "sample[split=train]",
+            0.25,
+        )

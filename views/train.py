@@ -164,6 +164,23 @@ with st.expander("More options"):
     val_map_queries = m6.number_input(
         "Validation mAP questions", min_value=0, value=256, key="hd_train_valmap"
     )
+    x1, x2 = st.columns([3, 1])
+    extra_pairs = x1.text_input(
+        "Extra parallel pairs (cross-lingual side of X-Y / hybrid batches)",
+        key="hd_train_extra_pairs",
+        placeholder="tico-19[domain=pubmed,split=train]",
+        help="DATASET[key=value,...]: every ordered pair of two languages of a segment is a "
+        "cross-lingual training pair; split=train|test is the segment-id split (the test "
+        "side is never trained on, and the training card stores the proof).",
+    ).strip()
+    extra_share = x2.number_input(
+        "Share of each cross batch",
+        min_value=0.0,
+        max_value=1.0,
+        value=0.5,
+        key="hd_train_extra_share",
+        disabled=not extra_pairs,
+    )
 
 default_name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{sampler}-{train_data}-{int(steps)}")
 o1, o2 = st.columns([3, 1])
@@ -206,10 +223,14 @@ params: dict = {
     "out": out,
     "overwrite": bool(overwrite),
 }
+if extra_pairs:
+    params.update(extra_pairs=extra_pairs, extra_share=float(extra_share))
 
 
 @st.cache_data(show_spinner=False, ttl=30)
-def _estimate(base: str, steps: int, batch: int, length: int, fe: bool, fl: int, b16: bool):
+def _estimate(
+    base: str, steps: int, batch: int, length: int, fe: bool, fl: int, b16: bool, every: int
+):
     from hybriddash.training.estimate import estimate_wall_time
 
     return estimate_wall_time(
@@ -220,6 +241,7 @@ def _estimate(base: str, steps: int, batch: int, length: int, fe: bool, fl: int,
         freeze_embeddings=fe,
         freeze_layers=fl,
         bf16=b16,
+        eval_every=every or None,
     )
 
 
@@ -231,6 +253,7 @@ estimate = _estimate(
     bool(freeze_embeddings),
     int(freeze_layers),
     bool(bf16),
+    int(eval_every),
 )
 if estimate is None:
     st.info(
@@ -278,9 +301,11 @@ if b2.button(
     queued = []
     try:
         for kind in SAMPLER_KINDS:
-            queued.append(
-                _queue_training({**params, "sampler": kind, "out": f"{out}-{kind}"}, group=out)
-            )
+            one = {**params, "sampler": kind, "out": f"{out}-{kind}"}
+            if kind == "mono":  # extra pairs are cross-lingual: mono batches have no use
+                one.pop("extra_pairs", None)
+                one.pop("extra_share", None)
+            queued.append(_queue_training(one, group=out))
     except ValueError as exc:
         st.error(f"Cannot start: {exc}")
     if queued:

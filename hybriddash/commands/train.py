@@ -89,6 +89,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(the validation curve; 0: off; default 256)",
     )
     parser.add_argument(
+        "--extra-pairs",
+        metavar="SOURCE",
+        help="parallel sentence pairs mixed into the cross-lingual side of X-Y and hybrid "
+        "batches: DATASET[key=value,...], e.g. 'tico-19[domain=pubmed,split=train]' "
+        "(split=train|test: the segment-id split; langs=a+b; other keys go to the loader)",
+    )
+    parser.add_argument(
+        "--extra-share",
+        type=float,
+        default=0.5,
+        help="share of each cross-lingual batch taken from --extra-pairs (default 0.5)",
+    )
+    parser.add_argument(
         "--overwrite",
         action="store_true",
         help="replace a model of the same name trained with another configuration",
@@ -125,6 +138,8 @@ def _train(args: argparse.Namespace) -> int:
         patience=args.patience,
         val_fraction=args.val_fraction,
         val_map_queries=args.val_map_queries,
+        extra_pairs=args.extra_pairs,
+        extra_share=args.extra_share,
     )
     result = train(cfg, overwrite=args.overwrite, progress=not args.quiet)
     card = result.card
