@@ -89,3 +89,4 @@ def pytest_configure(config: pytest.Config) -> None:
     # folder is new; every test has a new one. tests/test_alignment.py and the first-run
     # test switch it on.
     os.environ.setdefault("HYBRIDDASH_UMAP_WARM_UP", "0")
+    os.environ.setdefault("HYBRIDDASH_SHIP_ALIGNMENT", "0")  # study pieces: no UMAP

@@ -173,7 +173,8 @@ def test_overview_baseline_changes_the_deltas(dash) -> None:
     ],
 )
 def test_page_draws_its_charts_and_tables(dash, page, n_charts, column, n_tables) -> None:
-    state = {"hd_al_compare": dash["b"], "hd_al_groups": 10} if page == "alignment" else {}
+    compare = f"hd_al_compare_{dash['full_fp'][:12]}"  # the page's keys carry the dataset
+    state = {compare: dash["b"], "hd_al_groups": 10} if page == "alignment" else {}
     at = _app(dash, page, **state)
     assert len(_charts(at)) == n_charts
     found = _tables_with(at, column)

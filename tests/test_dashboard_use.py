@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,135 @@ def test_cancelling_a_queued_import_removes_its_staged_files(
     assert jobs.cancel(job_id) == "cancelled"
     assert not staged.exists()
     assert jobs.get_job(job_id).state == "cancelled"
+
+
+def test_eta_counts_the_validation_passes_left() -> None:
+    from hybriddash.training.estimate import curve_timing, remaining_seconds, validation_passes
+
+    # 1 s per step, a validation after every 5th step taking 10 s more (as a live curve)
+    rows, t = [{"step": 0, "split": "validation", "metric": "loss", "elapsed_s": 5.0}], 5.0
+    for step in range(1, 13):
+        t += 1.0
+        rows.append({"step": step, "split": "train", "metric": "loss", "elapsed_s": t})
+        if step % 5 == 0:
+            t += 10.0
+            rows.append({"step": step, "split": "validation", "metric": "loss", "elapsed_s": t})
+    timing = curve_timing(rows)
+    assert (timing.step, timing.step_s, timing.val_s) == (12, 1.0, 10.0)
+    assert validation_passes(12, 30, 5) == 4  # after steps 15, 20, 25, 30
+    assert validation_passes(0, 30, 5, at_start=True) == 7
+    assert remaining_seconds(12, 30, 5, timing.step_s, timing.val_s) == 18 * 1.0 + 4 * 10.0
+    assert remaining_seconds(12, 30, 5, 1.0, None) == 18.0  # no pass timed yet
+
+
+def test_estimate_before_the_run_counts_validation_passes_from_cards(
+    tmp_artifacts: Path,
+) -> None:
+    from hybriddash.training.estimate import estimate_wall_time
+
+    run = {
+        "model_id": "trained/a",
+        "base_model": "b",
+        "batch_size": 8,
+        "max_length": 32,
+        "freeze_embeddings": True,
+        "freeze_layers": 0,
+        "bf16": False,
+        "steps_done": 4,
+        "eval_every": 2,
+        "val_s": 20.0,
+        "step_s": 1.0,
+        "wall_s": 4 * 1.0 + 3 * 20.0 + 5.0,  # steps + passes (start, 2, 4) + loading
+        "trained_at": "2026",
+    }
+    est = estimate_wall_time(
+        base_model="b", steps=10, batch_size=8, max_length=32, eval_every=5, runs=[run]
+    )
+    assert est is not None and est.val_s == 20.0
+    assert est.wall_s == pytest.approx(10 * 1.0 + 3 * 20.0 + 5.0)  # passes: start, 5, 10
+
+
+def _ship_toy_alignment(store_path: Path, bundle: Path, model: str) -> None:
+    """A bundle folder whose piece ships ``model``'s default alignment view of the toy
+    corpus (coordinates made up; ids exactly as the page asks for them)."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+    from dash_toy_store import TOY_FP
+
+    from hybriddash.reports import alignment as al
+    from hybriddash.store.db import Store
+
+    store = Store(store_path)
+    params = al.ProjectionParams()
+    items = al.select_items(TOY_FP, params, store=store)
+    fp = al._frame(store, "SELECT fingerprint FROM models WHERE model_id = ?", [model])
+    mode = al.run_encode_mode(model, TOY_FP, store)
+    pid = al.projection_id(f"{fp['fingerprint'].iloc[0]}:{mode}", TOY_FP, items, params)
+    proj = items[["item_id", "item_kind", "lang", "group_id"]].assign(
+        projection_id=pid, model_id=model, corpus_fp=TOY_FP, x=np.arange(len(items)) * 1.0, y=0.5
+    )
+    stats = pd.DataFrame(
+        [
+            {"source_lang": s, "target_lang": t, "n": 2, "cos_translation": 0.8}
+            for s in ("de", "en")
+            for t in ("de", "en")
+            if s != t
+        ]
+    ).assign(
+        model_id=model,
+        corpus_fp=TOY_FP,
+        seed=0,
+        max_groups=al.STATS_GROUPS,
+        n_groups=2,
+        n_groups_total=2,
+        cos_random=0.1,
+        accuracy=1.0,
+    )
+    piece = bundle / "pieces" / "p1"
+    piece.mkdir(parents=True)
+    proj.to_parquet(piece / "alignment_projection.parquet")
+    stats.to_parquet(piece / "alignment_stats.parquet")
+    files = {
+        name: {"path": f"{name}.parquet"} for name in ("alignment_projection", "alignment_stats")
+    }
+    manifest = {"pieces": {"p1": {"model_ids": [model], "files": files}}}
+    with store.write() as con:
+        con.execute(
+            "INSERT INTO reference_bundles VALUES ('toy-ref', ?, ?, current_timestamp)",
+            [str(bundle), json.dumps(manifest)],
+        )
+
+
+def test_alignment_page_shows_a_shipped_view_and_never_offers_a_model_without_weights(
+    tmp_artifacts: Path, tmp_path: Path
+) -> None:
+    from dash_toy_store import TOY_FP, build_toy_store
+    from streamlit.testing.v1 import AppTest
+
+    from hybriddash import ui_state
+
+    store_path = tmp_artifacts / "test.duckdb"
+    build_toy_store(store_path)
+    _ship_toy_alignment(store_path, tmp_path / "bundle", "hybrid")
+    page = str(Path(__file__).resolve().parent.parent / "views" / "alignment.py")
+    at = AppTest.from_file(page, default_timeout=60)
+    at.session_state[ui_state.CORPUS_KEY] = TOY_FP
+    at.session_state[ui_state.MODELS_KEY] = ["base", "hybrid"]
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]  # no raw path, no traceback
+    box = at.selectbox(key=f"hd_al_model_{TOY_FP[:12]}")
+    assert box.options == ["hybrid"]  # base has no weights here and ships nothing
+    assert any(
+        "Not offered: **base**" in c.value and "not on this machine" in c.value for c in at.caption
+    )
+    charts = at.get("plotly_chart")
+    umap = json.loads(charts[0].proto.spec)
+    assert umap["layout"]["title"]["text"] == "hybrid"
+    assert any("2 of 2 parallel groups" in c.value for c in at.caption)
+    # other settings than the shipped ones: said plainly, no attempt to load weights
+    at.slider(key="hd_al_groups").set_value(5).run()
+    assert not at.exception and not at.error
+    assert any("only the bundle's default view" in i.value for i in at.info)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from hybriddash import ui_state
 from hybriddash.palette import language_colors
-from hybriddash.reports.alignment import ProjectionParams
+from hybriddash.reports.alignment import NoWeightsError, ProjectionParams
 
 sel = ui_state.selection()
 st.title("Embedding alignment")
@@ -24,16 +24,34 @@ if not ui_state.require_runs(sel):
 corpus_langs = sel.corpora.loc[sel.corpora["corpus_fp"] == sel.corpus_fp, "languages"].iloc[0]
 corpus_langs = sorted(corpus_langs) if corpus_langs is not None else []
 
-ui_state.keep_valid("hd_al_model", sel.model_ids)
+# what each selected model can show here: a projection from its weights, the default
+# view a reference bundle ships (no weights in a bundle), or nothing (why, in a caption)
+sources = {
+    m: ui_state.query("alignment:projection_source", m, sel.corpus_fp) for m in sel.model_ids
+}
+offered = [m for m in sel.model_ids if sources[m] in ("weights", "shipped")]
+for m in sel.model_ids:
+    if m not in offered:
+        st.caption(f"Not offered: **{m}**: {sources[m]}.")
+if not offered:
+    st.info(
+        "None of the selected models can be shown here: select one whose weights are on "
+        "this machine (e.g. the base model) or a reference model of the bundle."
+    )
+    st.stop()
+# widget keys carry the dataset: after a dataset switch the boxes start afresh, so the
+# boxes and the charts always name the same model and group
+fp_key = sel.corpus_fp[:12]
+ui_state.keep_valid(f"hd_al_model_{fp_key}", offered)
 c1, c2 = st.columns(2)
-model_a = c1.selectbox("Model", sel.model_ids, key="hd_al_model")
-others = [m for m in sel.model_ids if m != model_a]
-ui_state.keep_valid("hd_al_compare", [None, *others])
+model_a = c1.selectbox("Model", offered, key=f"hd_al_model_{fp_key}")
+others = [m for m in offered if m != model_a]
+ui_state.keep_valid(f"hd_al_compare_{fp_key}", [None, *others])
 model_b = c2.selectbox(
     "Side by side with",
     [None, *others],
     format_func=lambda m: "—" if m is None else m,
-    key="hd_al_compare",
+    key=f"hd_al_compare_{fp_key}",
 )
 with st.expander("Selection and UMAP settings", expanded=False):
     ui_state.keep_valid("hd_al_langs", corpus_langs)
@@ -51,6 +69,12 @@ params = ProjectionParams(
     seed=int(seed),
 )
 
+st.caption(
+    f"A fresh projection encodes the answers of a sample of {params.n_groups} parallel "
+    "groups (drawn with the seed), not the whole benchmark: seconds instead of minutes. "
+    "Reference models (no weights in the bundle) show the view the bundle ships: "
+    f"{ProjectionParams().n_groups} groups, seed {ProjectionParams().seed}, all languages."
+)
 projections = {}
 for model in [m for m in (model_a, model_b) if m is not None]:
     with st.spinner(f"Projecting {model} (first time only: encode + UMAP)"):
@@ -58,20 +82,26 @@ for model in [m for m in (model_a, model_b) if m is not None]:
             projections[model] = ui_state.query(
                 "alignment:projection", model, sel.corpus_fp, params
             )
+        except NoWeightsError:  # a reference model away from the shipped settings
+            st.info(
+                f"{model}: only the bundle's default view can be shown (its weights are not "
+                "on this machine): reset the selection and UMAP settings to their defaults."
+            )
         except Exception as exc:  # e.g. a model folder that no longer exists here
-            st.error(f"{model}: cannot project ({exc})")
+            st.error(f"{model}: cannot project ({type(exc).__name__}: {exc})")
 if not projections:
     st.stop()
 
 first = next(iter(projections.values()))
 groups = sorted(first["group_id"].dropna().unique())
-ui_state.keep_valid("hd_al_group", [None, *groups])
+group_key = f"hd_al_group_{fp_key}"
+ui_state.keep_valid(group_key, [None, *groups])
+ui_state.init_state(group_key, groups[0] if groups else None)
 group = st.selectbox(
     "Join the translations of group",
     [None, *groups],
     format_func=lambda g: "—" if g is None else g,
-    key="hd_al_group",
-    index=1 if groups else 0,
+    key=group_key,
 )
 
 
@@ -114,7 +144,8 @@ for col, (model, frame) in zip(columns, projections.items(), strict=True):
 
 st.subheader("Translation statistics")
 st.caption(
-    "Over every answer sentence of the dataset: mean cosine between a sentence and its "
+    "Over the answer sentences of a seeded sample of parallel groups (numbers below): mean "
+    "cosine between a sentence and its "
     "translations vs. random non-translations (the gap is alignment), and translation "
     "retrieval accuracy: how often a sentence's nearest neighbour among all candidates of "
     "another language is its translation (mean over target languages)."
@@ -126,8 +157,11 @@ for model in projections:
             "alignment:alignment_stats", model, sel.corpus_fp, langs=list(langs) or None
         )
     except Exception as exc:
-        st.error(f"{model}: cannot compute alignment statistics ({exc})")
+        st.error(f"{model}: cannot compute alignment statistics ({type(exc).__name__}: {exc})")
         continue
+    st.caption(
+        f"{model}: {stats.n_groups:,} of {stats.n_groups_total:,} parallel groups (seeded sample)."
+    )
     stats_frames.append(stats.languages.assign(model=model))
 if stats_frames:
     import pandas as pd

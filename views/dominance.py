@@ -92,11 +92,20 @@ event = st.plotly_chart(fig_same, key="hd_dom_same", on_select="rerun", selectio
 
 # query-language preference (MLAIRE) and rank agreement of parallel queries (MultiEuP-v2)
 st.subheader("Query-language preference and rank agreement")
+# runs stored without top-k lists and ranks: said, with the reason, never shown as 0 or None
+missing = ui_state.query("tables:missing_detail", list(runs.values()))
+for model, run in runs.items():
+    if run in missing:
+        st.info(
+            f"**{model}**: LPR, top-1 split, MRC and own-language ranks are not stored for "
+            f"this run — {missing[run]}."
+        )
 pref = ui_state.query("tables:language_preference_table", list(runs.values()))
-if pref.empty:
-    st.caption("No ranks stored for these runs.")
+shown = [m for m, r in runs.items() if r not in missing and r in set(pref["run_id"])]
+if not shown:
+    st.caption("Not stored for these runs (see above).")
 else:
-    overall = pref[pref["query_lang"] == "all"].set_index("model_id").reindex(list(runs))
+    overall = pref[pref["query_lang"] == "all"].set_index("model_id").reindex(shown)
     summary = pd.DataFrame(
         {
             "model": overall.index,
@@ -116,7 +125,7 @@ else:
     )
     per_lang = pref[pref["query_lang"] != "all"]
     fig_lpr = go.Figure()
-    for model in runs:
+    for model in shown:
         part = per_lang[per_lang["model_id"] == model]
         fig_lpr.add_bar(x=part["query_lang"], y=part["lpr"], name=model)
     chance = per_lang.drop_duplicates("query_lang")
@@ -185,6 +194,10 @@ lang = c3.selectbox("Query language", langs, key="hd_dom_lang")
 worst_model = c4.selectbox("Model", list(runs), key="hd_dom_worst_model")
 n = c5.number_input("Rows", 1, 100, 10, key="hd_dom_n")
 worst = ui_state.query("tables:worst_queries", runs[worst_model], lang, int(n))
+if runs[worst_model] in missing:  # its ranks are not stored: no column of blanks
+    worst = worst.drop(columns=["same_lang_rank", "first_relevant_rank"], errors="ignore")
+    st.caption(f"Own-language ranks of {worst_model}: not stored for this run.")
+worst = worst.dropna(axis="columns", how="all")  # columns the run's detail level lacks
 st.dataframe(
     worst,
     hide_index=True,

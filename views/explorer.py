@@ -42,6 +42,13 @@ if mode == "Pick from the dataset":
     query_id = c2.selectbox(
         "Question", list(texts), format_func=lambda q: f"{texts[q]}  [{q}]", key="hd_exp_query"
     )
+    missing = ui_state.query("tables:missing_detail", [sel.run_of(m) for m in models])
+    for m in models:
+        if sel.run_of(m) in missing:
+            st.info(f"**{m}**: top-k lists not stored for this run — {missing[sel.run_of(m)]}.")
+    models = [m for m in models if sel.run_of(m) not in missing]
+    if not models:
+        st.stop()
     runs = [sel.run_of(m) for m in models]
     hits = ui_state.query("tables:query_hits", runs, query_id, k=k)
     relevant = ui_state.query("tables:query_relevant", runs, query_id)

@@ -165,13 +165,29 @@ def _evaluate(params: dict[str, Any], report: Report) -> dict[str, Any]:
 class CurveWatcher(threading.Thread):
     """Reads a run's live curve file each second and reports step, step time and ETA.
 
-    Rows older than the job (a previous run's file) are ignored until the trainer
-    truncates the file at its start.
+    The ETA is :func:`hybriddash.training.estimate.remaining_seconds`, the model of the
+    estimate before the run: the steps left at the run's median step time plus the
+    validation passes left at their measured time (``val_s_prior``, from earlier runs'
+    cards, until this run has timed one of its own). Rows older than the job (a previous
+    run's file) are ignored until the trainer truncates the file at its start.
     """
 
-    def __init__(self, path: Path, steps: int, report: Report, started: float) -> None:
+    def __init__(
+        self,
+        path: Path,
+        steps: int,
+        report: Report,
+        started: float,
+        *,
+        eval_every: int | None = None,
+        val_s_prior: float | None = None,
+    ) -> None:
+        from hybriddash.training.estimate import default_eval_every
+
         super().__init__(daemon=True, name="curve-watcher")
         self.path, self.steps, self.report, self.started = path, steps, report, started
+        self.eval_every = int(eval_every or default_eval_every(steps))
+        self.val_s_prior = val_s_prior
         self.stop_event = threading.Event()
 
     def run(self) -> None:
@@ -180,6 +196,7 @@ class CurveWatcher(threading.Thread):
 
     def poll(self) -> None:
         from hybriddash.training.curves import read_curve
+        from hybriddash.training.estimate import curve_timing, remaining_seconds
 
         try:
             if self.path.stat().st_mtime < self.started:
@@ -191,28 +208,47 @@ class CurveWatcher(threading.Thread):
         if train.empty:
             self.report(0.0, "loading model and data; validation before training")
             return
-        step = int(train["step"].max())
-        elapsed = train["elapsed_s"].to_numpy()
-        diffs = elapsed[1:] - elapsed[:-1]
-        step_s = float(sorted(diffs)[len(diffs) // 2]) if len(diffs) else None
-        # average time per step so far, validations included, from the first logged step
-        per_step = (elapsed[-1] - elapsed[0]) / (step - int(train["step"].iloc[0]) or 1)
-        eta = max(0.0, (self.steps - step) * per_step) if step > 1 else None
+        timing = curve_timing(curve.to_dict("records"))
+        step = timing.step
+        val_s = timing.val_s if timing.val_s is not None else self.val_s_prior
+        eta = (
+            remaining_seconds(step, self.steps, self.eval_every, timing.step_s, val_s)
+            if timing.step_s is not None
+            else None
+        )
         self.report(
             min(step / self.steps, 1.0),
             f"step {step}/{self.steps}, loss {train['value'].iloc[-1]:.4f}",
             eta_s=eta,
-            step_s=step_s,
+            step_s=timing.step_s,
         )
 
 
 def _train(params: dict[str, Any], report: Report) -> dict[str, Any]:
     from hybriddash.training.curves import live_curve_path
+    from hybriddash.training.estimate import estimate_wall_time
     from hybriddash.training.trainer import TrainConfig, train
 
     cfg_fields, options = split_train_params(params)
     cfg = TrainConfig(**cfg_fields)
-    watcher = CurveWatcher(live_curve_path(cfg.out), cfg.steps, report, time.time())
+    prior = estimate_wall_time(
+        base_model=cfg.base,
+        steps=cfg.steps,
+        batch_size=cfg.batch_size,
+        max_length=cfg.max_length,
+        freeze_embeddings=cfg.freeze_embeddings,
+        freeze_layers=cfg.freeze_layers,
+        bf16=cfg.bf16,
+        eval_every=cfg.effective_eval_every,
+    )
+    watcher = CurveWatcher(
+        live_curve_path(cfg.out),
+        cfg.steps,
+        report,
+        time.time(),
+        eval_every=cfg.effective_eval_every,
+        val_s_prior=None if prior is None else prior.val_s,
+    )
     watcher.start()
     try:
         result = train(cfg, **{"progress": True, **options})

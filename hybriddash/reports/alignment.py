@@ -37,6 +37,10 @@ PROJECTION_VERSION = "1"
 # ---------------------------------------------------------------------------
 
 
+class NoWeightsError(LookupError):
+    """A stored model whose weights are not on this machine (e.g. a reference model)."""
+
+
 def model_spec_for(model_id: str, *, store: ReadableStore | None = None) -> Any:
     """The :class:`~hybriddash.encoders.registry.ModelSpec` of a model in the store.
 
@@ -82,7 +86,10 @@ def model_spec_for(model_id: str, *, store: ReadableStore | None = None) -> Any:
         found = found or spec
     else:
         if found is None:
-            raise error  # type: ignore[misc]
+            raise NoWeightsError(
+                f"the weights of {model_id} are not on this machine (results loaded from a "
+                "bundle carry no weights; train or download the model to project it here)"
+            ) from error
         raise ValueError(
             f"model {model_id!r}: fingerprint {found.fingerprint} differs from "
             f"{stored['fingerprint']} stored when it was evaluated (models.fingerprint); "
@@ -319,6 +326,13 @@ def projection(
     cached = _frame(store, "SELECT item_id, x, y FROM projections WHERE projection_id = ?", [pid])
     if len(cached) == len(items):
         return items.merge(cached, on="item_id", how="left")
+    from hybriddash.reports.alignment_shipped import shipped_rows
+
+    shipped = shipped_rows("alignment_projection", model_id, fp, store=store)
+    if shipped is not None:
+        shipped = shipped[shipped["projection_id"] == pid]
+        if len(shipped) == len(items):  # the bundle's view of these exact settings
+            return items.merge(shipped[["item_id", "x", "y"]], on="item_id", how="left")
     spec = model_spec_for(model_id, store=store)
     parts = []
     for kind, prefix_kind in (("candidate", "passage"), ("query", "query")):
@@ -339,6 +353,29 @@ def projection(
         con.execute("DELETE FROM projections WHERE projection_id = ?", [pid])
         insert_frame(con, "projections", rows)
     return out
+
+
+def projection_source(model_id: str, corpus: str, *, store: ReadableStore | None = None) -> str:
+    """How the alignment page can show ``model_id`` on ``corpus``: ``"weights"`` (the
+    model is here: any projection), ``"shipped"`` (no weights, but a loaded bundle ships
+    its default view), or a sentence saying why it cannot be shown."""
+    from hybriddash.reports.alignment_shipped import shipped_rows
+
+    correction = _correction_of(model_id, store)
+    if correction is not None:
+        return (
+            f"a post-hoc correction ({correction[1]}) of {correction[0]}, fitted per "
+            f"evaluation: its view is {correction[0]}'s"
+        )
+    try:
+        model_spec_for(model_id, store=store)
+        return "weights"
+    except (LookupError, ValueError) as exc:
+        reason = str(exc)
+    fp = _corpus_fp(corpus, store)
+    if shipped_rows("alignment_projection", model_id, fp, store=store) is not None:
+        return "shipped"
+    return reason
 
 
 # umap-learn's numba kernels are compiled on first use in every process (about 20 s on
@@ -538,6 +575,30 @@ class AlignmentStats:
 
     pairs: pd.DataFrame
     languages: pd.DataFrame
+    n_groups: int = 0  # parallel groups whose answers were measured
+    n_groups_total: int = 0  # parallel groups of the (language-filtered) corpus
+
+
+# Translation statistics are measured on a seeded sample of this many parallel groups by
+# default: all of full XQuAD-R (1,190 groups x 11 languages) took minutes to encode on 2
+# cores for a model whose embeddings were not cached; the sample keeps it in seconds.
+STATS_GROUPS = 300
+
+
+def sample_groups(cands: pd.DataFrame, max_groups: int | None, seed: int) -> pd.DataFrame:
+    """Candidates answering ``max_groups`` parallel groups drawn with ``seed`` (all when
+    None or when the corpus has no more); a candidate of several groups is kept when any
+    of them is drawn. Same order as ``cands``."""
+    groups = sorted({g for gs in cands["groups"] if gs is not None for g in gs})
+    if max_groups is None or len(groups) <= max_groups:
+        return cands
+    chosen = set(np.random.default_rng(seed).choice(groups, size=max_groups, replace=False))
+    keep = [gs is not None and any(g in chosen for g in gs) for gs in cands["groups"]]
+    return cands[keep].reset_index(drop=True)
+
+
+def _n_groups(cands: pd.DataFrame) -> int:
+    return len({g for gs in cands["groups"] if gs is not None for g in gs})
 
 
 def alignment_stats(
@@ -546,17 +607,42 @@ def alignment_stats(
     *,
     langs: list[str] | None = None,
     seed: int = 0,
+    max_groups: int | None = STATS_GROUPS,
     mode: str | None = None,
     store: ReadableStore | None = None,
 ) -> AlignmentStats:
-    """Translation statistics (see :class:`AlignmentStats`) over all answer candidates."""
-    cands = corpus_candidates(corpus, store=store)
+    """Translation statistics (see :class:`AlignmentStats`) over the answer candidates of
+    ``max_groups`` parallel groups drawn with ``seed`` (None: every group).
+
+    A reference bundle's statistics of the same sample are read instead of computed
+    (the reference models' weights are not shipped); with ``langs``, their rows of those
+    languages.
+    """
+    from hybriddash.reports.alignment_shipped import shipped_stats
+
+    fp = _corpus_fp(corpus, store)
+    shipped = shipped_stats(model_id, fp, seed=seed, max_groups=max_groups, store=store)
+    if shipped is not None:
+        return shipped if not langs else restrict_stats(shipped, langs)
+    cands = corpus_candidates(fp, store=store)
     if langs:
         cands = cands[cands["lang"].isin(langs)].reset_index(drop=True)
+    total = _n_groups(cands)
+    cands = sample_groups(cands, max_groups, seed)
     spec = model_spec_for(model_id, store=store)
-    mode = mode or run_encode_mode(model_id, _corpus_fp(corpus, store), store)
+    mode = mode or run_encode_mode(model_id, fp, store)
     vectors = _encode(spec, cands["text"].tolist(), "passage", mode) if len(cands) else None
-    return translation_stats(cands, vectors, seed=seed)
+    stats = translation_stats(cands, vectors, seed=seed)
+    stats.n_groups, stats.n_groups_total = _n_groups(cands), total
+    return stats
+
+
+def restrict_stats(stats: AlignmentStats, langs: list[str]) -> AlignmentStats:
+    """``stats`` with only the pairs whose both languages are in ``langs``."""
+    pairs = stats.pairs[
+        stats.pairs["source_lang"].isin(langs) & stats.pairs["target_lang"].isin(langs)
+    ].reset_index(drop=True)
+    return AlignmentStats(pairs, language_means(pairs), stats.n_groups, stats.n_groups_total)
 
 
 def _group_incidence(groups: pd.Series) -> Any:
@@ -628,6 +714,11 @@ def translation_stats(
         rows,
         columns=["source_lang", "target_lang", "n", "cos_translation", "cos_random", "accuracy"],
     )
+    return AlignmentStats(pairs=pairs, languages=language_means(pairs))
+
+
+def language_means(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per source language, the unweighted mean of its pair rows (see :class:`AlignmentStats`)."""
     if pairs.empty:
         languages = pd.DataFrame(
             columns=["lang", "n_targets", "cos_translation", "cos_random", "gap", "accuracy"]
@@ -645,7 +736,7 @@ def translation_stats(
             .rename(columns={"source_lang": "lang"})
         )
         languages.insert(4, "gap", languages["cos_translation"] - languages["cos_random"])
-    return AlignmentStats(pairs=pairs, languages=languages)
+    return languages
 
 
 # ---------------------------------------------------------------------------

@@ -620,6 +620,54 @@ def language_preference_table(
     return out[columns].reset_index(drop=True)
 
 
+def missing_detail(run_ids: Sequence[str], *, store: ReadableStore | None = None) -> dict[str, str]:
+    """Runs stored without their per-query top-k lists and ranks, each with the reason.
+
+    Such runs (a reference bundle keeps the detail for uncorrected runs only, to stay
+    small) have no LPR, top-1 split, MRC, top-k lists or own-language ranks: pages say
+    "not stored for this run" instead of showing an empty or zero number.
+    """
+    run_ids = list(dict.fromkeys(run_ids))
+    if not run_ids:
+        return {}
+    found = _frame(
+        store,
+        """
+        SELECT r.run_id, r.correction,
+               EXISTS (SELECT 1 FROM topk_hits t WHERE t.run_id = r.run_id) AS has_topk,
+               EXISTS (SELECT 1 FROM query_relevant_ranks q WHERE q.run_id = r.run_id) AS has_ranks,
+               r.run_id IN (SELECT unnest(?)) AS is_reference
+        FROM runs r WHERE r.run_id IN (SELECT unnest(?))
+        """,
+        [sorted(_reference_run_ids(store)), run_ids],
+    )
+    out = {}
+    for row in found.itertuples():
+        if row.has_topk or row.has_ranks:
+            continue
+        if row.is_reference and isinstance(row.correction, str) and row.correction:
+            why = (
+                "the reference bundle keeps top-k lists and per-query ranks of uncorrected "
+                "runs only (to stay small); this run of a post-hoc correction has its "
+                "headline, language-pair and top-k share tables"
+            )
+        elif row.is_reference:
+            why = "the reference bundle stored this run without top-k lists and ranks"
+        else:
+            why = "this run was stored without top-k lists and per-query ranks"
+        out[str(row.run_id)] = why
+    return out
+
+
+def _reference_run_ids(store: ReadableStore | None) -> set[str]:
+    try:
+        from hybriddash.store.bundle import reference_run_ids
+
+        return reference_run_ids(store)  # type: ignore[arg-type]
+    except Exception:  # no reference table in an old store
+        return set()
+
+
 def _computed_language_preference(run_id: str, store: ReadableStore | None) -> pd.DataFrame | None:
     """:func:`language_preference_table` rows of one run from its stored ranks and top-k."""
     import numpy as np
@@ -654,6 +702,8 @@ def _computed_language_preference(run_id: str, store: ReadableStore | None) -> p
         "WHERE run_id = ? ORDER BY query_id, rank",
         [run_id],
     )
+    if hits.empty and rel.empty:
+        return None  # stored without top-k detail: nothing to compute from (missing_detail)
     nq = len(queries)
     k = int(hits["rank"].max()) if len(hits) else 0
     codes, _ = pd.factorize(hits["candidate_id"])

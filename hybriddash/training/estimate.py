@@ -13,6 +13,17 @@ where ``overhead_s(card) = wall_seconds - steps_done * step_seconds_median`` (lo
 validations, saving) of the card used. (Attention cost grows faster than linearly in
 the length, so long ``max_length`` values are underestimated somewhat.) With no card
 of that base model on this CPU there is no estimate: a first run measures it.
+
+Validation passes are counted apart when the cards' curves show them: a pass runs before
+the first step and after every ``eval_every``-th step, and one costs ``val_s`` (measured
+in the curve as the gap between two training steps around a validation, less one step)::
+
+    wall_s(new) = steps * step_s + passes(0, steps, E) * val_s + load_s(card)
+    load_s(card) = wall_seconds - steps_done * step_s(card) - passes(0, steps_done, E') * val_s
+
+The live ETA of a running job (:func:`remaining_seconds`, fed by the run's own curve) uses
+the same model from the current step on, so the estimate before the run and the ETA
+during it agree.
 """
 
 from __future__ import annotations
@@ -39,6 +50,70 @@ class WallTimeEstimate:
     step_s: float
     basis: str
     same_options: bool
+    val_s: float | None = None  # one validation pass, when the cards' curves show it
+
+
+def validation_passes(step: int, steps: int, eval_every: int, *, at_start: bool = False) -> int:
+    """Validation passes still to come after ``step`` of ``steps`` (one after each step
+    that is a multiple of ``eval_every``), plus the pass before step 1 when ``at_start``."""
+    every = max(1, int(eval_every))
+    return max(0, steps // every - step // every) + (1 if at_start else 0)
+
+
+def default_eval_every(steps: int) -> int:
+    """The trainer's default ``eval_every``: a tenth of the steps (at least 1)."""
+    return max(1, int(steps) // 10)
+
+
+@dataclass(frozen=True)
+class CurveTiming:
+    """What a (live or finished) curve says about speed, in seconds.
+
+    ``step_s``: median gap between consecutive training steps without a validation
+    between them; ``val_s``: median extra gap where a validation ran (None before the
+    first one after the start); ``step``: the last logged training step.
+    """
+
+    step: int
+    step_s: float | None
+    val_s: float | None
+
+
+def curve_timing(rows: list[dict[str, Any]]) -> CurveTiming:
+    """Step and validation-pass times of curve rows (see :mod:`hybriddash.training.curves`)."""
+    train = sorted(
+        (int(r["step"]), float(r["elapsed_s"]))
+        for r in rows
+        if r.get("split") == "train" and r.get("metric") == "loss"
+    )
+    validated = {
+        int(r["step"]) for r in rows if r.get("split") == "validation" and int(r["step"]) > 0
+    }
+    if not train:
+        return CurveTiming(0, None, None)
+    plain, around = [], []
+    for (s0, t0), (s1, t1) in zip(train, train[1:], strict=False):
+        if s1 != s0 + 1:
+            continue
+        (around if s0 in validated else plain).append(t1 - t0)
+    step_s = statistics.median(plain) if plain else None
+    val_s = (
+        statistics.median(max(0.0, gap - step_s) for gap in around)
+        if around and step_s is not None
+        else None
+    )
+    return CurveTiming(train[-1][0], step_s, val_s)
+
+
+def remaining_seconds(
+    step: int, steps: int, eval_every: int, step_s: float, val_s: float | None
+) -> float:
+    """Seconds left after ``step``: ``(steps - step) * step_s + passes * val_s``, where
+    ``passes`` = :func:`validation_passes` (``val_s`` None counts them as free)."""
+    rest = max(0, steps - step) * step_s
+    if val_s:
+        rest += validation_passes(step, steps, eval_every) * val_s
+    return rest
 
 
 def measured_runs(*, cpu: str | None = None) -> list[dict[str, Any]]:
@@ -70,6 +145,10 @@ def measured_runs(*, cpu: str | None = None) -> list[dict[str, Any]]:
                 "freeze_layers": int(cfg.get("freeze_layers", 0) or 0),
                 "bf16": bool(cfg.get("bf16", False)),
                 "steps_done": int(card.get("steps_done") or 0),
+                "eval_every": int(
+                    cfg.get("eval_every") or default_eval_every(int(cfg.get("steps", 0) or 0))
+                ),
+                "val_s": curve_timing(card.get("curve") or []).val_s,
                 "step_s": float(step_s),
                 "wall_s": float(card.get("wall_seconds") or 0.0),
                 "trained_at": card.get("trained_at", ""),
@@ -87,6 +166,7 @@ def estimate_wall_time(
     freeze_embeddings: bool = True,
     freeze_layers: int = 0,
     bf16: bool = False,
+    eval_every: int | None = None,
     runs: list[dict[str, Any]] | None = None,
 ) -> WallTimeEstimate | None:
     """The estimate for one configuration (see the module docstring); None without a
@@ -101,8 +181,18 @@ def estimate_wall_time(
     tokens = batch_size * max_length
     scaled = [r["step_s"] * tokens / (r["batch_size"] * r["max_length"]) for r in pool]
     step_s = statistics.median(scaled)
-    overheads = [max(0.0, r["wall_s"] - r["steps_done"] * r["step_s"]) for r in pool]
-    wall_s = steps * step_s + statistics.median(overheads)
+    val_times = [r["val_s"] for r in pool if r.get("val_s") is not None]
+    val_s = statistics.median(val_times) if val_times else None
+
+    def load_s(r: dict[str, Any]) -> float:
+        spent = r["steps_done"] * r["step_s"]
+        if val_s is not None and r.get("val_s") is not None:
+            spent += validation_passes(0, r["steps_done"], r["eval_every"], at_start=True) * val_s
+        return max(0.0, r["wall_s"] - spent)
+
+    every = int(eval_every or default_eval_every(steps))
+    passes = validation_passes(0, steps, every, at_start=True) if val_s is not None else 0
+    wall_s = steps * step_s + passes * (val_s or 0.0) + statistics.median(map(load_s, pool))
     latest = max(pool, key=lambda r: r["trained_at"])
     basis = (
         f"median of {len(pool)} earlier run(s) of {base_model} on this CPU"
@@ -111,4 +201,6 @@ def estimate_wall_time(
         f"{latest['step_s']:.3f} s/step at batch {latest['batch_size']} x "
         f"{latest['max_length']} tokens)"
     )
-    return WallTimeEstimate(wall_s, step_s, basis, bool(same_opts))
+    if val_s is not None:
+        basis += f"; {passes} validation passes of {val_s:.1f} s each"
+    return WallTimeEstimate(wall_s, step_s, basis, bool(same_opts), val_s)

@@ -329,6 +329,7 @@ def run_study(
                 "code_version": bundle.code_version(),
             },
         )
+        _ship_alignment(bundle_dir, piece.key, summary.model_id, summary.corpus_fp, store, log)
         done.append(piece.key)
         size = bundle.bundle_bytes(bundle_dir)
         log(
@@ -352,6 +353,28 @@ def run_study(
         "alpha_endpoints": endpoints,
         "corrections": corrections,
     }
+
+
+def _ship_alignment(
+    bundle_dir: Path, key: str, model_id: str, corpus_fp: str, store: Any, log: Any
+) -> None:
+    """Add the alignment page's default projection and sampled translation statistics of
+    the piece's model to the piece (:mod:`hybriddash.reports.alignment_shipped`), while
+    its weights exist: a bundle ships no weights, so this is the only chance. A failure
+    is logged and leaves the piece as it was (its results do not depend on it)."""
+    import os
+
+    from hybriddash.reports.alignment_shipped import write_piece_alignment
+
+    if os.environ.get("HYBRIDDASH_SHIP_ALIGNMENT", "1").strip().lower() in {"0", "off", "no"}:
+        return  # (the fast tests: a UMAP compiles numba kernels for half a minute)
+    t0 = time.time()
+    try:
+        write_piece_alignment(bundle_dir, key, [(model_id, corpus_fp)], store=store)
+    except Exception as exc:  # never lose a finished piece over its alignment view
+        log(f"   alignment view of {key} not shipped: {type(exc).__name__}: {exc}")
+        return
+    log(f"   alignment view of {key} shipped ({time.time() - t0:.0f} s)")
 
 
 # profile fields that may differ between the machines of one study
