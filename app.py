@@ -42,6 +42,7 @@ navigation = st.navigation(
 # ui_state.selection(). It is dropped after the page ran: Streamlit runs a page file
 # directly (without this script) when a fresh server process is first asked for a deep
 # link, and AppTest does so on every rerun; such a page then draws the sidebar itself.
+ui_state.keep_forms(navigation.title)  # e.g. the Train form survives a visit elsewhere
 st.session_state[ui_state.SELECTION_KEY] = ui_state.sidebar()
 ui_jobs.sidebar_status()  # running jobs on every page; reruns the app when one ends
 try:

@@ -218,13 +218,11 @@ class Selection:
 
 
 def model_label(model_id: str, models: pd.DataFrame) -> str:
-    """``model_id`` with its kind/sampler, e.g. ``trained/hyb (trained, hybrid)``."""
-    row = models[models["model_id"] == model_id]
-    if row.empty:
-        return model_id
-    kind, sampler = row["kind"].iloc[0], row["sampler"].iloc[0]
-    tag = kind if not isinstance(sampler, str) else f"{kind}, {sampler}"
-    return f"{model_id} ({tag})"
+    """The human label of a model (:func:`hybriddash.reports.labels.model_label`):
+    strategy, α, seed, training data, correction; the id goes in tooltips."""
+    from hybriddash.reports.labels import model_label as label
+
+    return label(model_id, models)
 
 
 _PENDING_KEY = "_hd_pending"
@@ -313,15 +311,18 @@ def sidebar() -> Selection:
         # state; the shadow copy brings the user's choice back
         remembered = st.session_state.get(MODELS_KEY, st.session_state.get(_LAST_MODELS_KEY, []))
         chosen = list(dict.fromkeys(m for m in remembered if m in available))
-        if not chosen:
-            chosen = available[:MAX_DEFAULT_MODELS]
+        if not chosen:  # a new session: the study's question, base vs mono vs X-Y vs hybrid
+            from hybriddash.reports.labels import default_comparison
+
+            chosen = default_comparison(available, models, MAX_DEFAULT_MODELS)
         st.session_state[MODELS_KEY] = chosen
+        ids = "; ".join(f"{model_label(m, models)} = `{m}`" for m in chosen)
         model_ids = st.multiselect(
             "Models",
             available,
             format_func=lambda m: model_label(m, models),
             key=MODELS_KEY,
-            help="Each model's newest run on the dataset is shown.",
+            help=f"Each model's newest run on the dataset is shown. Model ids: {ids}",
         )
         st.session_state[_LAST_MODELS_KEY] = list(model_ids)
         st.caption(f"Store: `{current_store().path}`")
@@ -329,6 +330,32 @@ def sidebar() -> Selection:
     name = corpora.loc[corpora["corpus_fp"] == corpus_fp, "name"].iloc[0]
     latest = query("tables:latest_runs", corpus_fp, list(model_ids))
     return Selection(corpus_fp, name, list(model_ids), latest, corpora)
+
+
+# Widgets of a form that keeps its values while the user visits other pages (Streamlit
+# drops a widget's state on a run that does not draw it): page -> widget keys.
+KEPT_FORMS = {
+    "Train a model": (
+        "hd_train_sampler", "hd_train_alpha", "hd_train_base", "hd_train_data",
+        "hd_train_langs", "hd_train_articles", "hd_train_steps", "hd_train_bs", "hd_train_lr",
+        "hd_train_maxlen", "hd_train_freeze_emb", "hd_train_freeze_layers", "hd_train_bf16",
+        "hd_train_seed", "hd_train_wd", "hd_train_warmup", "hd_train_valfrac",
+        "hd_train_eval_every", "hd_train_patience", "hd_train_valmap", "hd_train_out",
+        "hd_train_overwrite", "hd_train_eval_after", "hd_train_overlay",
+        "hd_train_extra_pairs", "hd_train_extra_share",
+    ),
+}  # fmt: skip
+
+
+def keep_forms(page_title: str) -> None:
+    """On a run of any other page, re-assign the kept forms' values, which makes them
+    plain session state that survives until the form's page draws its widgets again."""
+    for title, keys in KEPT_FORMS.items():
+        if title == page_title:
+            continue
+        for key in keys:
+            if key in st.session_state:
+                st.session_state[key] = st.session_state[key]
 
 
 def reference_caption() -> None:
@@ -347,6 +374,23 @@ def selection() -> Selection:
     """
     sel = st.session_state.get(SELECTION_KEY)
     return sel if isinstance(sel, Selection) else sidebar()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def texts_to_encode(
+    dataset_id: str, langs: tuple[str, ...] = (), articles: int = 0, stamp: int = 0
+) -> int | None:
+    """Distinct query texts + distinct candidate texts of the evaluated corpus (the
+    subset of ``langs`` and the first ``articles`` articles when given): what an
+    evaluation encodes, a repeated text once. None when the dataset cannot be loaded
+    here. ``stamp``: :func:`uploads_stamp` (an upload replaced)."""
+    from hybriddash.data.datasets import load_dataset
+
+    try:
+        corpus = load_dataset(dataset_id, langs=list(langs) or None, articles=articles or None)
+    except Exception:  # the caller falls back to the dataset's listed size
+        return None
+    return len({q.text for q in corpus.queries}) + len({c.text for c in corpus.candidates})
 
 
 def evaluation_estimate(n_texts: int, model_id: str | None = None) -> timings.Estimate | None:

@@ -155,3 +155,112 @@ def test_alignment_page_shows_a_shipped_view_and_never_offers_a_model_without_we
     at.slider(key="hd_al_groups").set_value(5).run()
     assert not at.exception and not at.error
     assert any("only the bundle's default view" in i.value for i in at.info)
+
+
+def test_train_page_suggested_name_follows_steps_until_the_user_names_the_model(
+    tmp_artifacts: Path, tiny_model_spec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from hybriddash import config, jobs
+    from hybriddash.store.db import Store
+    from hybriddash.store.writes import register_model
+
+    monkeypatch.setattr(jobs, "ensure_worker", lambda: False)
+    register_model(Store(config.store_path()), tiny_model_spec)
+    page = str(Path(__file__).resolve().parent.parent / "views" / "train.py")
+    at = AppTest.from_file(page, default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    first = at.text_input(key="hd_train_out").value
+    assert first.endswith("-100")
+    at.number_input(key="hd_train_steps").set_value(60).run()
+    assert at.text_input(key="hd_train_out").value == first.removesuffix("-100") + "-60"
+    at.text_input(key="hd_train_out").input("mine").run()
+    at.number_input(key="hd_train_steps").set_value(70).run()
+    assert at.text_input(key="hd_train_out").value == "mine"  # the user's name stays
+    assert not at.exception
+
+
+def test_a_binary_upload_is_named_for_what_it_is() -> None:
+    from hybriddash.data.upload import UploadRejected, validate_upload
+
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    with pytest.raises(UploadRejected) as refused:
+        validate_upload([("corpus.csv", png)], "img")
+    messages = [p.message for p in refused.value.problems]
+    assert any("this is a PNG image" in m for m in messages), messages
+    assert not any("Latin-1" in m for m in messages)
+
+
+def _models_frame():
+    import pandas as pd
+
+    card = lambda seed: json.dumps({"config": {"seed": seed}})  # noqa: E731
+    rows = [
+        ("base-m", "offline-base", None, None, None, None, None),
+        ("trained/repro-x-mono-s1", "trained", "mono", 1.0, card(1), "mlqa-r", None),
+        ("trained/repro-x-mono-s0", "trained", "mono", 1.0, card(0), "mlqa-r", None),
+        ("trained/repro-x-cross-s0", "trained", "cross", 0.0, card(0), "mlqa-r", None),
+        ("trained/repro-x-hybrid-a0.25-s0", "trained", "hybrid", 0.25, card(0), "mlqa-r", None),
+        ("trained/repro-x-hybrid-s0", "trained", "hybrid", 0.5, card(0), "mlqa-r", None),
+        ("trained/mine", "trained", "hybrid", 0.5, card(3), "sample", None),
+        ("trained/repro-x-hybrid-s0 + center-docs", None, None, None, None, None, "center-docs"),
+    ]
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "model_id",
+            "kind",
+            "sampler",
+            "alpha",
+            "training_card",
+            "train_dataset",
+            "correction",
+        ],
+    )
+    frame["correction_of"] = [None] * 7 + ["trained/repro-x-hybrid-s0"]
+    return frame
+
+
+def test_models_get_one_human_label_from_strategy_alpha_seed_data_and_correction() -> None:
+    from hybriddash.reports.labels import model_label
+
+    models = _models_frame()
+    assert model_label("base-m", models) == "base · base-m"
+    assert model_label("trained/repro-x-mono-s1", models) == "X-X-mono · seed 1 · trained on mlqa-r"
+    assert model_label("trained/repro-x-hybrid-a0.25-s0", models).startswith(
+        "Hybrid α=0.25 · seed 0"
+    )
+    assert model_label("trained/mine", models) == "Hybrid · seed 3 · trained on sample · mine"
+    assert (
+        model_label("trained/repro-x-hybrid-s0 + center-docs", models)
+        == "Hybrid · seed 0 · trained on mlqa-r + center-docs"
+    )
+    assert model_label("unknown", models) == "unknown"
+
+
+def test_a_new_session_starts_on_base_mono_cross_and_hybrid() -> None:
+    from hybriddash.reports.labels import default_comparison
+
+    models = _models_frame()
+    available = list(models["model_id"])
+    assert default_comparison(available, models) == [
+        "base-m",
+        "trained/repro-x-mono-s0",  # the lowest seed, whatever the order
+        "trained/repro-x-cross-s0",
+        "trained/repro-x-hybrid-s0",  # alpha 0.5 only, never a corrected encoder
+    ]
+    assert default_comparison(["base-m", "trained/mine"], models) == ["base-m", "trained/mine"]
+
+
+def test_overview_estimate_counts_the_distinct_texts_of_a_subset() -> None:
+    from hybriddash import ui_state
+    from hybriddash.data.datasets import load_dataset
+
+    corpus = load_dataset("sample", langs=["en", "de"])
+    expected = len({q.text for q in corpus.queries}) + len({c.text for c in corpus.candidates})
+    full = load_dataset("sample")
+    assert ui_state.texts_to_encode("sample", ("en", "de")) == expected
+    assert expected < len(full.queries) + len(full.candidates)
+    assert ui_state.texts_to_encode("no-such-dataset") is None

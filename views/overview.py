@@ -279,8 +279,13 @@ else:
         if fit_on:
             command += ["--fit-on", fit_on]
     n_texts = int((ds_row["queries"] or 0) + (ds_row["candidates"] or 0))
+    subset = ""
+    if langs or articles:  # count what the subset really encodes
+        counted = ui_state.texts_to_encode(
+            dataset_id, tuple(langs), int(articles), ui_state.uploads_stamp()
+        )
+        n_texts, subset = (n_texts, " (less for this subset)") if counted is None else (counted, "")
     estimate = ui_state.evaluation_estimate(n_texts, model_id)
-    subset = " (less for a subset)" if langs or articles else ""
     if estimate is None:
         st.caption(
             f"{dataset_id}: {n_texts:,} texts to encode. No evaluation has been timed on this "

@@ -183,10 +183,12 @@ with st.expander("More options"):
     )
 
 default_name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{sampler}-{train_data}-{int(steps)}")
+# the suggestion follows the options (e.g. Steps) until the user types a name of their own
+if st.session_state.get("hd_train_out") in (None, st.session_state.get("_hd_train_suggested")):
+    st.session_state["hd_train_out"] = default_name
+st.session_state["_hd_train_suggested"] = default_name
 o1, o2 = st.columns([3, 1])
-out = o1.text_input(
-    "Model name", value=default_name, key="hd_train_out", help="becomes trained/<name>"
-).strip()
+out = o1.text_input("Model name", key="hd_train_out", help="becomes trained/<name>").strip()
 overwrite = o2.checkbox(
     "Replace a model of that name", key="hd_train_overwrite", help="trained with other options"
 )

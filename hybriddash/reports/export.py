@@ -190,6 +190,18 @@ def headline_export(
                 "paired randomization test over queries, Holm-corrected across the 4 settings"
             )
         )
+        p_columns = [f"p_{m}" for m in HEADLINE_SETTINGS]
+        untested = [
+            str(row["model_id"])
+            for _, row in data.iterrows()
+            if row["model_id"] != baseline and row[p_columns].isna().all()
+        ]
+        if untested:
+            notes.append(
+                f"No p-values for {', '.join(untested)}: the paired test needs per-query "
+                f"results of the same queries in both runs, and these runs share none with "
+                f"{baseline}'s (another subset of the corpus, or per-query rows not stored)."
+            )
     return ExportTable(
         "headline",
         data,
@@ -376,6 +388,14 @@ def queries_export(
         for _, r in data.iterrows()
     ]
     notes = ["AP cross: mean over the other candidate languages; multi: pooled candidates."]
+    slim = ["ndcg_at_10", "recall_at_100", "first_relevant_rank"]
+    blank = [m for m, part in data.groupby("model_id", sort=False) if part[slim].isna().all().all()]
+    if blank:
+        notes.append(
+            f"nDCG@10, recall@100 and first relevant rank are not stored for the runs of "
+            f"{', '.join(blank)} (a reference bundle keeps them for uncorrected runs only): "
+            "their cells are empty, not zero."
+        )
     return ExportTable("queries", data, header, body, f"Per-query results on {corpus}.", notes)
 
 

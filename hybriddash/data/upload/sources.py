@@ -177,9 +177,48 @@ def collect_files(
     return raw
 
 
+# leading bytes of common binary formats -> what the file is (for the refusal message)
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx/.docx file is one too)"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"\xd0\xcf\x11\xe0", "an old Microsoft Office file (.xls/.doc)"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\x7fELF", "an executable program"),
+    (b"PAR1", "a Parquet file"),
+)
+
+
+def describe_binary(data: bytes) -> str | None:
+    """What a binary file looks like ("a PNG image"), or None for text.
+
+    Known formats by their leading bytes; any other file with a NUL byte in its first
+    8 KiB is "binary data" (UTF-8 text never holds NUL; UTF-16 is checked before this).
+    """
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            return what
+    return "binary data (it holds NUL bytes)" if b"\x00" in data[:8192] else None
+
+
 def decode_text(file: UploadFile, log: ProblemLog) -> str | None:
     """UTF-8 text of ``file`` (a leading BOM is dropped); None (and a problem) otherwise."""
     data = file.data
+    binary = describe_binary(data) if not data.startswith((b"\xff\xfe", b"\xfe\xff")) else None
+    if binary is not None:
+        log.add(
+            file.name,
+            None,
+            None,
+            f"this is {binary}, not a text file: expected UTF-8 text (CSV, TSV, JSON or "
+            "JSONL), a Parquet table or a zip of them",
+            "encoding",
+        )
+        return None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         log.add(
             file.name,
