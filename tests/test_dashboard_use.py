@@ -42,6 +42,9 @@ def test_eta_counts_the_validation_passes_left() -> None:
     assert validation_passes(0, 30, 5, at_start=True) == 7
     assert remaining_seconds(12, 30, 5, timing.step_s, timing.val_s) == 18 * 1.0 + 4 * 10.0
     assert remaining_seconds(12, 30, 5, 1.0, None) == 18.0  # no pass timed yet
+    # at step 30 of 30 before its validation is logged: that pass and the saving remain
+    assert remaining_seconds(30, 30, 5, 1.0, 10.0, pending_validation=True, finish_s=5.0) == 15.0
+    assert timing.load_s == 5.0 and 10 in timing.validated
 
 
 def test_estimate_before_the_run_counts_validation_passes_from_cards(

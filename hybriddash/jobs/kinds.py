@@ -212,7 +212,15 @@ class CurveWatcher(threading.Thread):
         step = timing.step
         val_s = timing.val_s if timing.val_s is not None else self.val_s_prior
         eta = (
-            remaining_seconds(step, self.steps, self.eval_every, timing.step_s, val_s)
+            remaining_seconds(
+                step,
+                self.steps,
+                self.eval_every,
+                timing.step_s,
+                val_s,
+                pending_validation=step % self.eval_every == 0 and step not in timing.validated,
+                finish_s=timing.load_s,
+            )
             if timing.step_s is not None
             else None
         )

@@ -23,7 +23,8 @@ in the curve as the gap between two training steps around a validation, less one
 
 The live ETA of a running job (:func:`remaining_seconds`, fed by the run's own curve) uses
 the same model from the current step on, so the estimate before the run and the ETA
-during it agree.
+during it agree; it adds the validation of the current step when not logged yet, and the
+run's loading time as the measure of saving the model at the end.
 """
 
 from __future__ import annotations
@@ -71,12 +72,16 @@ class CurveTiming:
 
     ``step_s``: median gap between consecutive training steps without a validation
     between them; ``val_s``: median extra gap where a validation ran (None before the
-    first one after the start); ``step``: the last logged training step.
+    first one after the start); ``step``: the last logged training step; ``load_s``:
+    seconds before the first row (loading the model and data), the measure of what
+    saving the model costs at the end; ``validated``: steps with a logged validation.
     """
 
     step: int
     step_s: float | None
     val_s: float | None
+    load_s: float = 0.0
+    validated: frozenset[int] = frozenset()
 
 
 def curve_timing(rows: list[dict[str, Any]]) -> CurveTiming:
@@ -89,8 +94,10 @@ def curve_timing(rows: list[dict[str, Any]]) -> CurveTiming:
     validated = {
         int(r["step"]) for r in rows if r.get("split") == "validation" and int(r["step"]) > 0
     }
+    first = min((float(r["elapsed_s"]) for r in rows), default=0.0)
+    all_validated = frozenset(int(r["step"]) for r in rows if r.get("split") == "validation")
     if not train:
-        return CurveTiming(0, None, None)
+        return CurveTiming(0, None, None, first, all_validated)
     plain, around = [], []
     for (s0, t0), (s1, t1) in zip(train, train[1:], strict=False):
         if s1 != s0 + 1:
@@ -102,17 +109,30 @@ def curve_timing(rows: list[dict[str, Any]]) -> CurveTiming:
         if around and step_s is not None
         else None
     )
-    return CurveTiming(train[-1][0], step_s, val_s)
+    return CurveTiming(train[-1][0], step_s, val_s, first, all_validated)
 
 
 def remaining_seconds(
-    step: int, steps: int, eval_every: int, step_s: float, val_s: float | None
+    step: int,
+    steps: int,
+    eval_every: int,
+    step_s: float,
+    val_s: float | None,
+    *,
+    pending_validation: bool = False,
+    finish_s: float = 0.0,
 ) -> float:
-    """Seconds left after ``step``: ``(steps - step) * step_s + passes * val_s``, where
-    ``passes`` = :func:`validation_passes` (``val_s`` None counts them as free)."""
-    rest = max(0, steps - step) * step_s
+    """Seconds left after ``step``::
+
+        (steps - step) * step_s + (passes + pending) * val_s + finish_s
+
+    ``passes`` = :func:`validation_passes` after ``step``; ``pending``: the validation of
+    ``step`` itself has not been logged yet; ``finish_s``: saving and registering the
+    model after the last step (``val_s`` None counts the passes as free)."""
+    rest = max(0, steps - step) * step_s + finish_s
     if val_s:
-        rest += validation_passes(step, steps, eval_every) * val_s
+        passes = validation_passes(step, steps, eval_every) + (1 if pending_validation else 0)
+        rest += passes * val_s
     return rest
 
 
