@@ -29,7 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="model id (multilingual-e5-small-q4, trained/<name>), folder or hub id",
     )
     parser.add_argument(
-        "--dataset", required=True, help="dataset id: xquad-r, mlqa-r, sample, upload:<name>"
+        "--dataset",
+        required=True,
+        help="dataset id (xquad-r, mlqa-r, tico-19, xnli, tatoeba, tydiqa-goldp, sample, "
+        "upload:<name>) with an optional selector: tico-19[domain=pubmed], "
+        "tico-19[en,fr,sw], xnli[split=test], tatoeba[af,de], xquad-r[articles=8]",
     )
     parser.add_argument(
         "--langs", help="comma-separated languages to keep, e.g. en,de,zh (default: all)"
@@ -126,6 +130,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     to_stdout = args.json == "-"
     out = sys.stderr if to_stdout else sys.stdout
     print_summary(summary, out)
+    print_suite_measures(summary, out)
     if summary.contaminated:
         print_contamination_warning(summary, sys.stderr)
     if args.json:
@@ -177,7 +182,14 @@ def print_summary(summary: RunSummary, out: TextIO) -> None:
     for name, value, note in rows:
         print(f"  {name:<18} {_fmt(value, name == 'rank distance'):>8}   {note}", file=out)
     langs = s.languages
-    if len(langs) > 1 or s.pairs:
+    if len(langs) > MAX_MATRIX_LANGS:
+        print(file=out)
+        print(
+            f"{len(langs)} languages: the pair matrix is left out here (see the Language "
+            "pairs page or `export`)",
+            file=out,
+        )
+    elif len(langs) > 1 or s.pairs:
         print(file=out)
         print("mAP, query language (rows) x candidate language (columns); all = pooled", file=out)
         width = 6
@@ -186,6 +198,40 @@ def print_summary(summary: RunSummary, out: TextIO) -> None:
             cells = [_fmt(s.pairs.get(f"{q}-{c}"), False, blank=True) for c in langs]
             cells.append(_fmt(s.multilingual_by_lang.get(q), False, blank=True))
             print(f"  {q:<4}" + "".join(f"{v:>{width}}" for v in cells), file=out)
+
+
+MAX_MATRIX_LANGS = 16  # wider pair matrices are not printed (Tatoeba: 113 languages)
+
+
+def print_suite_measures(summary: RunSummary, out: TextIO) -> None:
+    """Bitext accuracy (P@1) per direction and the language-ID probe, from the store."""
+    from hybriddash.store import reads
+
+    bitext = reads.bitext_accuracy(summary.run_id)
+    probe = reads.language_probe(summary.run_id)
+    if bitext.empty and probe.empty:
+        return
+    print(file=out)
+    if not bitext.empty:
+        to_en = bitext[bitext["cand_lang"] == "en"]
+        from_en = bitext[bitext["query_lang"] == "en"]
+        line = f"  bitext accuracy    {_fmt(bitext['accuracy'].mean(), False):>8}   mean P@1 over {len(bitext)} directed pairs"
+        print(line, file=out)
+        if len(to_en) and len(from_en):
+            print(
+                f"    X -> en {_fmt(to_en['accuracy'].mean(), False)}, en -> X "
+                f"{_fmt(from_en['accuracy'].mean(), False)} (mean over {len(to_en)} languages)",
+                file=out,
+            )
+    overall = probe[probe["lang"] == "all"]
+    if len(overall):
+        row = overall.iloc[0]
+        print(
+            f"  language-ID probe  {_fmt(row['accuracy'], False):>8}   {int(row['n_folds'])}-fold "
+            f"linear probe on {int(row['n_samples'])} candidates (chance {_fmt(row['chance'], False)}; "
+            "lower = more language-agnostic)",
+            file=out,
+        )
 
 
 def _fitted_on(s: RunSummary) -> str:

@@ -320,3 +320,26 @@ def training_curves(model_ids: Sequence[str], *, store: Source = None) -> pd.Dat
             f"({', '.join('?' * len(model_ids))}) ORDER BY model_id, split, metric, step",
             list(model_ids),
         ).df()
+
+
+# ---- issue 23: bitext accuracy, language-ID probe ------------------------------------
+def bitext_accuracy(run_id: str, *, store: Source = None) -> pd.DataFrame:
+    """P@1 per cross-lingual pair of a run (``run_bitext_accuracy``): query_lang,
+    cand_lang, accuracy, n_queries; empty for a run stored before schema 5."""
+    return _frame(
+        store,
+        "SELECT query_lang, cand_lang, accuracy, n_queries FROM run_bitext_accuracy "
+        "WHERE run_id = ? ORDER BY query_lang, cand_lang",
+        [run_id],
+    )
+
+
+def language_probe(run_id: str, *, store: Source = None) -> pd.DataFrame:
+    """Language-ID probe of a run (``run_language_probe``): lang ('all' = overall),
+    accuracy, chance, n_samples, n_folds; empty for a run stored before schema 5."""
+    return _frame(
+        store,
+        "SELECT lang, accuracy, chance, n_samples, n_folds FROM run_language_probe "
+        "WHERE run_id = ? ORDER BY lang = 'all' DESC, lang",
+        [run_id],
+    )
