@@ -170,7 +170,7 @@ def test_a_model_trained_with_extra_pairs_records_them_and_their_segments(
         cfg, corpus=sample_corpus, base_spec=tiny_model_spec, progress=False, store=store
     )
     info = result.card["extra_pairs"]
-    assert info["split"] == "train" and info["split_proof"]["clean"] is True
+    assert info["split"] == ["train"] and info["split_proof"]["sample[split=train]"]["clean"]
     assert info["n_pairs"] > 0 and info["share_of_cross_batches"] == 0.5
     assert "+ sample[split=train] pairs" in result.card["description"]
     extra = load_pair_source("sample[split=train]")
@@ -185,3 +185,14 @@ def test_a_model_trained_with_extra_pairs_records_them_and_their_segments(
     # the extra source (the main corpus here is the whole sample, so it is excluded)
     test = split_corpus(sample_corpus, "test")
     assert not check_contamination(test, training_groups_of(extra)).contaminated
+
+
+def test_several_sources_join_into_one_corpus(sample_corpus):
+    from hybriddash.training.extra_pairs import load_pair_source
+
+    joined = load_pair_source("sample[split=train]; sample[split=test]")
+    train, test = split_corpus(sample_corpus, "train"), split_corpus(sample_corpus, "test")
+    assert len(joined.queries) == len(train.queries) + len(test.queries)
+    assert joined.subset["sources"] == ["sample[split=train]", "sample[split=test]"]
+    with pytest.raises(ValueError, match="no source given"):
+        TrainConfig(out="m", extra_pairs=" ; ")

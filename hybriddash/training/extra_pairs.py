@@ -143,13 +143,39 @@ def parse_pair_source(spec: str) -> PairSource:
     return PairSource(spec.strip(), dataset, split, langs)
 
 
+def parse_pair_sources(spec: str) -> list[PairSource]:
+    """A ``;``-separated list of source specs (e.g. two domains of one corpus)."""
+    parts = [p for p in (x.strip() for x in spec.split(";")) if p]
+    if not parts:
+        raise ValueError(f"--extra-pairs {spec!r}: no source given")
+    return [parse_pair_source(p) for p in parts]
+
+
 def load_pair_source(spec: str | PairSource) -> Corpus:
-    """The corpus an ``--extra-pairs`` spec names (languages and split applied)."""
+    """The corpus an ``--extra-pairs`` spec names (languages and split applied); several
+    ``;``-separated sources are joined into one corpus (their ids must not collide)."""
     from hybriddash.data.datasets import load_dataset
 
-    src = parse_pair_source(spec) if isinstance(spec, str) else spec
-    corpus = load_dataset(src.dataset, langs=list(src.langs) if src.langs else None)
-    return split_corpus(corpus, src.split) if src.split else corpus
+    sources = parse_pair_sources(spec) if isinstance(spec, str) else [spec]
+    parts = []
+    for src in sources:
+        corpus = load_dataset(src.dataset, langs=list(src.langs) if src.langs else None)
+        parts.append(split_corpus(corpus, src.split) if src.split else corpus)
+    if len(parts) == 1:
+        return parts[0]
+    # distractors (judged for no query) are on both sides of a split: keep one copy
+    candidates = {}
+    for c in (c for p in parts for c in p.candidates):
+        if candidates.setdefault(c.id, c) != c:
+            raise ValueError(f"--extra-pairs {spec}: candidate id {c.id!r} differs between sources")
+    return Corpus(
+        parts[0].dataset_id,
+        list(candidates.values()),
+        [q for p in parts for q in p.queries],
+        {k: v for p in parts for k, v in p.relevant.items()},
+        subset={"sources": [s.spec for s in sources]},
+        notes=[n for p in parts for n in p.notes],
+    )
 
 
 def extra_pair_table(corpus: Corpus, *, component_offset: int) -> PairTable:

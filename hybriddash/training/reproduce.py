@@ -101,6 +101,15 @@ class Profile:
     # seeds of the alpha sweep (None: ``seeds``); the core strategies may have more seeds
     # than the sweep (issue 22: 5 seeds where seed variance decides the verdicts)
     sweep_seeds: tuple[int, ...] | None = None
+    # the research questions (issue 24, ``questions``): the evaluation suites every piece
+    # is evaluated on (dataset specs, hybriddash.training.extra_pairs.load_pair_source),
+    # the extra parallel pairs of the "hybrid + domain pairs" pieces and their share of a
+    # cross-lingual batch, and the study profile whose models (same configuration, same
+    # seeds) this profile shares instead of training them again
+    suites: tuple[str, ...] = ()
+    extra_pairs: str | None = None
+    extra_share: float = 0.5
+    shares_models_with: str | None = None
 
     @property
     def alpha_sweep_seeds(self) -> tuple[int, ...]:
@@ -123,9 +132,11 @@ class Profile:
         train_data: str,
         seed: int,
         alpha: float | None = None,
+        extra_pairs: str | None = None,
     ) -> Any:
         """The :class:`~hybriddash.training.trainer.TrainConfig` of one training of this
-        profile (``alpha`` defaults to the profile's)."""
+        profile (``alpha`` defaults to the profile's; ``extra_pairs`` with the profile's
+        ``extra_share``)."""
         from hybriddash.training.trainer import TrainConfig
 
         return TrainConfig(
@@ -144,6 +155,8 @@ class Profile:
             freeze_layers=self.freeze_layers,
             bf16=self.uses_bf16(),
             eval_every=self.eval_every,
+            extra_pairs=extra_pairs,
+            extra_share=self.extra_share,
         )
 
 
@@ -660,3 +673,40 @@ def paper_numbers_markdown(differs: str | None = None) -> list[str]:
         "",
     ]
     return lines
+
+
+#: TICO-19 source domains as the suites' loader names them (``tico-19[domain=...]``);
+#: the questions' rules (docs/results.md) pool them as in-domain / out-of-domain /
+#: biomedical.
+TICO_DOMAINS = ("wikipedia", "pubmed", "cmu", "wikivoyage", "wikinews", "wikisource")
+BIOMEDICAL_DOMAINS = ("pubmed", "cmu")
+
+# The research questions (issue 24): the standard budget, seeds 3-5 (3 and 4 are the
+# standard study's 5-seed extension: the same models), every piece evaluated on the
+# suites at their default subsets (TICO-19 on the test side of the segment-id split, per
+# domain); the "hybrid + domain pairs" pieces add the biomedical TICO-19 training pairs.
+PROFILES["questions"] = Profile(
+    **{
+        **{f: getattr(PROFILES["standard"], f) for f in PROFILES["standard"].__dataclass_fields__},
+        "name": "questions",
+        "seeds": (3, 4, 5),
+        "sweep_seeds": None,
+        "alpha_sweep": (),
+        "corrections": (),
+        "suites": (
+            *(f"tico-19[domain={d},split=test]" for d in TICO_DOMAINS),
+            "xnli",
+            "tatoeba",
+            "tydiqa-goldp",
+        ),
+        "extra_pairs": ";".join(f"tico-19[domain={d},split=train]" for d in BIOMEDICAL_DOMAINS),
+        "extra_share": 0.5,
+        "shares_models_with": "standard",
+        "note": (
+            "QUESTIONS PROFILE: the standard budget (200 steps x 16 pairs, validation every 50, "
+            "float32), seeds 3-5; base, X-X-mono, X-Y, hybrid on MLQA-R and hybrid + TICO-19 "
+            "biomedical pairs, each evaluated on TICO-19 (test split, per domain), XNLI, "
+            "Tatoeba and TyDi QA GoldP; seeds 3 and 4 are the standard study's models."
+        ),
+    }
+)

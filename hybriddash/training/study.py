@@ -473,8 +473,16 @@ def run_learning_curve(
     )[["strategy", "seed", "step", "value"]].reset_index(drop=True)
 
 
+#: Profile fields added after bundles were written: left out of a bundle's profile while
+#: at their defaults, so a study resumed under newer code keeps its configuration.
+_LATER_FIELDS = {"suites": (), "extra_pairs": None, "extra_share": 0.5, "shares_models_with": None}
+
+
 def _profile_dict(profile: Profile) -> dict[str, Any]:
     out = asdict(profile)
+    for name, default in _LATER_FIELDS.items():
+        if out.get(name) == default or (name == "suites" and not out.get(name)):
+            out.pop(name, None)
     out["bf16_here"] = profile.uses_bf16()
     return out
 

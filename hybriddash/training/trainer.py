@@ -128,9 +128,9 @@ class TrainConfig:
         if self.batch_size < 2:
             raise ValueError("--batch-size must be >= 2: in-batch negatives need a second pair")
         if self.extra_pairs:
-            from hybriddash.training.extra_pairs import parse_pair_source
+            from hybriddash.training.extra_pairs import parse_pair_sources
 
-            parse_pair_source(self.extra_pairs)
+            parse_pair_sources(self.extra_pairs)
             if self.sampler == "mono":
                 raise ValueError(
                     "--extra-pairs feeds the cross-lingual side of X-Y and hybrid batches; "
@@ -305,27 +305,32 @@ def _extra_card(cfg: TrainConfig, extra: Corpus, table: PairTable) -> dict[str, 
     """What the training card says about the extra pairs, with the split's proof: the
     contamination guard run on the test side against the train side."""
     from hybriddash.data.datasets import load_dataset
-    from hybriddash.training.extra_pairs import parse_pair_source, split_proof
+    from hybriddash.training.extra_pairs import parse_pair_sources, split_proof
 
-    src = parse_pair_source(cfg.extra_pairs or "")
+    sources = parse_pair_sources(cfg.extra_pairs or "")
     info: dict[str, Any] = {
-        "spec": src.spec,
-        "dataset": src.dataset,
-        "split": src.split,
+        "spec": cfg.extra_pairs,
+        "sources": [s.dataset for s in sources],
+        "split": sorted({s.split for s in sources if s.split}),
         "corpus_fp": extra.fingerprint,
         "share_of_cross_batches": cfg.extra_share,
         "n_groups": len({q.group for q in extra.queries}),
         "n_pairs": len(table),
         "languages": table.languages,
     }
-    if src.split:
+    proofs = {}
+    for src in sources:
+        if not src.split:
+            continue
         full = load_dataset(src.dataset, langs=list(src.langs) if src.langs else None)
-        info["split_proof"] = split_proof(full)
-        if not info["split_proof"]["clean"]:
+        proofs[src.spec] = proof = split_proof(full)
+        if not proof["clean"]:
             raise ValueError(
                 f"--extra-pairs {src.spec}: the test side of the split shares segments with "
-                f"the train side ({info['split_proof']}); refusing to train on it"
+                f"the train side ({proof}); refusing to train on it"
             )
+    if proofs:
+        info["split_proof"] = proofs
     return {"extra_pairs": info}
 
 
