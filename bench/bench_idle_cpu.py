@@ -15,7 +15,6 @@ With no job queued or running, the sidebar must not poll (issue 25: <= 2 % of a 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import platform
 import shlex
@@ -24,18 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 def _screenshots():
-    spec = importlib.util.spec_from_file_location(
-        "hd_screenshots", REPO / "bench" / "screenshots.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    import screenshots  # bench/screenshots.py: this script's folder is on sys.path
+
+    return screenshots
 
 
 def cpu_model() -> str:
