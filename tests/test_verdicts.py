@@ -128,9 +128,7 @@ def test_study_roles_are_read_from_the_store(toy_study):
 
 def test_claims_on_the_constructed_study(toy_study):
     store, study = toy_study
-    claims, comps = S.study_verdicts(
-        study, S.store_loader(store), aso_iterations=200, n_resamples=2000
-    )
+    claims, comps = S.study_verdicts(study, S.store_loader(store), n_resamples=2000)
     got = dict(zip(claims["claim"], claims["verdict"], strict=True))
     assert got == {
         "a": V.SUPPORTED,
@@ -146,20 +144,14 @@ def test_claims_on_the_constructed_study(toy_study):
     assert (
         b["effect"] == pytest.approx(-0.05, abs=0.01) and b["ci_low"] < b["effect"] < b["ci_high"]
     )
-    # the effect is the mean per-query difference, recomputed independently here
-    qm = {
-        r: store.query("SELECT * FROM query_metrics WHERE run_id = ?", [r]) for r in study["run_id"]
-    }
-
-    def seedmean(label):
-        runs = study.loc[study["label"] == label, "run_id"]
-        frames = [
-            qm[r][qm[r]["setting"] == "monolingual"].set_index("query_id")["ap"] for r in runs
-        ]
-        return sum(frames) / len(frames)
-
+    # the effect is the headline difference (mean over seeds of the stored headline)
     a = claims.set_index("claim").loc["a"]
-    assert a["effect"] == pytest.approx((seedmean("Hybrid") - seedmean("X-X-mono")).mean())
+
+    def headline(label):
+        return study.loc[study["label"] == label, "monolingual"].mean()
+
+    assert a["effect"] == pytest.approx(headline("Hybrid") - headline("X-X-mono"), abs=1e-9)
+    assert a["unit"] == "mAP" and a["measure"] == "monolingual"
     assert set(comps["claim"]) == set("abcdef")
 
 
@@ -167,9 +159,7 @@ def test_claim_f_with_corrections(tmp_path):
     store = build_study_store(tmp_path / "c.duckdb", with_corrections=True)
     study = S.study_runs(store=store)
     assert set(study["correction"]) == {"", "center-docs"}
-    claims, comps = S.study_verdicts(
-        study, S.store_loader(store), aso_iterations=200, n_resamples=2000
-    )
+    claims, comps = S.study_verdicts(study, S.store_loader(store), n_resamples=2000)
     f = claims.set_index("claim").loc["f"]
     assert f["verdict"] == V.SUPPORTED, f["reason"]
     assert len(comps[comps["claim"] == "f"]) == 4
@@ -181,7 +171,7 @@ def test_claim_f_with_corrections(tmp_path):
 def test_one_seed_makes_every_claim_inconclusive(toy_study):
     store, study = toy_study
     one = study[study["seed"].isin([-1, 0])]
-    claims, _ = S.study_verdicts(one, S.store_loader(store), aso_iterations=200, n_resamples=2000)
+    claims, _ = S.study_verdicts(one, S.store_loader(store), n_resamples=2000)
     assert set(claims["verdict"]) == {V.INCONCLUSIVE}
     assert claims["reason"].str.contains("too few seeds").sum() >= 4
 
@@ -227,7 +217,7 @@ def test_docs_state_the_rule_and_the_plan_before_any_result():
     from hybriddash.training.study import STANDARD_PLAN_MD
 
     text = (Path(__file__).resolve().parent.parent / "docs" / "results.md").read_text()
-    assert V.DECISION_RULE_MD in text and STANDARD_PLAN_MD in text
+    assert S.DECISION_RULE_MD in text and STANDARD_PLAN_MD in text
 
 
 def test_study_markdown_reports_every_claim(toy_study, tmp_path):
@@ -239,7 +229,7 @@ def test_study_markdown_reports_every_claim(toy_study, tmp_path):
     md = S.study_markdown(
         manifest,
         store=store,
-        aso_iterations=200,
+        n_resamples=500,
         learning_curve={
             "budget_steps": 30,
             "steps": 50,
@@ -247,7 +237,8 @@ def test_study_markdown_reports_every_claim(toy_study, tmp_path):
             "order": [{"step": 30, "order": "a > b"}],
         },
     )
-    assert V.DECISION_RULE_MD in md and "## The standard study: plan" in md
+    assert S.DECISION_RULE_MD in md and "## The standard study: plan" in md
+    assert "### One row per comparison" in md and "### Old rule vs new rule" in md
     for claim in "abcdef":
         assert f"| ({claim}) " in md
     assert "**contradicted**" in md and "after **30 steps**" in md
@@ -287,10 +278,13 @@ def test_the_readme_section_has_every_claim_and_is_rewritten_in_place(toy_study,
     manifest = bundle.export_store(tmp_path / "b", store=store, command="pytest")
     manifest["profile"] = {"name": "standard", "note": "TEST"}
     manifest["plan"] = [*manifest["pieces"], "a-piece-still-to-run"]
-    results, readme = S.study_report(manifest, store=store, aso_iterations=200)
+    results, readme = S.study_report(manifest, store=store, n_resamples=500)
     assert "## Verdicts" in results and "## Verdicts" not in readme
     for claim in "abcdef":
-        assert sum(line.startswith(f"| ({claim}) ") for line in readme.splitlines()) == 1
+        lines = readme.splitlines()
+        # one verdict row per claim, then one row per comparison of the claim
+        assert sum(line.startswith(f"| ({claim}) {S.CLAIMS[claim].text}") for line in lines) == 1
+        assert sum(line.startswith(f"| ({claim}) | toy-study |") for line in lines) >= 1
     assert "Study in progress" in readme and "a-piece-still-to-run" in readme
     assert "| toy-study | Hybrid | 3 |" in readme  # the seed table: mean ± sd of 3 seeds
 
@@ -334,33 +328,28 @@ def test_machines_are_named_with_their_kernel_flags():
 
 
 def test_an_inconclusive_claim_shows_the_effect_of_the_comparison_its_reason_names():
-    from hybriddash.reports.study import _deciding
+    from hybriddash.reports.study.comparisons import CLAIMS, ComparisonRow, combine
 
-    def decided(label, effect, p_holm, verdict):
-        comp = V.Comparison(
-            claim="c",
-            eval_dataset="toy",
-            label=label,
-            kind="superiority",
-            direction=1,
-            n_queries=100,
-            n_seeds_a=3,
-            n_seeds_b=3,
-            effect=effect,
-            ci_low=effect - 0.001,
-            ci_high=effect + 0.001,
-            p_support=p_holm,
-            p_contra=p_holm,
-        )
-        return V.Verdict(comp, p_holm, p_holm, verdict, "")
+    def row(label_b, effect, p, verdict):
+        return ComparisonRow(
+            claim="c", eval_dataset="toy", model_a="Hybrid", model_b=label_b,
+            measure="multilingual", unit="mAP", kind="superiority", direction=1,
+            margin=float("nan"), effect=effect, ci_low=effect - 0.001, ci_high=effect + 0.001,
+            level=0.99, p=p, alpha=0.005, test="t", se=0.001, mde=0.003, n_seeds_a=3,
+            n_seeds_b=3, n_groups=10, seed_diffs=(effect,), verdict=verdict, reason=verdict,
+        )  # fmt: skip
 
-    strong_but_supported = decided("Hybrid vs X-X-mono", 0.0064, 0.004, V.SUPPORTED)
-    blocking = decided("Hybrid vs X-Y", -0.0030, 0.002, V.INCONCLUSIVE)
-    group = [strong_but_supported, blocking]
-    verdict, reason = V.combine(group)
-    assert verdict == V.INCONCLUSIVE and reason.startswith("Hybrid vs X-Y")
-    assert _deciding(group, verdict) is blocking  # not the larger-p supported one
-    assert _deciding(group, V.SUPPORTED) is strong_but_supported  # weakest of all
+    strong_but_supported = row("X-X-mono", 0.0064, 0.004, S.SUPPORTED)
+    blocking = row("X-Y", -0.0030, 0.002, S.INCONCLUSIVE)
+    claim = combine(CLAIMS["c"], "toy", [strong_but_supported, blocking])
+    assert claim.verdict == S.INCONCLUSIVE and claim.reason.startswith("Hybrid vs X-Y")
+    assert claim.deciding is blocking  # not the larger-p supported one
+    both = combine(CLAIMS["c"], "toy", [strong_but_supported, row("X-Y", 0.01, 0.001, "supported")])
+    assert both.verdict == S.SUPPORTED and both.deciding is strong_but_supported  # weakest
+    against = combine(
+        CLAIMS["c"], "toy", [strong_but_supported, row("X-Y", -0.02, 1.0, "contradicted")]
+    )
+    assert against.verdict == S.CONTRADICTED and against.deciding.model_b == "X-Y"
 
 
 def test_a_significant_difference_without_seed_support_says_which_way():

@@ -1,9 +1,11 @@
-"""The decision rule of the study: one verdict per claim of the paper.
+"""The study's *previous* decision rule (issue 12), superseded by issue 22's.
 
-The rule is written down in ``docs/results.md`` ("Decision rule") before any study
-result; this module implements it as pure functions over plain arrays, so a verdict can
-be recomputed from the per-query data by hand. :mod:`hybriddash.reports.study` feeds it
-from the store.
+The verdicts published at commit b847989 (``hybriddash/reports/study/
+published_b847989.json``, shown beside the new ones in ``docs/results.md``) were decided
+by these functions; they stay so that table can be recomputed and checked. The rule in
+force is :mod:`hybriddash.reports.study.comparisons` (hierarchical bootstrap over
+translation groups and seeds, ``docs/results.md`` "Decision rule"). :func:`mean_ci` is
+also the alpha curve's t-interval.
 
 Inputs of one comparison "A against B" on one evaluation corpus:
 
@@ -353,48 +355,3 @@ def combine(verdicts: Sequence[Verdict]) -> tuple[str, str]:
 def verdict_frame(verdicts: Sequence[Verdict]) -> pd.DataFrame:
     """One row per decided comparison (the :class:`Comparison` fields, Holm p, verdict)."""
     return pd.DataFrame([v.row() for v in verdicts])
-
-
-#: The decision rule as written in docs/results.md before any study result (a test keeps
-#: the two identical); :func:`hybriddash.reports.study.study_markdown` repeats it.
-DECISION_RULE_MD = """## Decision rule
-
-Written down before the study ran; implemented in `hybriddash/reports/verdicts.py` and
-`hybriddash/reports/study.py`, tested on constructed data with known answers
-(`tests/test_verdicts.py`).
-
-- **Unit of evidence.** For each evaluation benchmark separately (MLQA-R -> XQuAD-R and
-  XQuAD-R -> MLQA-R), each model's per-query value (AP in the monolingual, cross-lingual
-  or multilingual setting; rank distance) is averaged over its seeds, and the queries are
-  paired: `d_q = mean_s A(q, s) - mean_s B(q, s)`. The effect is `mean(d)` with its 95%
-  t-interval. Across seeds, each model contributes one headline value per seed.
-- **"Matches"** (claims a, b, e): equivalence by two one-sided tests (TOST) on `d` with
-  margin **0.01 mAP**. *Supported* when the Holm-adjusted TOST p < 0.05; *contradicted*
-  when the difference is shown to lie beyond the margin (one-sided test of
-  `|mean(d)| > 0.01`, Holm-adjusted p < 0.05); otherwise *inconclusive*.
-- **"Better"** (claims c, d, f): across queries, the paired sign-flip randomization test
-  (10,000 resamples, two-sided) on `d`; across seeds, Almost Stochastic Order (Dror et
-  al. 2019, `deepsig.aso`, confidence 0.95 with deepsig's Bonferroni correction over the
-  "better" comparisons, 1,000 bootstrap iterations) on the per-seed headline values.
-  *Supported* when the Holm-adjusted p < 0.05, the effect points the claimed way and ASO's
-  violation ratio `eps_min` < 0.5; *contradicted* when p < 0.05 with the effect the other
-  way and `eps_min` < 0.5 for the reverse order; otherwise *inconclusive*. For rank
-  distance lower is better. The untrained base (with or without a correction) is
-  deterministic: its single value stands for all seeds.
-- **Holm** over every comparison of every claim on both benchmarks at once (one family for
-  the support p-values, one for the contradiction p-values).
-- **Seeds.** Fewer than **3 seeds** per trained model: *inconclusive*, whatever the
-  p-values. A missing model (no X-Y run, no alpha sweep, no corrected run): *inconclusive*,
-  saying what is missing.
-- **Claims.** (a) Hybrid (alpha 0.5) vs X-X-mono, monolingual mAP, "matches".
-  (b) Hybrid vs X-Y, cross-lingual mAP, "matches". (c) Hybrid vs X-X-mono and Hybrid vs
-  X-Y, multilingual mAP, "better" (both). (d) Hybrid vs X-X-mono, rank distance, "better"
-  (lower). (e) Every swept alpha in [0.4, 0.6] vs alpha 0.5, multilingual mAP,
-  "matches"; when the sweep has none besides 0.5 (grid 0 / 0.25 / 0.5 / 0.75 / 1), the
-  nearest alpha on each side (0.25 and 0.75) brackets the interval, a stricter test.
-  (f) Hybrid vs the base with the best correction (highest multilingual mAP among the
-  corrections of the base), multilingual mAP and rank distance, "better"; and Hybrid with
-  that correction vs Hybrid, multilingual mAP and rank distance, "better".
-- **Composite claims** (c, e, f) are supported when every comparison is, contradicted
-  when any is, otherwise inconclusive. Each claim is judged per benchmark; the table
-  reports every verdict, whichever way it falls."""

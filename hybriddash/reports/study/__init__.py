@@ -18,8 +18,11 @@ working for pages, commands, benchmarks and tests.
 from hybriddash.reports.study.comparisons import (
     ALPHA,
     CLAIMS,
+    CONTRADICTED,
+    INCONCLUSIVE,
     MARGIN,
     MIN_SEEDS,
+    SUPPORTED,
     ClaimRow,
     ComparisonRow,
     Planned,
@@ -74,7 +77,7 @@ from hybriddash.reports.study.roles import (
 from hybriddash.reports.study.rule import DECISION_RULE_MD
 
 __all__ = [
-    "ALPHA", "CLAIMS", "DECISION_RULE_MD", "HYBRID_ALPHA", "MARGIN", "MIN_SEEDS",
+    "ALPHA", "CLAIMS", "CONTRADICTED", "DECISION_RULE_MD", "INCONCLUSIVE", "SUPPORTED", "HYBRID_ALPHA", "MARGIN", "MIN_SEEDS",
     "STRATEGY_LABELS", "WALL_TIME_TARGET_HOURS", "ClaimRow", "ComparisonRow", "Loader",
     "Planned", "_machine_label", "_machine_names", "alpha_curve", "bootstrap_mean_ci",
     "claim_frame", "classify_runs", "code_versions", "comparison_frame", "decide_study",

@@ -341,7 +341,10 @@ class _Benchmark:
             self._cells[measure] = len(cells)
             for run_id, (g, c, v) in zip(needed[measure], parts, strict=True):
                 self._parts[(run_id, measure)] = (remap[g], c, v)
-        self.weights = hb.group_weights(len(self.groups), self.n_resamples, hb.stream(self.name))
+        if len(self.groups):
+            self.weights = hb.group_weights(
+                len(self.groups), self.n_resamples, hb.stream(self.name)
+            )
 
     def table(self, runs: pd.DataFrame, measure: str) -> hb.CellTable:
         key = (str(runs["label"].iloc[0]), measure)
