@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=64)
-    parser.add_argument("--out", default="eta-bench")
+    parser.add_argument(
+        "--out", default=None, help="model name (default: a new one; a same-name run is reused)"
+    )
     args = parser.parse_args(argv)
     os.environ["HYBRIDDASH_ARTIFACTS"] = str(args.artifacts.resolve())
 
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from hybriddash.training.estimate import estimate_wall_time
 
     params = {
-        "out": args.out,
+        "out": args.out or f"eta-bench-{int(time.time())}",
         "sampler": "hybrid",
         "train_data": args.train_data,
         "articles": args.articles,
