@@ -356,9 +356,12 @@ def projection(
 
 
 def projection_source(model_id: str, corpus: str, *, store: ReadableStore | None = None) -> str:
-    """How the alignment page can show ``model_id`` on ``corpus``: ``"weights"`` (the
-    model is here: any projection), ``"shipped"`` (no weights, but a loaded bundle ships
-    its default view), or a sentence saying why it cannot be shown."""
+    """How the alignment page can show ``model_id`` on ``corpus``: ``"shipped"`` (a
+    loaded bundle ships its default view; other settings need the weights), ``"weights"``
+    (the model is here: any projection), or a sentence saying why it cannot be shown.
+
+    The bundle is looked at first: reading its file is cheap, while resolving a model
+    may provision the offline base model in a fresh artifacts folder (seconds)."""
     from hybriddash.reports.alignment_shipped import shipped_rows
 
     correction = _correction_of(model_id, store)
@@ -367,15 +370,14 @@ def projection_source(model_id: str, corpus: str, *, store: ReadableStore | None
             f"a post-hoc correction ({correction[1]}) of {correction[0]}, fitted per "
             f"evaluation: its view is {correction[0]}'s"
         )
-    try:
-        model_spec_for(model_id, store=store)
-        return "weights"
-    except (LookupError, ValueError) as exc:
-        reason = str(exc)
     fp = _corpus_fp(corpus, store)
     if shipped_rows("alignment_projection", model_id, fp, store=store) is not None:
         return "shipped"
-    return reason
+    try:
+        model_spec_for(model_id, store=store)
+    except (LookupError, ValueError) as exc:
+        return str(exc)
+    return "weights"
 
 
 # umap-learn's numba kernels are compiled on first use in every process (about 20 s on
