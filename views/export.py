@@ -23,6 +23,8 @@ LABELS = {
     "pairs": "Language-pair matrix",
     "shares": "Top-k language shares",
     "queries": "Per-query results",
+    "bitext": "Bitext accuracy (P@1) per language pair",
+    "probe": "Language-ID probe (language-agnosticism) + CC-100 size",
 }
 c1, c2, c3 = st.columns([2, 2, 1])
 table = c1.selectbox("Table", list(TABLES), format_func=LABELS.__getitem__, key="hd_export_table")

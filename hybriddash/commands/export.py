@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--models", required=True, help="comma-separated model ids, e.g. A,B,C")
     parser.add_argument(
-        "--table", required=True, choices=["headline", "pairs", "shares", "queries"]
+        "--table",
+        required=True,
+        choices=["headline", "pairs", "shares", "queries", "bitext", "probe"],
     )
     parser.add_argument(
         "--format",

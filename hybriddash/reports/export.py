@@ -50,7 +50,7 @@ from hybriddash.reports.significance import (
     marker_legend,
 )
 
-TABLES = ("headline", "pairs", "shares", "queries")
+TABLES = ("headline", "pairs", "shares", "queries", "bitext", "probe")
 FORMATS = ("csv", "md", "latex", "parquet")
 SUFFIXES = {".csv": "csv", ".md": "md", ".markdown": "md", ".tex": "latex", ".parquet": "parquet"}
 
@@ -399,6 +399,75 @@ def queries_export(
     return ExportTable("queries", data, header, body, f"Per-query results on {corpus}.", notes)
 
 
+def bitext_export(
+    corpus: str, model_ids: Sequence[str], *, store: object | None = None
+) -> ExportTable:
+    """Bitext accuracy (P@1) per directed language pair for each model (issue 23)."""
+    runs = _runs(corpus, model_ids, store)
+    parts = []
+    for model, run in zip(runs["model_id"], runs["run_id"], strict=True):
+        frame = tables.bitext_pairs(run, store=store)  # type: ignore[arg-type]
+        frame.insert(0, "run_id", run)
+        frame.insert(0, "model_id", model)
+        parts.append(frame)
+    data = pd.concat(parts, ignore_index=True)
+    header = ["Model", "Query", "Cand.", "Accuracy", "Queries"]
+    body = [
+        [
+            Cell(str(r["model_id"])),
+            Cell(str(r["query_lang"])),
+            Cell(str(r["cand_lang"])),
+            Cell(_fmt(r["accuracy"]), numeric=True),
+            Cell(str(int(r["n_queries"])), numeric=True),
+        ]
+        for _, r in data.iterrows()
+    ]
+    notes = [
+        "Accuracy: share of queries whose nearest candidate of that language is relevant (P@1)."
+    ]
+    if data.empty:
+        notes.append("No bitext rows: these runs were stored before schema 5.")
+    return ExportTable("bitext", data, header, body, f"Bitext accuracy on {corpus}.", notes)
+
+
+def probe_export(
+    corpus: str, model_ids: Sequence[str], *, store: object | None = None
+) -> ExportTable:
+    """Language-ID probe accuracy per model and language, with CC-100 sizes (issue 23)."""
+    runs = _runs(corpus, model_ids, store)
+    parts = []
+    for model, run in zip(runs["model_id"], runs["run_id"], strict=True):
+        frame = tables.language_probe(run, store=store)  # type: ignore[arg-type]
+        frame.insert(0, "run_id", run)
+        frame.insert(0, "model_id", model)
+        parts.append(frame)
+    data = pd.concat(parts, ignore_index=True)
+    header = ["Model", "Lang", "Probe acc.", "Chance", "Items", "CC-100 GiB", "Level"]
+    body = [
+        [
+            Cell(str(r["model_id"])),
+            Cell(str(r["lang"])),
+            Cell(_fmt(r["accuracy"]), numeric=True),
+            Cell(_fmt(r["chance"]), numeric=True),
+            Cell(str(int(r["n_samples"])), numeric=True),
+            Cell(
+                ""
+                if r["cc100_gib"] is None or r["cc100_gib"] != r["cc100_gib"]
+                else f"{r['cc100_gib']:.1f}",
+                numeric=True,
+            ),
+            Cell(str(r["level"])),
+        ]
+        for _, r in data.iterrows()
+    ]
+    notes = [
+        "Cross-validated linear language-ID probe on the candidate embeddings (Libovicky et "
+        "al. 2020); lower = more language-agnostic; a language's row is its recall.",
+        "CC-100 sizes: Conneau et al. 2020 (XLM-R), Appendix A Table 6.",
+    ]
+    return ExportTable("probe", data, header, body, f"Language-ID probe on {corpus}.", notes)
+
+
 def build_export(
     table: str,
     corpus: str,
@@ -434,6 +503,10 @@ def _build(
     seed: int,
     store: object | None,
 ) -> ExportTable:
+    if table == "bitext":
+        return bitext_export(corpus, model_ids, store=store)
+    if table == "probe":
+        return probe_export(corpus, model_ids, store=store)
     if table == "headline":
         return headline_export(
             corpus,

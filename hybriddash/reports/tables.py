@@ -731,3 +731,87 @@ def _computed_language_preference(run_id: str, store: ReadableStore | None) -> p
     frame.insert(0, "model_id", str(run["model_id"].iloc[0]))
     frame.insert(0, "run_id", run_id)
     return frame
+
+
+# ---- issue 23: bitext accuracy, language-ID probe, language ordering -----------------
+
+
+def bitext_pairs(run_id: str, *, store: ReadableStore | None = None) -> pd.DataFrame:
+    """P@1 per cross-lingual pair of one run, long form (``run_bitext_accuracy``).
+
+    Columns: ``query_lang, cand_lang, accuracy, n_queries``; empty for runs stored
+    before schema 5 (they have no such rows).
+    """
+    return _frame(
+        store,
+        "SELECT query_lang, cand_lang, accuracy, n_queries FROM run_bitext_accuracy "
+        "WHERE run_id = ? ORDER BY query_lang, cand_lang",
+        [run_id],
+    )
+
+
+def language_probe(run_id: str, *, store: ReadableStore | None = None) -> pd.DataFrame:
+    """The run's language-ID probe (``run_language_probe``), ``'all'`` first, with each
+    language's CC-100 size: ``lang, accuracy, chance, n_samples, n_folds, cc100_gib,
+    level`` (:mod:`hybriddash.data.resources`)."""
+    from hybriddash.data.resources import cc100_gib, resource_level
+
+    frame = _frame(
+        store,
+        "SELECT lang, accuracy, chance, n_samples, n_folds FROM run_language_probe "
+        "WHERE run_id = ? ORDER BY lang = 'all' DESC, lang",
+        [run_id],
+    )
+    frame["cc100_gib"] = [cc100_gib(x) for x in frame["lang"]]
+    frame["level"] = [resource_level(x) if x != "all" else "" for x in frame["lang"]]
+    return frame
+
+
+LANGUAGE_ORDERS = ("code", "value", "cc100", "script")
+
+
+def order_languages(
+    matrix: pd.DataFrame,
+    *,
+    by: str = "code",
+    keep: Sequence[str] | None = None,
+    top_n: int | None = None,
+) -> pd.DataFrame:
+    """A language x language matrix restricted and reordered for display at 100+ languages.
+
+    ``keep``: only these languages (rows and columns; the pooled ``'all'`` column and an
+    English column stay);
+    ``by``: ``code`` (alphabetical), ``value`` (row mean, highest first), ``cc100``
+    (CC-100 size, largest first; languages not in CC-100 last) or ``script`` (then code);
+    ``top_n``: the first N rows in that order, with the columns they have values in
+    (at most N of those, in the same order). Columns follow the row order where they
+    are also rows.
+    """
+    from hybriddash.data.resources import cc100_gib
+    from hybriddash.languages import script_of
+
+    if by not in LANGUAGE_ORDERS:
+        raise ValueError(f"order {by!r}: expected one of {LANGUAGE_ORDERS}")
+    if matrix.empty:
+        return matrix
+    rows = [x for x in matrix.index if keep is None or x in set(keep)]
+    if by == "value":
+        means = matrix.drop(columns=["all"], errors="ignore").mean(axis=1)
+        rows.sort(key=lambda x: (-(means.get(x) if means.get(x) == means.get(x) else -1), x))
+    elif by == "cc100":
+        rows.sort(key=lambda x: (-(cc100_gib(x) or -1.0), x))
+    elif by == "script":
+        rows.sort(key=lambda x: (script_of(x), x))
+    else:
+        rows.sort()
+    if top_n is not None:
+        rows = rows[: max(1, int(top_n))]
+    rank = {x: i for i, x in enumerate(rows)}
+    sub = matrix.loc[rows]
+    cols = [c for c in sub.columns if c != "all" and sub[c].notna().any()]
+    cols.sort(key=lambda c: (rank.get(c, len(rank)), c))
+    if top_n is not None:
+        cols = cols[: max(1, int(top_n))]
+    if keep is not None:  # English stays as the anchor column (Tatoeba: X <-> en only)
+        cols = [c for c in cols if c in set(keep) or c == "en"]
+    return sub[cols + (["all"] if "all" in matrix.columns else [])]
