@@ -47,7 +47,7 @@ CPU_ONLY_MODES = ("int8", "onnx", "onnx-int8", "openvino-bf16", "openvino-int8")
 # The modes the tuner times: those measured within 0.005 mAP of float32 on
 # xquad-r[articles=8] (docs/benchmarks.md; openvino-int8 recipe 2 on xquad-r[articles=2]
 # and 8, issue 26). torch "int8" is not (-0.023 multi). The tuner skips the ones this CPU
-# would emulate (hybriddash.encoders.tuning.emulation_reason).
+# would emulate or where they cannot win (hybriddash.encoders.tuning.skip_reason).
 TUNE_CANDIDATES = ("float32", "bf16", "onnx", "onnx-int8", "openvino-bf16", "openvino-int8")
 # Below this many texts an untuned evaluation does not tune: building the candidate modes
 # once (ONNX export ~5 s, int8 calibration ~49 s, OpenVINO compile; docs/benchmarks.md,

@@ -72,20 +72,23 @@ def tuning_texts(spec: ModelSpec, n: int = TUNE_TEXTS) -> list[str]:
     return texts[::step][:n]
 
 
-def emulation_reason(mode: str, flags: frozenset[str] | None) -> str | None:
+def skip_reason(mode: str, flags: frozenset[str] | None) -> str | None:
     """Why ``mode`` is not worth timing on a CPU with instruction-set ``flags`` (None:
-    unknown): it would run emulated, or on kernels never measured within tolerance.
-    None when it runs natively. Timing an emulated mode costs minutes on first use
-    (``openvino-bf16`` took 3 passes of ~20 s on the VNNI-only Xeon) and it never wins.
+    unknown); None when it is. Timing or building a mode that cannot win costs first
+    use its time (``openvino-bf16``, emulated, took 3 passes of ~20 s on the VNNI-only
+    Xeon of issue 26). Measurements: docs/benchmarks.md, "Static int8 for VNNI-only CPUs".
 
     - ``bf16`` (torch autocast) without AVX512-BF16 / AMX-BF16: emulated, ~8x slower
       than float32.
     - ``openvino-bf16`` on an AVX-512 CPU without them: OpenVINO emulates bf16 on
-      AVX-512 (6.4 texts/s against float32's 160.9 on the VNNI-only Xeon of issue 26).
-      Without AVX-512 (the AMD EPYC with AVX2) it computes in float32 instead: timed.
+      AVX-512 (6.4 texts/s against float32's 160.9 on the VNNI-only Xeon). Without
+      AVX-512 (the AMD EPYC with AVX2) it computes in float32 instead: timed.
     - ``openvino-int8`` without VNNI (AVX512-VNNI, AVX-VNNI or AMX-INT8): oneDNN's int8
-      kernels fall back to 16-bit multiply-adds with 7-bit weights there, a path not
-      measured within 0.005 mAP.
+      kernels fall back to 16-bit multiply-adds there, a path not measured within
+      0.005 mAP. And where the CPU has native bf16: ``openvino-bf16`` is faster on real
+      text there (AMX Xeon, xquad-r[articles=2]: 362.6 against 234.1 texts/s), while
+      the tuner's warm slice favours static int8, whose kernels are rebuilt for every
+      new batch shape; skipping it also saves its ~20 s calibration on first use.
     """
     native_bf16 = None if flags is None else bool(flags & {"avx512_bf16", "amx_bf16"})
     vnni = None if flags is None else bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
@@ -101,6 +104,11 @@ def emulation_reason(mode: str, flags: frozenset[str] | None) -> str | None:
             "no VNNI on this CPU: static int8 would run on 16-bit multiply-adds, not "
             "measured within 0.005 mAP"
         )
+    if mode == "openvino-int8" and native_bf16:
+        return (
+            "native bf16 here: openvino-bf16 is faster on real text (static int8 "
+            "recompiles its kernels for each new batch shape)"
+        )
     return None
 
 
@@ -108,13 +116,13 @@ def runnable_candidates(
     spec: ModelSpec, candidates: Sequence[str]
 ) -> tuple[list[str], dict[str, str]]:
     """(modes to time, {mode: why skipped}) for ``spec`` on this machine's CPU: a mode
-    is skipped when the CPU would emulate it (:func:`emulation_reason`) or it cannot
+    is skipped when the CPU would emulate it or it cannot win here (:func:`skip_reason`) or it cannot
     run here (a missing runtime, a model the export does not handle)."""
     run, skipped = [], {}
     flags = cpu_flags()
     for mode in candidates:
         check_mode(mode)
-        why = emulation_reason(mode, flags)
+        why = skip_reason(mode, flags)
         if why is not None:
             skipped[mode] = why
             continue
