@@ -89,6 +89,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{100 * max(errors, key=abs):+.1f} %, mean |error| "
         f"{100 * sum(abs(e) for e in errors) / len(errors):.1f} %"
     )
+    # the last seconds: a relative error of a few seconds' remaining time says little
+    long = [(eta - real) / real for _, _, eta, real in judged if real >= 10]
+    if long:
+        print(
+            f"  of which {len(long)} with >= 10 s left: worst {100 * max(long, key=abs):+.1f} %;"
+            f" last report: ETA {judged[-1][2]:.1f} s, real {judged[-1][3]:.1f} s"
+        )
     for t, f, eta, real in judged[:: max(1, len(judged) // 8)]:
         print(f"  t={t - start:6.1f} s progress {f:5.1%}: ETA {eta:6.1f} s, real {real:6.1f} s")
     return 0 if max(abs(e) for e in errors) <= 0.20 else 1

@@ -219,7 +219,6 @@ class CurveWatcher(threading.Thread):
                 timing.step_s,
                 val_s,
                 pending_validation=step % self.eval_every == 0 and step not in timing.validated,
-                finish_s=timing.load_s,
             )
             if timing.step_s is not None
             else None
