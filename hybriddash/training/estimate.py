@@ -24,8 +24,8 @@ in the curve as the gap between two training steps around a validation, less one
 The live ETA of a running job (:func:`remaining_seconds`, fed by the run's own curve) uses
 the same model from the current step on, so the estimate before the run and the ETA
 during it agree; it adds the validation of the current step when not logged yet. (Saving
-and registering the model after the last step are not counted: about a second for
-multilingual-e5-small here, ``bench/bench_eta.py``.)
+and registering the model after the last step are not counted; ``bench/bench_eta.py``
+shows what that leaves out, docs/benchmarks.md.)
 """
 
 from __future__ import annotations
