@@ -158,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     flags = cpu_flags() or frozenset()
     cpu_name = cpu_model_name(fallback=platform.machine())
     features = ", ".join(f for f in FEATURES if f in flags) or "none of " + ", ".join(FEATURES)
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    if cap:  # an emulation of an older CPU: oneDNN (torch, OpenVINO) capped, MLAS not
+        features += f", **oneDNN capped at {cap}** (emulation; ONNX Runtime's MLAS not capped)"
     char_speed = results[CHAR_BASELINE]["texts_per_s"]
     token_speed = results["float32"]["texts_per_s"]
     print(f"\n### Encoding speed by mode (`bench/bench_encode.py --articles {args.articles}`)\n")

@@ -4,7 +4,8 @@ Which mode is fastest depends on the CPU generation (docs/benchmarks.md: onnx-in
 3.07x torch float32 on one AVX-512/VNNI VM, 1.24-1.55x on another of the same kind), so
 the default is measured, not assumed. :func:`tune_encode_mode` times every candidate
 (:data:`~hybriddash.encoders.modes.TUNE_CANDIDATES`: the modes measured within 0.005 mAP
-of float32) that can run here, on a fixed slice of the built-in sample corpus
+of float32) that can run here natively (:func:`skip_reason`: modes this CPU would
+emulate, or cannot win with, are neither built nor timed), on a fixed slice of the built-in sample corpus
 (:data:`TUNE_TEXTS` texts spread over its languages, both prefixes), through the
 product's encode path without the cache:
 
