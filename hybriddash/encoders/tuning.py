@@ -101,9 +101,9 @@ def skip_reason(mode: str, flags: frozenset[str] | None) -> str | None:
             "on AVX-512 (~25x slower than float32)"
         )
     if mode == "openvino-int8" and vnni is not True:
+        known = "no VNNI on this CPU" if vnni is False else "CPU flags unknown, no VNNI seen"
         return (
-            "no VNNI on this CPU: static int8 would run on 16-bit multiply-adds, not "
-            "measured within 0.005 mAP"
+            f"{known}: static int8 would run on 16-bit multiply-adds, not measured within 0.005 mAP"
         )
     if mode == "openvino-int8" and native_bf16:
         return (
