@@ -36,11 +36,11 @@ DIRS = (("sample", "sample"),)
 def test_standard_plan_counts_every_model():
     prof = PROFILES["standard"]
     reused = study_plan(prof, reuse_endpoints={0.0: True, 1.0: True})
-    # 2 bases + 2 directions x 3 seeds x 3 strategies + 3 seeds x alphas {0.25, 0.75}
-    assert len(reused) == 2 + 18 + 6
+    # 2 bases + 2 directions x 5 seeds x 3 strategies + 3 sweep seeds x alphas {0.25, 0.75}
+    assert len(reused) == 2 + 30 + 6
     assert len({p.key for p in reused}) == len(reused)
     separate = study_plan(prof, reuse_endpoints={0.0: False, 1.0: False})
-    assert len(separate) == 2 + 18 + 12
+    assert len(separate) == 2 + 30 + 12
     sweep = [p for p in separate if p.sampler == "hybrid" and p.alpha != 0.5]
     assert {(p.train_data, p.eval_data) for p in sweep} == {("mlqa-r", "xquad-r")}
 

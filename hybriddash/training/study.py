@@ -49,11 +49,19 @@ class Piece:
     alpha: float | None = None
     seed: int | None = None
     model_out: str | None = None  # the trained model's folder name (``train --out``)
+    # questions profile: the evaluation specs (default: ``eval_data`` alone), the extra
+    # pairs of its training, and the key of the same model's piece in the study it shares
+    # models with (its XQuAD-R runs go there when that bundle lacks them)
+    evals: tuple[str, ...] = ()
+    extra_pairs: str | None = None
+    shared_key: str | None = None
 
     @property
     def role(self) -> str:
         if self.sampler is None:
             return "base (no training)"
+        if self.extra_pairs:
+            return "Hybrid + domain pairs"
         if self.sampler == "hybrid" and self.alpha not in (None, 0.5):
             return f"Hybrid α={self.alpha:g}"
         return STRATEGY_LABEL[self.sampler]
@@ -96,6 +104,82 @@ def study_plan(
                 out = sweep_out(profile, train_data, alpha, seed)
                 pieces.append(Piece(out, train_data, eval_data, "hybrid", alpha, seed, out))
     return pieces
+
+
+def questions_plan(
+    profile: Profile, train_data: str = "mlqa-r", eval_data: str = "xquad-r"
+) -> list[Piece]:
+    """The pieces of a questions profile (``profile.suites`` set), in run order.
+
+    The base; per seed X-X-mono, X-Y and hybrid trained on ``train_data``, then hybrid
+    with ``profile.extra_pairs``. Every piece is evaluated on the suites; hybrid and
+    hybrid + pairs on ``eval_data`` (XQuAD-R) too (the domain-data question's general-retrieval cost).
+    A seed that the shared profile (``shares_models_with``) also has names the model
+    as that profile does, so one training serves both studies, and its XQuAD-R run goes
+    to the shared study's piece (``shared_key``) instead.
+    """
+    from hybriddash.training.reproduce import PROFILES, model_name
+
+    if not profile.suites:
+        raise ValueError(f"profile {profile.name!r} has no suites: not a questions profile")
+    shared = PROFILES.get(profile.shares_models_with or "")
+    if shared is not None and shared.train_config(
+        out="x", sampler="hybrid", base="b", train_data=train_data, seed=0
+    ) != profile.train_config(out="x", sampler="hybrid", base="b", train_data=train_data, seed=0):
+        raise ValueError(
+            f"profile {profile.name!r} shares models with {shared.name!r} but trains them "
+            "with another configuration"
+        )
+    suites = tuple(profile.suites)
+    pieces = [Piece(f"{profile.name}-base", None, eval_data, evals=suites)]
+    for seed in profile.seeds:
+        for sampler, _label in STRATEGIES:
+            mine = model_name(profile, train_data, sampler, seed)
+            shared_here = shared is not None and seed in shared.seeds
+            out = model_name(shared, train_data, sampler, seed) if shared_here else mine
+            evals = suites + ((eval_data,) if sampler == "hybrid" and not shared_here else ())
+            pieces.append(
+                Piece(
+                    mine,
+                    train_data,
+                    eval_data,
+                    sampler,
+                    profile.alpha,
+                    seed,
+                    out,
+                    evals=evals,
+                    shared_key=out if shared_here else None,
+                )
+            )
+        if profile.extra_pairs:
+            out = f"repro-{profile.name}-{train_data}-hybrid-pairs-s{seed}"
+            pieces.append(
+                Piece(
+                    out,
+                    train_data,
+                    eval_data,
+                    "hybrid",
+                    profile.alpha,
+                    seed,
+                    out,
+                    evals=(*suites, eval_data),
+                    extra_pairs=profile.extra_pairs,
+                )
+            )
+    return pieces
+
+
+def load_eval_corpus(spec: str, profile: Profile) -> Any:
+    """The evaluation corpus of a spec: a dataset id (with the profile's article limit,
+    as the standard study evaluates) or a suite spec (``tico-19[domain=pubmed,split=test]``: the segment-id split
+    and languages applied here, other selectors by the loader)."""
+    from hybriddash.data.datasets import load_dataset
+
+    if "[" not in spec:
+        return load_dataset(spec, articles=profile.eval_articles.get(spec))
+    from hybriddash.training.extra_pairs import load_pair_source
+
+    return load_pair_source(spec)
 
 
 def alpha_endpoints_identical(
@@ -168,8 +252,13 @@ def run_study(
     label: str = "reference results",
     pieces: list[str] | None = None,
     shard: tuple[int, int] | None = None,
+    shared_bundle: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) the study of ``profile``, one bundle piece per finished model.
+
+    A questions profile (``profile.suites``) runs :func:`questions_plan`; its pieces of
+    seeds shared with another study write that study's XQuAD-R piece into
+    ``shared_bundle`` (e.g. ``reference/``) when it lacks it.
 
     ``stop_after``: stop after that many newly finished pieces (a study in chunks; the
     tests' "kill part-way"). ``pieces`` / ``shard``: run only those pieces of the plan
@@ -179,7 +268,6 @@ def run_study(
     """
     from hybriddash.data.datasets import load_dataset
     from hybriddash.encoders.registry import resolve_model
-    from hybriddash.evaluation import evaluate
     from hybriddash.store import bundle
     from hybriddash.store.db import Store
     from hybriddash.training.trainer import train
@@ -235,7 +323,11 @@ def run_study(
                 f"alpha {a:g}: batch plans {'identical to' if same else 'differ from'} "
                 f"{other} ({'reusing its runs' if same else 'trained separately'})"
             )
-    plan = study_plan(profile, directions, reuse_endpoints=endpoints)
+    plan = (
+        questions_plan(profile, *directions[0])
+        if profile.suites
+        else study_plan(profile, directions, reuse_endpoints=endpoints)
+    )
     chosen = select_pieces(plan, pieces=pieces, shard=shard)
 
     def record_plan(finished_keys: set[str]) -> None:
@@ -260,11 +352,6 @@ def run_study(
         if stop_after is not None and len(done) >= stop_after:
             break
         t0 = time.time()
-        eval_corpus = corpora.get(piece.eval_data)
-        if eval_corpus is None:
-            eval_corpus = corpora[piece.eval_data] = load_dataset(
-                piece.eval_data, articles=profile.eval_articles.get(piece.eval_data)
-            )
         card = None
         if piece.sampler is None:
             model: Any = base_spec
@@ -276,6 +363,7 @@ def run_study(
                 base=base,
                 train_data=piece.train_data or "",
                 seed=piece.seed or 0,
+                extra_pairs=piece.extra_pairs,
             )
             train_corpus = corpora.get(f"train:{piece.train_data}")
             if train_corpus is None:
@@ -289,24 +377,20 @@ def run_study(
                 store=store,
             )
             model, card = result.model_id, result.card
-        summary = evaluate(
-            model, eval_corpus, mode=profile.encode_mode, progress=progress, store=store
-        )
-        run_ids = [summary.run_id]
-        model_ids = [summary.model_id]
-        detail = {summary.run_id: run_detail(piece, profile)}
-        for correction in corrections:
-            corrected = evaluate(
-                model,
-                eval_corpus,
-                mode=profile.encode_mode,
-                progress=progress,
-                store=store,
-                correction=correction,
+        run_ids: list[str] = []
+        model_ids: list[str] = []
+        detail: dict[str, str] = {}
+        for spec in piece.evals or (piece.eval_data,):
+            if spec not in corpora:
+                corpora[spec] = load_eval_corpus(spec, profile)
+            summary, runs = _evaluate_with_corrections(
+                model, corpora[spec], piece, profile, corrections, store=store, progress=progress
             )
-            run_ids.append(corrected.run_id)
-            model_ids.append(corrected.model_id)
-            detail[corrected.run_id] = run_detail(piece, profile, correction)
+            for run_id, (model_id, level) in runs.items():
+                run_ids.append(run_id)
+                if model_id not in model_ids:
+                    model_ids.append(model_id)
+                detail[run_id] = level
         bundle.export_piece(
             bundle_dir,
             piece.key,
@@ -316,20 +400,21 @@ def run_study(
             topk_depth=profile.topk_depth,
             run_detail=detail,
             info={
-                "role": piece.role,
-                "sampler": piece.sampler,
-                "alpha": piece.alpha,
-                "seed": piece.seed,
-                "train_data": piece.train_data,
-                "eval_data": piece.eval_data,
-                "wall_seconds": round(time.time() - t0, 1),
-                "train_seconds": (card or {}).get("wall_seconds"),
-                "machine": machine_info(),
-                # a study may span sessions and commits: each piece says which code ran it
-                "code_version": bundle.code_version(),
+                **_piece_info(piece, t0, card),
+                **({"evals": list(piece.evals)} if piece.evals else {}),
             },
         )
-        _ship_alignment(bundle_dir, piece.key, summary.model_id, summary.corpus_fp, store, log)
+        if piece.shared_key and shared_bundle is not None:
+            _export_shared(
+                piece,
+                profile,
+                model,
+                card,
+                Path(shared_bundle),
+                store=store,
+                progress=progress,
+                log=log,
+            )
         done.append(piece.key)
         size = bundle.bundle_bytes(bundle_dir)
         log(
@@ -375,6 +460,103 @@ def _ship_alignment(
         log(f"   alignment view of {key} not shipped: {type(exc).__name__}: {exc}")
         return
     log(f"   alignment view of {key} shipped ({time.time() - t0:.0f} s)")
+
+
+def _evaluate_with_corrections(
+    model: Any,
+    corpus: Any,
+    piece: Piece,
+    profile: Profile,
+    corrections: tuple[str, ...],
+    *,
+    store: Any,
+    progress: bool,
+) -> tuple[Any, dict[str, tuple[str, str]]]:
+    """Evaluate ``model`` on ``corpus``, then each correction on top of it; returns the
+    uncorrected summary and run id -> (model id, bundle detail level) of every run."""
+    from hybriddash.evaluation import evaluate
+
+    summary = evaluate(model, corpus, mode=profile.encode_mode, progress=progress, store=store)
+    runs = {summary.run_id: (summary.model_id, run_detail(piece, profile))}
+    for correction in corrections:
+        corrected = evaluate(
+            model,
+            corpus,
+            mode=profile.encode_mode,
+            progress=progress,
+            store=store,
+            correction=correction,
+        )
+        runs[corrected.run_id] = (corrected.model_id, run_detail(piece, profile, correction))
+    return summary, runs
+
+
+def _piece_info(piece: Piece, t0: float, card: dict[str, Any] | None) -> dict[str, Any]:
+    """What a piece's manifest entry says besides its files."""
+    from hybriddash.store import bundle
+
+    return {
+        "role": piece.role,
+        "sampler": piece.sampler,
+        "alpha": piece.alpha,
+        "seed": piece.seed,
+        "train_data": piece.train_data,
+        "eval_data": piece.eval_data,
+        "wall_seconds": round(time.time() - t0, 1),
+        "train_seconds": (card or {}).get("wall_seconds"),
+        "machine": machine_info(),
+        # a study may span sessions and commits: each piece says which code ran it
+        "code_version": bundle.code_version(),
+    }
+
+
+def _export_shared(
+    piece: Piece,
+    profile: Profile,
+    model: Any,
+    card: dict[str, Any] | None,
+    shared_bundle: Path,
+    *,
+    store: Any,
+    progress: bool,
+    log: Callable[[str], None],
+) -> None:
+    """The shared study's piece of this model (its ``eval_data`` runs, with that study's
+    corrections and detail levels), written into ``shared_bundle`` unless it holds it."""
+    from hybriddash.store import bundle
+    from hybriddash.training.reproduce import PROFILES
+
+    key = piece.shared_key or ""
+    if key in bundle.finished_pieces(shared_bundle):
+        return
+    other = PROFILES[profile.shares_models_with or ""]
+    t0 = time.time()
+    twin = Piece(
+        key,
+        piece.train_data,
+        piece.eval_data,
+        piece.sampler,
+        piece.alpha,
+        piece.seed,
+        piece.model_out,
+    )
+    corrections = tuple(other.corrections) if _corrections_supported() else ()
+    corpus = load_eval_corpus(piece.eval_data, other)
+    _summary, runs = _evaluate_with_corrections(
+        model, corpus, twin, other, corrections, store=store, progress=progress
+    )
+    bundle.open_bundle(shared_bundle, label="reference results", profile=_profile_dict(other))
+    bundle.export_piece(
+        shared_bundle,
+        key,
+        model_ids=list(dict.fromkeys(m for m, _level in runs.values())),
+        run_ids=list(runs),
+        store=store,
+        topk_depth=other.topk_depth,
+        run_detail={r: level for r, (_m, level) in runs.items()},
+        info={**_piece_info(twin, t0, card), "trained_for": piece.key},
+    )
+    log(f"   {key} (the {other.name} study's piece of this model) written to {shared_bundle}")
 
 
 # profile fields that may differ between the machines of one study
