@@ -89,8 +89,8 @@ for claim in claims["claim"].drop_duplicates():
             colour = COLOURS.get(verdict, "#000")
             fig.add_trace(
                 go.Scatter(
-                    x=sub["effect"],
-                    y=names[sub.index],
+                    x=sub["effect"].tolist(),
+                    y=names[sub.index].tolist(),
                     mode="markers",
                     name=verdict,
                     marker={"color": colour, "size": 11, "symbol": "diamond"},
@@ -101,7 +101,7 @@ for claim in claims["claim"].drop_duplicates():
                         "arrayminus": (sub["effect"] - sub["ci_low"]).tolist(),
                         "color": colour,
                     },
-                    text=sub["interval_text"] + " · p " + sub["p_text"],
+                    text=(sub["interval_text"] + " · p " + sub["p_text"]).tolist(),
                     hovertemplate="%{y}<br>effect %{x}<br>%{text}<extra></extra>",
                 )
             )
