@@ -267,3 +267,15 @@ def test_overview_estimate_counts_the_distinct_texts_of_a_subset() -> None:
     assert ui_state.texts_to_encode("sample", ("en", "de")) == expected
     assert expected < len(full.queries) + len(full.candidates)
     assert ui_state.texts_to_encode("no-such-dataset") is None
+
+
+def test_the_saving_time_after_the_last_validation_is_learnt_per_base_model(
+    tmp_artifacts: Path,
+) -> None:
+    from hybriddash.training.estimate import finish_seconds, record_finish
+
+    assert finish_seconds("m") == 0.0
+    for seconds in (3.0, 5.0, 4.5):
+        record_finish("m", seconds)
+    assert finish_seconds("m") == 4.5  # the median of this CPU's runs
+    assert finish_seconds("other") == 0.0

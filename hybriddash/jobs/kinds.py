@@ -20,6 +20,7 @@ gets a ``report(fraction, stage, eta_s=None, step_s=None)`` callable for progres
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 import sys
@@ -181,13 +182,14 @@ class CurveWatcher(threading.Thread):
         *,
         eval_every: int | None = None,
         val_s_prior: float | None = None,
+        finish_s: float = 0.0,
     ) -> None:
         from hybriddash.training.estimate import default_eval_every
 
         super().__init__(daemon=True, name="curve-watcher")
         self.path, self.steps, self.report, self.started = path, steps, report, started
         self.eval_every = int(eval_every or default_eval_every(steps))
-        self.val_s_prior = val_s_prior
+        self.val_s_prior, self.finish_s = val_s_prior, finish_s
         self.stop_event = threading.Event()
 
     def run(self) -> None:
@@ -219,6 +221,7 @@ class CurveWatcher(threading.Thread):
                 timing.step_s,
                 val_s,
                 pending_validation=step % self.eval_every == 0 and step not in timing.validated,
+                finish_s=self.finish_s,
             )
             if timing.step_s is not None
             else None
@@ -233,7 +236,7 @@ class CurveWatcher(threading.Thread):
 
 def _train(params: dict[str, Any], report: Report) -> dict[str, Any]:
     from hybriddash.training.curves import live_curve_path
-    from hybriddash.training.estimate import estimate_wall_time
+    from hybriddash.training.estimate import estimate_wall_time, finish_seconds, record_finish
     from hybriddash.training.trainer import TrainConfig, train
 
     cfg_fields, options = split_train_params(params)
@@ -255,12 +258,16 @@ def _train(params: dict[str, Any], report: Report) -> dict[str, Any]:
         time.time(),
         eval_every=cfg.effective_eval_every,
         val_s_prior=None if prior is None else prior.val_s,
+        finish_s=finish_seconds(cfg.base),
     )
     watcher.start()
     try:
         result = train(cfg, **{"progress": True, **options})
     finally:
         watcher.stop_event.set()
+    if not result.reused:  # saving and registering after the last curve row, for next ETAs
+        with contextlib.suppress(OSError):
+            record_finish(cfg.base, time.time() - watcher.path.stat().st_mtime)
     card = result.card
     print(f"model {result.model_id} (fingerprint {result.fingerprint}) saved in {result.folder}")
     return {

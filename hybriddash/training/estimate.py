@@ -23,9 +23,9 @@ in the curve as the gap between two training steps around a validation, less one
 
 The live ETA of a running job (:func:`remaining_seconds`, fed by the run's own curve) uses
 the same model from the current step on, so the estimate before the run and the ETA
-during it agree; it adds the validation of the current step when not logged yet. (Saving
-and registering the model after the last step are not counted; ``bench/bench_eta.py``
-shows what that leaves out, docs/benchmarks.md.)
+during it agree; it adds the validation of the current step when not logged yet, and
+the time earlier runs of the base model took after their last validation to save and
+register the model (:func:`finish_seconds`, measured by the job system).
 """
 
 from __future__ import annotations
@@ -135,6 +135,42 @@ def remaining_seconds(
         passes = validation_passes(step, steps, eval_every) + (1 if pending_validation else 0)
         rest += passes * val_s
     return rest
+
+
+def _finish_log() -> Any:
+    return config.artifacts_dir() / "training" / "finish_seconds.jsonl"
+
+
+def record_finish(base_model: str, seconds: float) -> None:
+    """Keep how long a run of ``base_model`` took after its last curve row (the last
+    validation) until it was saved and registered: one JSON line per run, this CPU named."""
+    import json
+
+    path = _finish_log()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    row = {"base_model": base_model, "cpu": cpu_model_name(fallback=""), "finish_s": seconds}
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(row) + "\n")
+
+
+def finish_seconds(base_model: str) -> float:
+    """Median of :func:`record_finish` of ``base_model`` on this CPU; 0.0 before any."""
+    import json
+
+    cpu = cpu_model_name(fallback="")
+    try:
+        lines = _finish_log().read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return 0.0
+    found = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut by a crash
+        if row.get("base_model") == base_model and row.get("cpu") == cpu:
+            found.append(float(row["finish_s"]))
+    return statistics.median(found) if found else 0.0
 
 
 def measured_runs(*, cpu: str | None = None) -> list[dict[str, Any]]:
