@@ -166,7 +166,7 @@ def test_overview_baseline_changes_the_deltas(dash) -> None:
 @pytest.mark.parametrize(
     ("page", "n_charts", "column", "n_tables"),
     [
-        ("pairs", 3, "setting", 1),  # model, compared model, difference
+        ("pairs", 4, "setting", 1),  # model, compared model, difference, bitext accuracy
         ("dominance", 4, "same_lang_rank", 1),  # shares, same-language, LPR, rank distance
         ("alignment", 3, "cos_random", 1),  # two UMAP panels + accuracy bars
         ("explorer", 1, "candidate", 2),  # one hit list per model
@@ -204,6 +204,10 @@ def test_pairs_model_selector_and_difference(dash) -> None:
     assert za.shape == (6, 6) and not np.allclose(za, zb)
     assert np.allclose(diff, zb - za, equal_nan=True)  # the difference is b - a
     assert figs[2]["data"][0]["zmid"] == 0
+    # bitext accuracy (P@1) of model a, from run_bitext_accuracy (issue 23)
+    assert "bitext accuracy" in figs[3]["layout"]["title"]["text"]
+    bitext = tables.bitext_pairs(dash["runs"][0], store=dash["store"])
+    assert np.nanmean(_array(figs[3]["data"][0]["z"])) == pytest.approx(bitext["accuracy"].mean())
     _by_key(at, "selectbox", "hd_pairs_model").select(dash["b"]).run()
     _no_exception(at)
     assert _charts(at)[0]["layout"]["title"]["text"].startswith(dash["b"])

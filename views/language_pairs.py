@@ -127,6 +127,29 @@ st.plotly_chart(
     heatmap(matrix_a, counts, diverging=False, title=f"{model_a}: mAP"),
     key="hd_pairs_heatmap_a",
 )
+if model_b is not None:
+    run_b = sel.run_of(model_b)
+    pairs_b = ui_state.query("tables:pair_matrix", run_b, include_pooled=pooled)
+    st.plotly_chart(
+        heatmap(shown(as_matrix(pairs_b)), counts, diverging=False, title=f"{model_b}: mAP"),
+        key="hd_pairs_heatmap_b",
+    )
+    diff = ui_state.query("tables:pair_difference", run_b, run_a, include_pooled=pooled)
+    diff_matrix = shown(as_matrix(diff.rename(columns={"diff": "value"}), "value"))
+    st.plotly_chart(
+        heatmap(
+            diff_matrix,
+            counts,
+            diverging=True,
+            title=f"{model_b} − {model_a}: Δ mAP (blue: {model_b} better)",
+        ),
+        key="hd_pairs_heatmap_diff",
+    )
+    table = diff.rename(
+        columns={"map_a": f"mAP {model_b}", "map_b": f"mAP {model_a}", "diff": "Δ mAP"}
+    )
+else:
+    table = pairs_a.rename(columns={"map": f"mAP {model_a}"})
 bitext_a = ui_state.query("tables:bitext_pairs", run_a)
 if not bitext_a.empty:
     st.subheader("Bitext accuracy (P@1)")
@@ -152,29 +175,6 @@ if not probe_a.empty:
         help=f"{int(overall['n_folds'])}-fold linear probe on {int(overall['n_samples'])} "
         f"candidate embeddings; chance {overall['chance']:.3f} (Libovicky et al. 2020).",
     )
-if model_b is not None:
-    run_b = sel.run_of(model_b)
-    pairs_b = ui_state.query("tables:pair_matrix", run_b, include_pooled=pooled)
-    st.plotly_chart(
-        heatmap(shown(as_matrix(pairs_b)), counts, diverging=False, title=f"{model_b}: mAP"),
-        key="hd_pairs_heatmap_b",
-    )
-    diff = ui_state.query("tables:pair_difference", run_b, run_a, include_pooled=pooled)
-    diff_matrix = shown(as_matrix(diff.rename(columns={"diff": "value"}), "value"))
-    st.plotly_chart(
-        heatmap(
-            diff_matrix,
-            counts,
-            diverging=True,
-            title=f"{model_b} − {model_a}: Δ mAP (blue: {model_b} better)",
-        ),
-        key="hd_pairs_heatmap_diff",
-    )
-    table = diff.rename(
-        columns={"map_a": f"mAP {model_b}", "map_b": f"mAP {model_a}", "diff": "Δ mAP"}
-    )
-else:
-    table = pairs_a.rename(columns={"map": f"mAP {model_a}"})
 st.subheader("Per language pair")
 st.dataframe(table, hide_index=True, key="hd_pairs_table")
 ui_state.deviation_note()
