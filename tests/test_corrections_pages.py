@@ -50,8 +50,9 @@ def test_the_sidebar_lists_the_corrected_encoder_as_a_model(dash) -> None:
     at = _app(dash)
     models = _by_key(at.sidebar, "multiselect", ui_state.MODELS_KEY)
     assert dash["b"] == f"{dash['a']} + center-docs"
-    # options are shown with the model's kind; the corrected encoder inherits it
-    assert models.options == [f"{dash['a']} (tiny)", f"{dash['b']} (tiny)"]
+    # options show the human label (reports/labels.py): a model that is neither trained
+    # nor the base keeps its id; the corrected encoder is its model's label + correction
+    assert models.options == [dash["a"], f"{dash['a']} + center-docs"]
     assert set(models.value) == {dash["a"], dash["b"]}
 
 
