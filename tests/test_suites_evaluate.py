@@ -75,3 +75,23 @@ def test_cli_evaluates_tatoeba_pairs_and_a_piece_loads_into_a_fresh_store(
     bundle.load_bundle(folder, fresh)
     assert reads.bitext_accuracy(run_id, store=fresh).equals(bitext)
     assert len(reads.language_probe(run_id, store=fresh)) == 4  # de, en, sw, all
+
+
+def test_overview_offers_the_suites_with_domain_selector_and_licence(
+    suite_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("HYBRIDDASH_STORE", str(tmp_path / "ui.duckdb"))
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    at = AppTest.from_file(app, default_timeout=120)
+    at.run()
+    [dataset] = [w for w in at.selectbox if w.key == "hd_eval_dataset"]
+    dataset.select("tico-19").run()
+    [domain] = [w for w in at.selectbox if w.key == "hd_eval_domain"]
+    domain.select("pubmed").run()
+    assert not at.exception
+    assert "--dataset 'tico-19[domain=pubmed]'" in at.code[0].value
+    assert any("CC0 1.0" in c.value for c in at.caption)
+    catalogue = next(t.value for t in at.dataframe if "license" in t.value.columns)
+    assert "CC0 1.0" in set(catalogue["license"])

@@ -179,6 +179,8 @@ def _backend_catalogue(uploads_stamp: int) -> tuple[pd.DataFrame, pd.DataFrame, 
                     "queries": d.n_queries,
                     "candidates": d.n_candidates,
                     "note": d.note,
+                    "license": d.license,
+                    "source": d.source,
                 }
                 for d in list_datasets()
             ]
@@ -212,6 +214,9 @@ with st.expander("Datasets and models available to evaluate", expanded=sel.empty
 # evaluate from the UI, or copy the command
 # ---------------------------------------------------------------------------
 st.subheader("Evaluate a model")
+from hybriddash.data.datasets import DEFAULT_SUBSETS  # noqa: E402
+from hybriddash.data.tico19 import DOMAINS as TICO_DOMAINS  # noqa: E402
+
 available = datasets[datasets["available"]] if not datasets.empty else datasets
 if available.empty:
     st.caption("No dataset is available (see the list above for what is missing).")
@@ -260,6 +265,22 @@ else:
     ds_row = available[available["dataset"] == dataset_id].iloc[0]
     ds_langs = [x.strip() for x in str(ds_row["languages"]).split(",") if x.strip()]
     langs = st.multiselect("Languages (empty = all)", ds_langs, default=[], key="hd_eval_langs")
+    # the issue-23 suites' own selectors: TICO-19 source domain, XNLI split
+    suite_option = {"tico-19": ("domain", TICO_DOMAINS), "xnli": ("split", ("dev", "test"))}
+    if dataset_id in suite_option:
+        key, values = suite_option[dataset_id]
+        picked = st.selectbox(
+            f"{dataset_id} {key}",
+            ["all" if key == "domain" else "dev", *[v for v in values if v != "dev"]],
+            key=f"hd_eval_{key}",
+        )
+        if picked not in ("all", "dev"):
+            dataset_id = f"{dataset_id}[{key}={picked}]"
+    if ds_row["dataset"] in DEFAULT_SUBSETS:
+        st.caption(
+            f"Study default subset: `{DEFAULT_SUBSETS[ds_row['dataset']]}` "
+            f"(licence: {ds_row['license']})."
+        )
     command = [
         "python",
         "-m",
