@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from hybriddash.data.datasets import BUILTINS, DEFAULT_SUBSETS, load_dataset
-from hybriddash.evaluation import evaluate
+from hybriddash.evaluation import _nan_to_none, evaluate
 from hybriddash.store import bundle
 from hybriddash.store.db import Store
 from hybriddash.training.reproduce import machine_info
@@ -65,7 +65,7 @@ def run_suite(
                 "reused": summary.reused,
                 "wall_s": round(wall, 1),
                 "load_s": round(load_s, 1),
-                "headline": summary.headline,
+                "headline": _nan_to_none(summary.headline),  # strict JSON in the manifest
             }
         )
         print(json.dumps(records[-1]), flush=True)
@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     store = Store()
     for suite in [s.strip() for s in args.suites.split(",") if s.strip()]:
-        if suite in bundle.finished_pieces(folder):
+        if f"suite-{suite}-base" in bundle.finished_pieces(folder):
+            print(f"{suite}: piece already in {folder}", flush=True)
             continue
         run_suite(suite, folder, model=args.model, mode=args.mode, store=store)
     return 0
