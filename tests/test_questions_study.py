@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from test_study_runner import TINY
 
 from hybriddash.store import bundle
 from hybriddash.store.db import Store
 from hybriddash.training import reproduce
-from hybriddash.training.reproduce import PROFILES, Profile
+from hybriddash.training.reproduce import PROFILES
 from hybriddash.training.study import _profile_dict, questions_plan, run_study
 
 
@@ -49,16 +50,8 @@ def test_a_questions_profile_that_trains_otherwise_than_the_shared_one_is_refuse
         questions_plan(replace(PROFILES["questions"], steps=150))
 
 
-SHARED = Profile(
-    name="tiny-shared",
-    steps=2,
-    batch_size=4,
-    max_length=24,
-    eval_every=2,
-    seeds=(0,),
-    eval_articles={"sample": 2},
-    freeze_layers=1,
-)
+# the tiny study of tests/test_study_runner.py, without its alpha sweep
+SHARED = replace(TINY, name="tiny-shared", alpha_sweep=())
 QUESTIONS = replace(
     SHARED,
     name="tiny-questions",

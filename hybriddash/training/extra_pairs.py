@@ -35,7 +35,7 @@ from hybriddash.training.contamination import (
     normalize_text,
     training_groups_of,
 )
-from hybriddash.training.pairs import PairTable, build_pairs
+from hybriddash.training.pairs import ROW_FIELDS, PairTable, build_pairs
 
 SPLIT_SALT = "tico-19-split-v1"
 SPLITS = ("train", "test")
@@ -195,18 +195,8 @@ def with_extra_pairs(main: PairTable, extra: PairTable) -> PairTable:
     """``main`` followed by the rows of ``extra`` (components must not overlap)."""
     if set(main.component) & set(extra.component):
         raise ValueError("extra pairs share conflict components with the main pairs")
-    fields = (
-        "group",
-        "component",
-        "qlang",
-        "plang",
-        "query_id",
-        "candidate_id",
-        "query_text",
-        "passage_text",
-    )
     joined = PairTable(
-        *(list(getattr(main, f)) + list(getattr(extra, f)) for f in fields),
+        *(list(getattr(main, f)) + list(getattr(extra, f)) for f in ROW_FIELDS),
         source_fp=main.source_fp,
     )
     joined.extra = [False] * len(main) + [True] * len(extra)

@@ -30,6 +30,17 @@ from hybriddash.training.contamination import normalize_text
 
 #: metadata columns of the pair dataset, besides the two text columns
 META_COLUMNS = ("group", "component", "qlang", "plang")
+#: the per-row list fields of :class:`PairTable`, in constructor order
+ROW_FIELDS = (
+    "group",
+    "component",
+    "qlang",
+    "plang",
+    "query_id",
+    "candidate_id",
+    "query_text",
+    "passage_text",
+)
 
 
 @dataclass
@@ -78,19 +89,7 @@ class PairTable:
         """Sub-table of the given row indices (order kept)."""
         idx = [int(i) for i in rows]
         table = PairTable(
-            *(
-                [getattr(self, name)[i] for i in idx]
-                for name in (
-                    "group",
-                    "component",
-                    "qlang",
-                    "plang",
-                    "query_id",
-                    "candidate_id",
-                    "query_text",
-                    "passage_text",
-                )
-            ),
+            *([getattr(self, name)[i] for i in idx] for name in ROW_FIELDS),
             source_fp=self.source_fp,
         )
         if self.extra:
