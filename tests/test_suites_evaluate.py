@@ -50,6 +50,13 @@ def test_cli_evaluates_a_tico_domain_and_stores_the_new_measures(
 
     export = trec_export(run_id)
     assert "PubMed_1:1/fr" in export.qrels and export.run
+    from hybriddash.reports.export import build_export, render
+
+    table = build_export("bitext", "tico-19[domain=pubmed]", [tiny_model_spec.model_id])
+    assert table.data["accuracy"].tolist() == bitext["accuracy"].tolist()
+    probe_table = build_export("probe", "tico-19[domain=pubmed]", [tiny_model_spec.model_id])
+    assert "CC-100" in render(probe_table, "md").decode()
+    assert probe_table.data.set_index("lang").loc["sw", "level"] == "low"
 
 
 def test_cli_evaluates_tatoeba_pairs_and_a_piece_loads_into_a_fresh_store(

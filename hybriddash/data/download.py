@@ -261,18 +261,24 @@ def download_dataset(
             "Downloaded and sha256-verified by `python -m hybriddash data download`.\n",
             encoding="utf-8",
         )
-        if target.exists():  # force: move the old folder aside, then swap
-            old = Path(tempfile.mkdtemp(prefix=f".{source.folder}.old-", dir=dest))
-            target.rename(old / source.folder)
-            staging.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(target)
+        swap_in(staging, target)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     say(f"{target}: {len(source.files)} files downloaded and verified")
     return target
+
+
+def swap_in(staging: Path, target: Path) -> None:
+    """Rename the verified ``staging`` folder to ``target``; an existing ``target`` is moved
+    aside first and removed after the swap (never a half-written ``target``)."""
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        target.rename(old / target.name)
+        staging.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(target)
 
 
 def _source(dataset_id: str) -> Source:

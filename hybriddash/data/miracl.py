@@ -41,6 +41,7 @@ from hybriddash.data.download import (
     DownloadError,
     Fetcher,
     default_destination,
+    swap_in,
     urllib_fetch,
 )
 
@@ -200,13 +201,7 @@ def download_miracl(
             + "\n",
             encoding="utf-8",
         )
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=".miracl.old-", dir=dest))
-            target.rename(old / "miracl")
-            staging.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(target)
+        swap_in(staging, target)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -399,18 +399,23 @@ def queries_export(
     return ExportTable("queries", data, header, body, f"Per-query results on {corpus}.", notes)
 
 
+def _per_run(read, corpus: str, model_ids: Sequence[str], store: object | None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """``read(run_id)`` of each model's latest run on ``corpus``, with model and run ids."""
+    runs = _runs(corpus, model_ids, store)
+    parts = []
+    for model, run in zip(runs["model_id"], runs["run_id"], strict=True):
+        frame = read(run, store=store)
+        frame.insert(0, "run_id", run)
+        frame.insert(0, "model_id", model)
+        parts.append(frame)
+    return pd.concat(parts, ignore_index=True)
+
+
 def bitext_export(
     corpus: str, model_ids: Sequence[str], *, store: object | None = None
 ) -> ExportTable:
     """Bitext accuracy (P@1) per directed language pair for each model (issue 23)."""
-    runs = _runs(corpus, model_ids, store)
-    parts = []
-    for model, run in zip(runs["model_id"], runs["run_id"], strict=True):
-        frame = tables.bitext_pairs(run, store=store)  # type: ignore[arg-type]
-        frame.insert(0, "run_id", run)
-        frame.insert(0, "model_id", model)
-        parts.append(frame)
-    data = pd.concat(parts, ignore_index=True)
+    data = _per_run(tables.bitext_pairs, corpus, model_ids, store)
     header = ["Model", "Query", "Cand.", "Accuracy", "Queries"]
     body = [
         [
@@ -434,14 +439,7 @@ def probe_export(
     corpus: str, model_ids: Sequence[str], *, store: object | None = None
 ) -> ExportTable:
     """Language-ID probe accuracy per model and language, with CC-100 sizes (issue 23)."""
-    runs = _runs(corpus, model_ids, store)
-    parts = []
-    for model, run in zip(runs["model_id"], runs["run_id"], strict=True):
-        frame = tables.language_probe(run, store=store)  # type: ignore[arg-type]
-        frame.insert(0, "run_id", run)
-        frame.insert(0, "model_id", model)
-        parts.append(frame)
-    data = pd.concat(parts, ignore_index=True)
+    data = _per_run(tables.language_probe, corpus, model_ids, store)
     header = ["Model", "Lang", "Probe acc.", "Chance", "Items", "CC-100 GiB", "Level"]
     body = [
         [
