@@ -14,8 +14,9 @@ not the study report):
   XQuAD-R (every language has every query) that is the plain mean over queries; on
   MLQA-R (questions exist in 2 to 4 languages) it is not;
 - every role's numbers (mean over its seeds of that headline) and every comparison's
-  effect (``mean_q (mean_s A[q, s] - mean_s B[q, s])``, queries weighted alike, a query's
-  crosslingual value its mean AP over the pools it has a relevant candidate in), from the
+  effect (the difference of the two roles' seed means of the headline) and interval: the
+  hierarchical bootstrap of docs/results.md redone here with plain loops over resamples
+  (group multiplicities and seed draws from the streams the rule names), from the
   per-query rows.
 
 The Findings page, opened on a fresh store that holds only the reference bundle, must show
@@ -24,10 +25,9 @@ the same numbers.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
-import re
+import zlib
 from pathlib import Path
 
 import duckdb
@@ -162,13 +162,6 @@ def _macro_headline(run_ids: list[str]) -> pd.DataFrame:
     return maps.join(distance)
 
 
-def _plotly_values(values) -> list:
-    """A trace's x or y: a list, or plotly's typed array ``{dtype, bdata}`` (base64)."""
-    if isinstance(values, dict):
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
-    return list(values)
-
-
 _MEASURES = ["monolingual", "crosslingual", "multilingual", "rank_distance"]
 
 
@@ -228,56 +221,124 @@ def test_findings_page_equals_an_independent_recomputation(tmp_path, monkeypatch
     for _, row in held.iterrows():
         expected = role_means.loc[(row["evaluated on"], row["model"])]
         assert row["seeds"] == expected[("multilingual", "size")]
-        for shown, measure in (
-            ("mono mAP", "monolingual"),
-            ("cross mAP", "crosslingual"),
-            ("multi mAP", "multilingual"),
-            ("rank distance", "rank_distance"),
+        for shown, measure, digits in (
+            ("mono mAP", "monolingual", 3),
+            ("cross mAP", "crosslingual", 3),
+            ("multi mAP", "multilingual", 3),
+            ("rank distance (positions)", "rank_distance", 1),
         ):
-            assert row[shown] == pytest.approx(expected[(measure, "mean")], abs=1e-9), (
-                row["model"],
-                measure,
-            )
+            mean_text = row[shown].split(" ± ")[0]
+            assert mean_text == f"{expected[(measure, 'mean')]:.{digits}f}", (row["model"], measure)
 
-    # every comparison in the effect plots: the paired difference of seed means
-    seed_means = per_query.groupby(["eval_dataset", "label", "query_id"])[_MEASURES].mean()
-    settings = {
-        "monolingual": "monolingual",
-        "crosslingual": "crosslingual",
-        "multilingual": "multilingual",
-        "rank distance": "rank_distance",
-    }
-    name = re.compile(
-        r"^\((?P<claim>[a-f])\) (?P<a>.+) vs (?P<b>.+), (?P<setting>[a-z ]+) · (?P<corpus>.+)$"
-    )
-    effects: dict[tuple[str, str], list[float]] = {}
-    checked = 0
-    for chart in at.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
-        if not spec["layout"]["title"]["text"].startswith("A minus B"):
-            continue
-        for trace in spec["data"]:
-            for x, y in zip(_plotly_values(trace["x"]), _plotly_values(trace["y"]), strict=True):
-                m = name.match(y)
-                assert m, y
-                measure = settings[m["setting"]]
-                a = seed_means.loc[(m["corpus"], m["a"])][measure]
-                b = seed_means.loc[(m["corpus"], m["b"])][measure]
-                paired = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner").dropna()
-                expected = float((paired["a"] - paired["b"]).mean())
-                assert x == pytest.approx(expected, abs=1e-9), y
-                effects.setdefault((m["claim"], m["corpus"]), []).append(x)
-                checked += 1
-    assert checked >= 5
-
-    # the verdict table: one row per claim and corpus; each effect is one of its claim's
-    verdicts = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
+    # every comparison: effect = difference of the roles' seed means of the headline;
+    # interval = the rule's hierarchical bootstrap, redone with loops (below)
+    comps = next(d.value for d in at.dataframe if "A vs B" in d.value.columns)
+    decided = comps[comps["effect"] != "–"]
+    assert len(decided) >= 10
+    m = len(decided)  # Bonferroni over the comparisons with data
+    cells = _cells(per_query_rows(), runs)
+    for _, row in decided.iterrows():
+        corpus, (a, b) = row["evaluated on"], row["A vs B"].split(" vs ")
+        measure = {v: k for k, v in _MEASURE_LABELS.items()}[row["measure"]]
+        unit = "rank positions" if measure == "rank_distance" else "mAP"
+        assert row["unit"] == unit
+        digits = 1 if unit == "rank positions" else 4
+        effect = (
+            role_means.loc[(corpus, a), (measure, "mean")]
+            - role_means.loc[(corpus, b), (measure, "mean")]
+        )
+        assert row["effect"] == f"{effect:+.{digits}f}", (row["A vs B"], measure)
+        delta = _bootstrap(cells, runs, corpus, a, measure) - _bootstrap(
+            cells, runs, corpus, b, measure
+        )
+        alpha = 0.05 / m
+        lo, hi = np.quantile(delta, [alpha, 1 - alpha])
+        level = f"{100 * (1 - 2 * alpha):.2f}".rstrip("0").rstrip(".")
+        assert row["interval"] == f"{level}% [{lo:+.{digits}f}, {hi:+.{digits}f}]", row["A vs B"]
+    verdicts = next(d.value for d in at.dataframe if "decided by" in d.value.columns)
     corpora = sorted(set(runs["eval_dataset"]))
     assert len(verdicts) == 6 * len(corpora)
-    for _, row in verdicts.iterrows():
-        claim = row["claim"][1]
-        if math.isnan(row["effect"]):
-            assert row["verdict"] == "inconclusive"
-            continue
-        shown = effects[(claim, row["evaluated on"])]
-        assert any(math.isclose(row["effect"], e, abs_tol=1e-9) for e in shown), row["claim"]
+
+
+_MEASURE_LABELS = {
+    "monolingual": "monolingual mAP",
+    "crosslingual": "cross-lingual mAP",
+    "multilingual": "multilingual mAP",
+    "rank_distance": "rank distance",
+}
+N_RESAMPLES = 10_000
+
+
+def per_query_rows() -> pd.DataFrame:
+    """Every committed per-query value: run, group, cell ("X>Y" or X), measure, value."""
+    return _sql(
+        f"""
+        SELECT run_id, group_id, query_lang || '>' || cand_lang AS cell, setting AS measure,
+               ap AS value
+        FROM read_parquet({_files("query_metrics")}) WHERE ap IS NOT NULL
+        UNION ALL
+        SELECT b.run_id, m.group_id, b.query_lang AS cell, 'rank_distance' AS measure,
+               b.rank_distance::DOUBLE AS value
+        FROM read_parquet({_files("query_bias")}) b
+        JOIN read_parquet({_files("query_metrics")}) m
+          ON m.run_id = b.run_id AND m.query_id = b.query_id AND m.setting = 'multilingual'
+        WHERE b.rank_distance IS NOT NULL
+        """
+    )
+
+
+def _cells(rows: pd.DataFrame, runs: pd.DataFrame) -> dict:
+    """Per corpus: sorted group ids; per (run, measure): group index, cell index, value."""
+    rows = rows.merge(runs[["run_id", "eval_dataset"]])
+    out: dict = {}
+    for corpus, part in rows.groupby("eval_dataset"):
+        groups = sorted(part["group_id"].unique())
+        out[corpus] = {"groups": groups}
+        g_index = {g: i for i, g in enumerate(groups)}
+        for (run_id, measure), sub in part.groupby(["run_id", "measure"]):
+            cell_names = sorted(sub["cell"].unique())
+            c_index = {x: i for i, x in enumerate(cell_names)}
+            out[corpus][(run_id, measure)] = (
+                np.array([g_index[g] for g in sub["group_id"]]),
+                np.array([c_index[x] for x in sub["cell"]]),
+                sub["value"].to_numpy(float),
+            )
+    return out
+
+
+_DONE: dict = {}
+
+
+def _bootstrap(cells: dict, runs: pd.DataFrame, corpus: str, label: str, measure: str):
+    if (corpus, label, measure) not in _DONE:
+        _DONE[(corpus, label, measure)] = _bootstrap_loop(cells, runs, corpus, label, measure)
+    return _DONE[(corpus, label, measure)]
+
+
+def _bootstrap_loop(cells: dict, runs: pd.DataFrame, corpus: str, label: str, measure: str):
+    """A role's resampled headline, one resample at a time: resample b takes G groups
+    with replacement (row b of ``integers(0, G, (B, G))`` of the corpus's stream) and k
+    seeds out of k (row b of ``integers(0, k, (B, k))`` of the (corpus, model) stream);
+    the headline is the mean over cells of (weighted AP sum / weighted count)."""
+    groups = cells[corpus]["groups"]
+    n_groups = len(groups)
+    draws = np.random.default_rng([0, zlib.crc32(corpus.encode())]).integers(
+        0, n_groups, size=(N_RESAMPLES, n_groups)
+    )
+    role = runs[(runs["eval_dataset"] == corpus) & (runs["label"] == label)].sort_values("seed")
+    k = len(role)
+    seeds = np.random.default_rng(
+        [0, zlib.crc32(corpus.encode()), zlib.crc32(label.encode())]
+    ).integers(0, k, size=(N_RESAMPLES, k))
+    per_seed = [cells[corpus][(r, measure)] for r in role["run_id"]]
+    out = np.empty(N_RESAMPLES)
+    for b in range(N_RESAMPLES):
+        weight = np.bincount(draws[b], minlength=n_groups).astype(float)
+        values = []
+        for g, c, v in per_seed:
+            w = weight[g]
+            num = np.bincount(c, weights=w * v)
+            den = np.bincount(c, weights=w)
+            values.append(np.mean(num[den > 0] / den[den > 0]))
+        out[b] = np.mean([values[s] for s in seeds[b]])
+    return out
