@@ -102,7 +102,15 @@ def test_upload_refusal_dominance_gaps_and_shipped_alignment_while_training(
             driver.get(f"{url}/upload")
             _wait_text(driver, "Upload a corpus", 120)
             driver.find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(bad))
-            time.sleep(1.0)
+            # the button is enabled once the file reached the server (slower under load)
+            button = '//button[.//p[normalize-space()="Validate and import"]]'
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                found = driver.find_elements(By.XPATH, button)
+                if found and found[0].is_enabled() and "broken.csv" in _main_text(driver):
+                    break
+                time.sleep(0.3)
+            _settle(driver)
             start = time.monotonic()
             _click(driver, "Validate and import")
             _wait_text(driver, "Upload refused", 15)
