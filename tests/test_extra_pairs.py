@@ -74,12 +74,15 @@ def test_a_train_segment_with_a_test_segments_text_is_dropped():
 
 
 def test_pair_source_specs_parse_and_bad_ones_say_why():
-    src = parse_pair_source("tico-19[domain=pubmed,split=train]")
+    src = parse_pair_source("tico-19[domain=pubmed,segments=train]")
     assert (src.dataset, src.split, src.langs) == ("tico-19[domain=pubmed]", "train", None)
-    src = parse_pair_source("sample[split=test,langs=en+de]")
+    # the loader's own selector syntax: parts by ';', languages by ','
+    src = parse_pair_source("tico-19[domain=cmu;langs=en,fr;segments=test]")
+    assert (src.dataset, src.split, src.langs) == ("tico-19[domain=cmu]", "test", ("en", "fr"))
+    src = parse_pair_source("sample[segments=test,langs=en+de]")
     assert (src.dataset, src.split, src.langs) == ("sample", "test", ("de", "en"))
     for bad, why in (
-        ("tico-19[split=dev]", "split must be one of"),
+        ("tico-19[segments=dev]", "segments must be one of"),
         ("tico-19[domain]", "is not key=value"),
         ("tico-19[a=1", "expected DATASET"),
     ):
@@ -137,12 +140,12 @@ def test_extra_pairs_enter_the_fingerprint_and_keep_old_ones():
     assert config_fingerprint(plain, "b", "d") == config_fingerprint(
         TrainConfig(out="m", sampler="hybrid", extra_share=0.9), "b", "d"
     )
-    with_pairs = TrainConfig(out="m", sampler="hybrid", extra_pairs="sample[split=train]")
+    with_pairs = TrainConfig(out="m", sampler="hybrid", extra_pairs="sample[segments=train]")
     assert config_fingerprint(with_pairs, "b", "d") != config_fingerprint(plain, "b", "d")
     with pytest.raises(ValueError, match="X-X-mono batches have none"):
-        TrainConfig(out="m", sampler="mono", extra_pairs="sample[split=train]")
-    with pytest.raises(ValueError, match="split must be one of"):
-        TrainConfig(out="m", extra_pairs="sample[split=validation]")
+        TrainConfig(out="m", sampler="mono", extra_pairs="sample[segments=train]")
+    with pytest.raises(ValueError, match="segments must be one of"):
+        TrainConfig(out="m", extra_pairs="sample[segments=validation]")
 
 
 def test_a_model_trained_with_extra_pairs_records_them_and_their_segments(
@@ -163,17 +166,17 @@ def test_a_model_trained_with_extra_pairs_records_them_and_their_segments(
         max_length=24,
         eval_every=2,
         freeze_layers=1,
-        extra_pairs="sample[split=train]",
+        extra_pairs="sample[segments=train]",
         extra_share=0.5,
     )
     result = train(
         cfg, corpus=sample_corpus, base_spec=tiny_model_spec, progress=False, store=store
     )
     info = result.card["extra_pairs"]
-    assert info["split"] == ["train"] and info["split_proof"]["sample[split=train]"]["clean"]
+    assert info["split"] == ["train"] and info["split_proof"]["sample[segments=train]"]["clean"]
     assert info["n_pairs"] > 0 and info["share_of_cross_batches"] == 0.5
-    assert "+ sample[split=train] pairs" in result.card["description"]
-    extra = load_pair_source("sample[split=train]")
+    assert "+ sample[segments=train] pairs" in result.card["description"]
+    extra = load_pair_source("sample[segments=train]")
     with store.read() as con:
         groups = con.execute(
             "SELECT group_id, text_hash FROM model_training_groups WHERE model_id = ?",
@@ -190,9 +193,9 @@ def test_a_model_trained_with_extra_pairs_records_them_and_their_segments(
 def test_several_sources_join_into_one_corpus(sample_corpus):
     from hybriddash.training.extra_pairs import load_pair_source
 
-    joined = load_pair_source("sample[split=train]; sample[split=test]")
+    joined = load_pair_source("sample[segments=train]; sample[segments=test]")
     train, test = split_corpus(sample_corpus, "train"), split_corpus(sample_corpus, "test")
     assert len(joined.queries) == len(train.queries) + len(test.queries)
-    assert joined.subset["sources"] == ["sample[split=train]", "sample[split=test]"]
+    assert joined.subset["sources"] == ["sample[segments=train]", "sample[segments=test]"]
     with pytest.raises(ValueError, match="no source given"):
         TrainConfig(out="m", extra_pairs=" ; ")

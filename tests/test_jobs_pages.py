@@ -213,7 +213,7 @@ def test_train_page_passes_extra_pairs_to_cross_and_hybrid_only(registered_tiny)
     at = AppTest.from_file(str(REPO / "views" / "train.py"), default_timeout=120)
     at.run()
     _by_key(at, "selectbox", "hd_train_data").select("sample").run()
-    _by_key(at, "text_input", "hd_train_extra_pairs").set_value("sample[split=train]").run()
+    _by_key(at, "text_input", "hd_train_extra_pairs").set_value("sample[segments=train]").run()
     _by_key(at, "number_input", "hd_train_extra_share").set_value(0.25).run()
     _by_key(at, "text_input", "hd_train_out").set_value("xp").run()
     _by_key(at, "button", "hd_train_three").click().run()
@@ -222,6 +222,6 @@ def test_train_page_passes_extra_pairs_to_cross_and_hybrid_only(registered_tiny)
     assert "extra_pairs" not in queued["mono"]
     for kind in ("cross", "hybrid"):
         assert (queued[kind]["extra_pairs"], queued[kind]["extra_share"]) == (
-            "sample[split=train]",
+            "sample[segments=train]",
             0.25,
         )

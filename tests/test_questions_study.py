@@ -56,8 +56,8 @@ QUESTIONS = replace(
     SHARED,
     name="tiny-questions",
     seeds=(0, 1),
-    suites=("sample[split=test]",),
-    extra_pairs="sample[split=train]",
+    suites=("sample[segments=test]",),
+    extra_pairs="sample[segments=train]",
     shares_models_with="tiny-shared",
 )
 
@@ -84,10 +84,10 @@ def test_a_tiny_questions_study_evaluates_every_suite_and_fills_the_shared_bundl
     )
     assert not summary["remaining"] and len(summary["done"]) == 1 + 2 * 4
     manifest = bundle.verify_bundle(tmp_path / "questions")
-    assert manifest["profile"]["suites"] == ["sample[split=test]"]
+    assert manifest["profile"]["suites"] == ["sample[segments=test]"]
     hybrid1 = manifest["pieces"]["repro-tiny-questions-sample-hybrid-s1"]
     # seed 1 is not shared: hybrid is evaluated on the suite and on the sample benchmark
-    assert len(hybrid1["run_ids"]) == 2 and hybrid1["evals"] == ["sample[split=test]", "sample"]
+    assert len(hybrid1["run_ids"]) == 2 and hybrid1["evals"] == ["sample[segments=test]", "sample"]
     pairs = manifest["pieces"]["repro-tiny-questions-sample-hybrid-pairs-s0"]
     assert pairs["role"] == "Hybrid + domain pairs" and len(pairs["run_ids"]) == 2
     # seed 0 is shared: its models carry the shared study's names, and that study's

@@ -168,9 +168,9 @@ with st.expander("More options"):
     extra_pairs = x1.text_input(
         "Extra parallel pairs (cross-lingual side of X-Y / hybrid batches)",
         key="hd_train_extra_pairs",
-        placeholder="tico-19[domain=pubmed,split=train]",
+        placeholder="tico-19[domain=pubmed,segments=train]",
         help="DATASET[key=value,...]: every ordered pair of two languages of a segment is a "
-        "cross-lingual training pair; split=train|test is the segment-id split (the test "
+        "cross-lingual training pair; segments=train|test is the segment-id split (the test "
         "side is never trained on, and the training card stores the proof).",
     ).strip()
     extra_share = x2.number_input(

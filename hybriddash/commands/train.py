@@ -92,8 +92,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--extra-pairs",
         metavar="SOURCE",
         help="parallel sentence pairs mixed into the cross-lingual side of X-Y and hybrid "
-        "batches: DATASET[key=value,...], e.g. 'tico-19[domain=pubmed,split=train]' "
-        "(split=train|test: the segment-id split; langs=a+b; other keys go to the loader)",
+        "batches: DATASET[key=value,...], e.g. 'tico-19[domain=pubmed,segments=train]' "
+        "(segments=train|test: the segment-id split; langs=a+b; other keys go to the loader)",
     )
     parser.add_argument(
         "--extra-share",

@@ -1,6 +1,6 @@
 """Extra parallel sentence pairs on the cross-lingual side of X-Y and hybrid batches.
 
-``train --extra-pairs 'tico-19[domain=pubmed,split=train]'`` adds the translation pairs
+``train --extra-pairs 'tico-19[domain=pubmed,segments=train]'`` adds the translation pairs
 of a parallel corpus (every ordered pair of two languages of one segment) to the
 training pairs of the main corpus. They go to the training part only (the validation
 split of the main corpus is drawn first and stays the same), each segment is its own
@@ -9,7 +9,7 @@ fixed share of every cross-lingual batch from them
 (:class:`hybriddash.training.samplers.ParallelPairBatchSampler`, ``extra_share``).
 Monolingual batches never see them: they have no monolingual side.
 
-**Source spec.** ``DATASET[key=value,...]``: ``split=train|test`` (the segment-id split
+**Source spec.** ``DATASET[key=value,...]``: ``segments=train|test`` (the segment-id split
 below) and ``langs=a+b+c`` are applied here; every other key (e.g. ``domain=pubmed``)
 is passed on to :func:`hybriddash.data.datasets.load_dataset` as ``DATASET[key=value]``.
 
@@ -39,6 +39,8 @@ from hybriddash.training.pairs import ROW_FIELDS, PairTable, build_pairs
 
 SPLIT_SALT = "tico-19-split-v1"
 SPLITS = ("train", "test")
+#: the selector key of the segment-id split (``split=`` is the loader's: XNLI dev / test)
+SPLIT_KEY = "segments"
 _SPEC = re.compile(r"^(?P<name>[^\[\]]+?)(?:\[(?P<opts>[^\[\]]*)\])?$")
 
 
@@ -83,7 +85,7 @@ def split_corpus(corpus: Corpus, split: str) -> Corpus:
         candidates,
         queries,
         relevant,
-        subset={**corpus.subset, "split": split},
+        subset={**corpus.subset, SPLIT_KEY: split},
         notes=[*corpus.notes, f"segment-id split {split!r} ({SPLIT_SALT})"],
     )
 
@@ -115,7 +117,7 @@ class PairSource:
 
 
 def parse_pair_source(spec: str) -> PairSource:
-    """``tico-19[domain=pubmed,split=train,langs=en+fr]`` -> its parts; ValueError naming
+    """``tico-19[domain=pubmed,segments=train,langs=en+fr]`` -> its parts; ValueError naming
     the fault for anything else."""
     m = _SPEC.match(spec.strip())
     if not m:
@@ -123,29 +125,43 @@ def parse_pair_source(spec: str) -> PairSource:
     split = None
     langs = None
     rest = []
-    for part in filter(None, (p.strip() for p in (m.group("opts") or "").split(","))):
+    # parts are separated by ';' (the loader's selector syntax) or by ',' before a key=
+    parts = re.split(r"[;,]\s*(?=[A-Za-z_]+=)", m.group("opts") or "")
+    for part in filter(None, (p.strip() for p in parts)):
         key, sep, value = part.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise ValueError(f"--extra-pairs {spec!r}: {part!r} is not key=value")
         key, value = key.strip(), value.strip()
-        if key == "split":
+        if key == SPLIT_KEY:
             if value not in SPLITS:
-                raise ValueError(f"--extra-pairs {spec!r}: split must be one of {SPLITS}")
+                raise ValueError(f"--extra-pairs {spec!r}: {SPLIT_KEY} must be one of {SPLITS}")
             split = value
         elif key == "langs":
             from hybriddash.languages import normalize_language
 
-            langs = tuple(sorted({normalize_language(x) for x in value.split("+") if x}))
+            langs = tuple(sorted({normalize_language(x) for x in re.split(r"[+,]", value) if x}))
         else:
             rest.append(f"{key}={value}")
     name = m.group("name").strip()
-    dataset = f"{name}[{','.join(rest)}]" if rest else name
+    dataset = f"{name}[{';'.join(rest)}]" if rest else name
     return PairSource(spec.strip(), dataset, split, langs)
+
+
+def _top_level_split(text: str, sep: str = ";") -> list[str]:
+    """``text`` cut at ``sep`` outside brackets."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch == "["
+        depth -= ch == "]"
+        if ch == sep and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
+    return [*out, text[start:]]
 
 
 def parse_pair_sources(spec: str) -> list[PairSource]:
     """A ``;``-separated list of source specs (e.g. two domains of one corpus)."""
-    parts = [p for p in (x.strip() for x in spec.split(";")) if p]
+    parts = [p for p in (x.strip() for x in _top_level_split(spec)) if p]
     if not parts:
         raise ValueError(f"--extra-pairs {spec!r}: no source given")
     return [parse_pair_source(p) for p in parts]

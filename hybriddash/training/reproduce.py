@@ -694,12 +694,12 @@ PROFILES["questions"] = Profile(
         "alpha_sweep": (),
         "corrections": (),
         "suites": (
-            *(f"tico-19[domain={d},split=test]" for d in TICO_DOMAINS),
+            *(f"tico-19[domain={d},segments=test]" for d in TICO_DOMAINS),
             "xnli",
             "tatoeba",
             "tydiqa-goldp",
         ),
-        "extra_pairs": ";".join(f"tico-19[domain={d},split=train]" for d in BIOMEDICAL_DOMAINS),
+        "extra_pairs": ";".join(f"tico-19[domain={d},segments=train]" for d in BIOMEDICAL_DOMAINS),
         "extra_share": 0.5,
         "shares_models_with": "standard",
         "note": (

@@ -171,7 +171,7 @@ def questions_plan(
 
 def load_eval_corpus(spec: str, profile: Profile) -> Any:
     """The evaluation corpus of a spec: a dataset id (with the profile's article limit,
-    as the standard study evaluates) or a suite spec (``tico-19[domain=pubmed,split=test]``: the segment-id split
+    as the standard study evaluates) or a suite spec (``tico-19[domain=pubmed,segments=test]``: the segment-id split
     and languages applied here, other selectors by the loader)."""
     from hybriddash.data.datasets import load_dataset
 

@@ -81,7 +81,7 @@ class TrainConfig:
     ``val_map_queries`` caps the held-out questions whose validation mAP is measured at
     each validation (0: no validation mAP); it does not change the weights, so it is not
     part of the fingerprint. ``extra_pairs`` (a source spec such as
-    ``tico-19[domain=pubmed,split=train]``) adds parallel sentence pairs to the
+    ``tico-19[domain=pubmed,segments=train]``) adds parallel sentence pairs to the
     cross-lingual side of X-Y and hybrid batches, ``extra_share`` of each cross batch
     (:mod:`hybriddash.training.extra_pairs`).
     """
