@@ -41,7 +41,7 @@ def test_fresh_install_shows_the_reference_findings(tmp_path, monkeypatch):
         "supported",
     ]
     shown = next(d.value for d in at.dataframe if "A vs B" in d.value.columns)
-    assert len(shown) == len(comps) == 10
+    assert len(shown) == len(comps) == 11  # a, b, d: 1 each; c, e: 2; f: 4
     assert shown["effect"].tolist() == [
         f"{e:+.1f}" if u == "rank positions" else f"{e:+.4f}"
         for e, u in zip(comps["effect"], comps["unit"], strict=True)
