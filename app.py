@@ -49,4 +49,5 @@ try:
     navigation.run()
 finally:
     st.session_state.pop(ui_state.SELECTION_KEY, None)
+ui_state.mark_store_seen()  # the polls compare with the store as this run left it
 ui_jobs.freeze_startup_heap()  # cheap garbage collection after every later run

@@ -250,6 +250,12 @@ section[data-testid="stSidebar"] span[data-baseweb="tag"] span {
 </style>"""
 
 
+def mark_store_seen() -> None:
+    """Record the store's version as drawn (end of an app run: a write made while this
+    run drew, or the store's own first-start load, is not news to this session)."""
+    st.session_state[_SEEN_VERSION_KEY] = store_version(current_store())
+
+
 def store_moved() -> bool:
     """Whether the store file changed since this session last drew the sidebar.
 
