@@ -47,6 +47,9 @@ class Planned:
     kind: str  # "equivalence" ("matches") | "superiority" ("better")
     direction: int = 1  # +1: A higher is better; -1: A lower is better (rank distance)
     missing: str = ""
+    # what A / B stand for when they have no runs (a row names what is missing, never "?")
+    name_a: str = "Hybrid"
+    name_b: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,16 @@ def _plan_vs(
         hyb, b = role_runs(study, "hybrid"), role_runs(study, other)
         miss = _missing(study, hyb, "hybrid (alpha 0.5)") or _missing(study, b, other_name)
         return [
-            Planned(claim, hyb, b, m, kind, -1 if m == "rank_distance" else 1, miss)
+            Planned(
+                claim,
+                hyb,
+                b,
+                m,
+                kind,
+                -1 if m == "rank_distance" else 1,
+                miss,
+                name_b=other_name,
+            )
             for m in measures
         ]
 
@@ -169,7 +181,18 @@ def _plan_e(study: pd.DataFrame) -> list[Planned]:
     if not inside:
         name = study["study"].iloc[0]
         no_sweep = f"no alpha sweep (hybrid runs with alpha != 0.5) on {name}"
-        return [Planned("e", hyb, hyb.iloc[0:0], "multilingual", "equivalence", 1, no_sweep)]
+        return [
+            Planned(
+                "e",
+                hyb.iloc[0:0],
+                hyb,
+                "multilingual",
+                "equivalence",
+                1,
+                no_sweep,
+                name_a="Hybrid α in [0.4, 0.6] (not run)",
+            )
+        ]
     return [
         Planned(
             "e", role_runs(study, "hybrid", alpha=x), hyb, "multilingual", "equivalence", 1, miss
@@ -187,7 +210,18 @@ def _plan_f(study: pd.DataFrame) -> list[Planned]:
     if corrected_base.empty:
         no_corr = f"no corrected runs in the store for {study['study'].iloc[0]}"
         base = role_runs(study, "base")
-        return [Planned("f", hyb, base, "multilingual", "superiority", 1, no_corr)]
+        return [
+            Planned(
+                "f",
+                hyb,
+                base,
+                "multilingual",
+                "superiority",
+                1,
+                no_corr,
+                name_b="base (no training) + a correction (not run)",
+            )
+        ]
     best = str(corrected_base.sort_values("multilingual", ascending=False)["correction"].iloc[0])
     best_base = role_runs(study, "base", correction=best)
     corrected_hyb = role_runs(study, "hybrid", correction=best)
@@ -195,7 +229,18 @@ def _plan_f(study: pd.DataFrame) -> list[Planned]:
     for measure, direction in (("multilingual", 1), ("rank_distance", -1)):
         out.append(Planned("f", hyb, best_base, measure, "superiority", direction, miss_h))
     for measure, direction in (("multilingual", 1), ("rank_distance", -1)):
-        out.append(Planned("f", corrected_hyb, hyb, measure, "superiority", direction, miss_ch))
+        out.append(
+            Planned(
+                "f",
+                corrected_hyb,
+                hyb,
+                measure,
+                "superiority",
+                direction,
+                miss_ch,
+                name_a=f"Hybrid + {best}",
+            )
+        )
     return out
 
 
@@ -423,8 +468,8 @@ def decide_study(
     rows: list[ComparisonRow] = []
     for name, p in planned:
         unit = MEASURES[p.measure][1]
-        label_a = str(p.a["label"].iloc[0]) if len(p.a) else "?"
-        label_b = str(p.b["label"].iloc[0]) if len(p.b) else "?"
+        label_a = str(p.a["label"].iloc[0]) if len(p.a) else p.name_a
+        label_b = str(p.b["label"].iloc[0]) if len(p.b) else (p.name_b or "its baseline")
         eq_margin = margin if p.kind == "equivalence" else math.nan
         common = {
             "claim": p.claim,
