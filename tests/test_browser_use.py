@@ -64,6 +64,18 @@ def _wait_text(driver, text: str, timeout: float) -> float:
     raise AssertionError(f"{text!r} not shown within {timeout:.0f} s:\n{_main_text(driver)[:2000]}")
 
 
+def _wait_element(driver, by: str, selector: str, timeout: float):
+    """The first element matching ``selector``, once the page has drawn it."""
+    start = time.monotonic()
+    while True:
+        found = driver.find_elements(by, selector)
+        if found:
+            return found[0]
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"{selector!r} not drawn within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_upload_refusal_dominance_gaps_and_shipped_alignment_while_training(
@@ -101,7 +113,9 @@ def test_upload_refusal_dominance_gaps_and_shipped_alignment_while_training(
             # 1. a refused upload, answered in the page while the training holds the queue
             driver.get(f"{url}/upload")
             _wait_text(driver, "Upload a corpus", 120)
-            driver.find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(bad))
+            # the navigation names the page before the page itself has drawn: wait for
+            # the uploader, not for the title
+            _wait_element(driver, By.CSS_SELECTOR, 'input[type="file"]', 120).send_keys(str(bad))
             # the button is enabled once the file reached the server (slower under load)
             button = '//button[.//p[normalize-space()="Validate and import"]]'
             deadline = time.monotonic() + 60

@@ -213,7 +213,9 @@ def test_first_run_from_an_empty_store_and_artifacts_folder(
 def test_a_run_stored_by_another_process_appears_in_the_open_sidebar(
     tmp_artifacts: Path, sample_corpus, tiny_model_spec
 ) -> None:
-    """Item 8 of issue 14: the sidebar refreshes when the store changes, no navigation."""
+    """Item 8 of issue 14: the sidebar refreshes when the store changes, no navigation.
+    With no job active it looks once every ``IDLE_POLL_S`` (issue 25: an idle app costs
+    <= 2 % of a core), so the run shows within that period plus a rerun."""
     shots = _screenshots_module()
     missing = shots.browser_available()
     if missing:
@@ -232,15 +234,20 @@ def test_a_run_stored_by_another_process_appears_in_the_open_sidebar(
         sidebar = driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"]')
         assert "no evaluation run yet" in sidebar.text
         evaluate(tiny_model_spec, sample_corpus, k=10, store=store, progress=False)
+        from hybriddash.ui_jobs import IDLE_POLL_S
+
+        wait_s = IDLE_POLL_S + 30
         start = time.monotonic()
-        while time.monotonic() - start < 30:
+        while time.monotonic() - start < wait_s:
             sidebar = driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"]')
             # the dataset selector and the new model's chip replace the empty-store note
             if tiny_model_spec.model_id in sidebar.text and "Dataset" in sidebar.text:
                 break
             time.sleep(0.25)
         else:
-            pytest.fail(f"the sidebar did not list the new run within 30 s: {sidebar.text!r}")
+            pytest.fail(
+                f"the sidebar did not list the new run within {wait_s:.0f} s: {sidebar.text!r}"
+            )
         # the whole app reran: the Overview below the sidebar shows the run too
         start = time.monotonic()
         while "Headline results on sample" not in _page_text(driver):
