@@ -41,7 +41,8 @@ import duckdb
 from hybriddash.store import bundle
 from hybriddash.store.bundle import BundleError
 
-#: Profile fields that may differ between the machines of one study (as in the runner).
+#: Profile fields that may differ between the machines of one study (the runner uses
+#: this list and :func:`merged_profile` too).
 FREE_PROFILE_KEYS = frozenset({"note", "bf16_here"})
 _SEED_KEYS = ("seeds", "sweep_seeds")
 

@@ -269,6 +269,7 @@ def run_study(
     from hybriddash.data.datasets import load_dataset
     from hybriddash.encoders.registry import resolve_model
     from hybriddash.store import bundle
+    from hybriddash.store.bundle_merge import FREE_PROFILE_KEYS
     from hybriddash.store.db import Store
     from hybriddash.training.trainer import train
 
@@ -283,9 +284,9 @@ def run_study(
         profile=_profile_dict(profile),
         directions=[list(d) for d in directions],
     )
-    held = {k: v for k, v in (manifest.get("profile") or {}).items() if k not in _FREE}
+    held = {k: v for k, v in (manifest.get("profile") or {}).items() if k not in FREE_PROFILE_KEYS}
     wanted = json.loads(json.dumps(_profile_dict(profile)))
-    wanted = {k: v for k, v in wanted.items() if k not in _FREE}
+    wanted = {k: v for k, v in wanted.items() if k not in FREE_PROFILE_KEYS}
     if held and held != wanted:
         if not _seeds_added(held, wanted):
             diff = sorted(k for k in set(held) | set(wanted) if held.get(k) != wanted.get(k))
@@ -559,23 +560,19 @@ def _export_shared(
     log(f"   {key} (the {other.name} study's piece of this model) written to {shared_bundle}")
 
 
-# profile fields that may differ between the machines of one study
-_FREE = {"note", "bf16_here"}
-
-
 def _seeds_added(held: dict[str, Any], wanted: dict[str, Any]) -> bool:
     """Whether ``wanted`` is ``held`` with more seeds for the core strategies (the alpha
-    sweep's seeds unchanged): the finished pieces then belong to the grown study."""
-    rest = {"seeds", "sweep_seeds"}
-    if {k: v for k, v in held.items() if k not in rest} != {
-        k: v for k, v in wanted.items() if k not in rest
-    }:
+    sweep's seeds unchanged): the finished pieces then belong to the grown study. One
+    rule with ``bundle merge`` (:func:`hybriddash.store.bundle_merge.merged_profile`),
+    which also accepts seeds that only the other bundle has: here none may be dropped."""
+    from hybriddash.store.bundle import BundleError
+    from hybriddash.store.bundle_merge import merged_profile
+
+    try:
+        merged = merged_profile(held, wanted, where="study")
+    except BundleError:
         return False
-    held_sweep = held.get("sweep_seeds") or held.get("seeds")
-    wanted_sweep = wanted.get("sweep_seeds") or wanted.get("seeds")
-    return set(held.get("seeds") or ()) <= set(wanted.get("seeds") or ()) and list(
-        held_sweep or ()
-    ) == list(wanted_sweep or ())
+    return merged["seeds"] == sorted(wanted.get("seeds") or ())
 
 
 def select_pieces(
