@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pandas as pd
 import pytest
 from study_toy_store import build_study_store
 
+from hybriddash.reports import tables
 from hybriddash.store import bundle
 from hybriddash.store.db import Store
 
@@ -111,6 +113,8 @@ def test_detail_levels_keep_what_the_verdicts_need(source, tmp_path):
     runs = _table(source, "runs")
     hybrid = runs[runs["model_id"] == "trained/toy-hybrid-a0.5-s1"]["run_id"].tolist()
     mono = runs[runs["model_id"] == "trained/toy-mono-a1-s1"]["run_id"].tolist()
+    with source.write() as con:  # the toy study stores no shares: one row to leave out
+        con.execute("INSERT INTO run_lang_share VALUES (?, 'en', 1, 'en', 1.0)", [hybrid[0]])
     bundle.open_bundle(tmp_path / "b")
     entry = bundle.export_piece(
         tmp_path / "b",
@@ -131,3 +135,33 @@ def test_detail_levels_keep_what_the_verdicts_need(source, tmp_path):
     assert qm["n_relevant"].isna().all()
     assert set(_table(fresh, "run_headline")["run_id"]) == {hybrid[0], mono[0]}
     assert set(_table(fresh, "query_bias")["run_id"]) == {hybrid[0]}
+    # no verdict reads top-k shares: a 'verdicts' run has none, and the tables say
+    # "no rows" rather than shares of 0
+    assert _table(fresh, "run_lang_share").empty
+    assert not tables.lang_share_table(hybrid[0], 1, store=source).empty
+    assert tables.lang_share_table(hybrid[0], 1, store=fresh).empty
+
+
+def test_a_piece_waits_for_another_writer_of_the_bundle(source, tmp_path):
+    runs = _table(source, "runs")
+    hybrid = runs[runs["model_id"] == "trained/toy-hybrid-a0.5-s1"]["run_id"].tolist()
+    bundle.open_bundle(tmp_path / "b")
+    done = threading.Event()
+
+    def write():
+        bundle.export_piece(
+            tmp_path / "b",
+            "p",
+            model_ids=["trained/toy-hybrid-a0.5-s1"],
+            run_ids=hybrid,
+            store=source,
+        )
+        done.set()
+
+    with bundle.writer_lock(tmp_path / "b"):
+        worker = threading.Thread(target=write)
+        worker.start()
+        assert not done.wait(0.5)  # held: the second writer waits
+        assert "p" not in bundle.finished_pieces(tmp_path / "b")
+    worker.join(60)
+    assert done.is_set() and "p" in bundle.finished_pieces(tmp_path / "b")

@@ -37,7 +37,13 @@ runs = {m: sel.run_of(m) for m in models}
 frames = []
 for model, run in runs.items():
     share = ui_state.query("tables:lang_share_table", run, k)
+    if share.empty:  # a reference run kept at 'verdicts' detail: said, never drawn as 0
+        st.info(f"**{model}**: top-k language shares are not stored for this run.")
+        continue
     frames.append(share.assign(source=model))
+if not frames:
+    st.stop()
+runs = {m: r for m, r in runs.items() if m in {f["source"].iat[0] for f in frames}}
 ideal = frames[0].assign(share=frames[0]["ideal_share"], source="ideal (no bias)")
 shares = pd.concat([*frames, ideal], ignore_index=True)
 fig = px.bar(

@@ -70,16 +70,20 @@ def _export(
 
 
 store = ui_state.current_store()
-files = _export(
-    table,
-    sel.corpus_fp,
-    tuple(sel.model_ids),
-    baseline,
-    int(k),
-    significance,
-    str(store.path),
-    ui_state.store_version(store),
-)
+try:
+    files = _export(
+        table,
+        sel.corpus_fp,
+        tuple(sel.model_ids),
+        baseline,
+        int(k),
+        significance,
+        str(store.path),
+        ui_state.store_version(store),
+    )
+except ValueError as exc:  # e.g. shares not stored for any selected run: say which
+    st.warning(str(exc))
+    st.stop()
 st.dataframe(files["preview"], hide_index=True, key="hd_export_preview")
 slug = f"hybriddash-{table}-{(sel.corpus_name or 'corpus').replace(':', '-').replace('/', '-')}"
 for column, fmt in zip(st.columns(len(FORMATS)), FORMATS, strict=True):

@@ -252,7 +252,7 @@ def pairs_export(
     cols = [*langs, "all"]
     header = ["Model", "Query", *cols]
     body, midrules = [], []
-    for model in model_ids:
+    for model in [m for m in model_ids if m not in unstored]:
         block = data[data["model_id"] == model].set_index(["query_lang", "cand_lang"])
         if body:
             midrules.append(len(body))
@@ -298,13 +298,21 @@ def shares_export(
 ) -> ExportTable:
     """Top-``k`` language shares per model and query language, with the ideal share."""
     runs = _runs(corpus, model_ids, store)
-    parts = []
+    parts, unstored = [], []
     for model, run in zip(runs["model_id"], runs["run_id"], strict=True):
         frame = tables.lang_share_table(run, k, store=store)  # type: ignore[arg-type]
+        if frame.empty:
+            unstored.append(model)
+            continue
         frame.insert(0, "k", k)
         frame.insert(0, "run_id", run)
         frame.insert(0, "model_id", model)
         parts.append(frame)
+    if not parts:
+        raise ValueError(
+            f"top-{k} language shares are not stored for {', '.join(unstored)} on {corpus} "
+            "(reference runs at the 'verdicts' detail level keep per-query AP only)"
+        )
     data = pd.concat(parts, ignore_index=True)
     langs = sorted(set(data["query_lang"]) | set(data["cand_lang"]))
     header = ["Model", "Query", *langs]
@@ -325,6 +333,8 @@ def shares_export(
         "the queries of each query language; bold: the query's own language. "
         "The ideal (bias-free) share is in the CSV/Parquet column ideal_share."
     ]
+    if unstored:
+        notes.append(f"Not stored (left out): {', '.join(unstored)}.")
     return ExportTable(
         "shares", data, header, body, f"Top-{k} language shares on {corpus}.", notes, midrules
     )

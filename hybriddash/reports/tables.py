@@ -397,8 +397,9 @@ def lang_share_table(run_id: str, k: int, *, store: ReadableStore | None = None)
     corpus with one answer per language it is 1 / n_languages — what an encoder with no
     language preference would show. ``excess = share - ideal_share``.
 
-    Columns: ``query_lang, cand_lang, share, ideal_share, excess``. Raises ``ValueError``
-    when ``k`` is outside 1..top_k of the run.
+    Columns: ``query_lang, cand_lang, share, ideal_share, excess``; no rows for a run
+    stored without its shares (a reference run at the ``verdicts`` detail level), never
+    shares of 0. Raises ``ValueError`` when ``k`` is outside 1..top_k of the run.
     """
     _check_k(run_id, k, store)
     return _frame(
@@ -412,9 +413,10 @@ def lang_share_table(run_id: str, k: int, *, store: ReadableStore | None = None)
                coalesce(i.ideal_share, 0.0) AS ideal_share,
                coalesce(s.share, 0.0) - coalesce(i.ideal_share, 0.0) AS excess
         FROM share s FULL OUTER JOIN ideal i USING (query_lang, cand_lang)
+        WHERE EXISTS (SELECT 1 FROM run_lang_share WHERE run_id = ?)
         ORDER BY query_lang, cand_lang
         """,
-        [run_id, run_id, k],
+        [run_id, run_id, k, run_id],
     )
 
 

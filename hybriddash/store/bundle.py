@@ -39,6 +39,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+from filelock import FileLock
 
 from hybriddash import config
 from hybriddash.store.db import SCHEMA_VERSION, Store
@@ -47,6 +48,8 @@ from hybriddash.store.writes import RUN_TABLES
 FORMAT = "hybriddash-bundle"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+#: Lock file of a bundle's writers (:func:`writer_lock`; git-ignored).
+LOCK_FILE = ".bundle.lock"
 #: Size limit of a bundle committed to the repository (issue 12: under 25 MB).
 MAX_BUNDLE_BYTES = 25 * 1024 * 1024
 #: zstd level of every Parquet file a bundle writes.
@@ -86,6 +89,15 @@ def piece_key(text: str) -> str:
 
 
 # ---- manifest ----------------------------------------------------------------------
+
+
+def writer_lock(folder: str | os.PathLike[str]) -> FileLock:
+    """The lock every writer of the bundle at ``folder`` holds while it reads, changes and
+    replaces the manifest (a study adding a piece, a merge into the same bundle): without
+    it, the later writer would drop the other's entries from the manifest."""
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(path / LOCK_FILE))
 
 
 def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
@@ -167,13 +179,14 @@ def bundle_bytes(folder: str | os.PathLike[str], manifest: dict[str, Any] | None
 
 #: Detail levels of a run in a bundle: which per-run tables it keeps. ``full``: every
 #: table (``topk_hits`` cut at ``topk_depth``); ``verdicts``: what the study's verdicts and
-#: per-language gains need (per-query AP and rank distance, pair metrics, top-k shares;
-#: ``query_metrics`` without nDCG/recall/first-rank columns); ``headline``: headline and
-#: pair metrics only.
+#: per-language gains need (per-query AP and rank distance, pair metrics; ``query_metrics``
+#: without nDCG/recall/first-rank columns; no top-k shares, which no verdict reads: the
+#: dominance page says "not stored" for such a run); ``headline``: headline and pair
+#: metrics only.
 DETAIL_TABLES = {
     "full": frozenset(RUN_TABLES),
     "verdicts": frozenset(
-        {"run_headline", "run_pair_metrics", "run_lang_share", "query_bias", "query_metrics"}
+        {"run_headline", "run_pair_metrics", "query_bias", "query_metrics"}
     ),
     "headline": frozenset({"run_headline", "run_pair_metrics"}),
 }
@@ -277,7 +290,30 @@ def export_piece(
     """
     if not _KEY.match(key):
         raise ValueError(f"piece key {key!r} must match {_KEY.pattern}")
-    folder = Path(folder)
+    with writer_lock(folder):
+        return _export_piece_locked(
+            Path(folder),
+            key,
+            model_ids=model_ids,
+            run_ids=run_ids,
+            store=store,
+            topk_depth=topk_depth,
+            run_detail=run_detail,
+            info=info,
+        )
+
+
+def _export_piece_locked(
+    folder: Path,
+    key: str,
+    *,
+    model_ids: Sequence[str],
+    run_ids: Sequence[str],
+    store: Store | None,
+    topk_depth: int | None,
+    run_detail: dict[str, str] | None,
+    info: dict[str, Any] | None,
+) -> dict[str, Any]:
     manifest = read_manifest(folder)
     if manifest is None:
         raise BundleError(f"{folder}: no {MANIFEST}; create the bundle with open_bundle() first")

@@ -270,8 +270,27 @@ def _write(
     before: dict[str, Any] | None,
     summary: MergeSummary,
 ) -> None:
-    """Copy the new folders into ``out`` (temp folder, checked, renamed), manifest last."""
+    """:func:`_write_locked` under the target's writer lock (a study writing into the
+    target waits, or makes this merge wait, instead of losing manifest entries)."""
     created = not out.exists()
+    try:
+        with bundle.writer_lock(out):
+            _write_locked(out, merged, origin, before, summary, created=created)
+    finally:
+        if created and not (out / bundle.MANIFEST).is_file():
+            shutil.rmtree(out, ignore_errors=True)
+
+
+def _write_locked(
+    out: Path,
+    merged: dict[str, Any],
+    origin: dict[tuple[str, str], Path],
+    before: dict[str, Any] | None,
+    summary: MergeSummary,
+    *,
+    created: bool,
+) -> None:
+    """Copy the new folders into ``out`` (temp folder, checked, renamed), manifest last."""
     out.mkdir(parents=True, exist_ok=True)
     placed: list[Path] = []
     try:
