@@ -252,7 +252,7 @@ def pairs_export(
     cols = [*langs, "all"]
     header = ["Model", "Query", *cols]
     body, midrules = [], []
-    for model in [m for m in model_ids if m not in unstored]:
+    for model in model_ids:
         block = data[data["model_id"] == model].set_index(["query_lang", "cand_lang"])
         if body:
             midrules.append(len(body))
@@ -317,7 +317,7 @@ def shares_export(
     langs = sorted(set(data["query_lang"]) | set(data["cand_lang"]))
     header = ["Model", "Query", *langs]
     body, midrules = [], []
-    for model in model_ids:
+    for model in [m for m in model_ids if m not in unstored]:
         block = data[data["model_id"] == model].set_index(["query_lang", "cand_lang"])
         if body:
             midrules.append(len(body))
