@@ -78,8 +78,10 @@ def wait_for_children(port: int, timeout: float = 300.0) -> float:
     return time.monotonic() - start
 
 
-def measure(artifacts: Path, page: str, seconds: float, warm: float) -> dict:
-    """Open ``page`` in one tab, wait, return CPU share of one core over ``seconds``."""
+def measure(artifacts: Path, page: str, seconds: float, warm: float, windows: int = 1) -> dict:
+    """Open ``page`` in one tab, wait, return CPU share of one core over ``seconds``
+    (and of each of ``windows`` consecutive windows of ``seconds``: is a first-start cost
+    one-time or lasting?)."""
     shots = _screenshots()
     missing = shots.browser_available()
     if missing:
@@ -94,10 +96,19 @@ def measure(artifacts: Path, page: str, seconds: float, warm: float) -> dict:
         shots.capture(driver, url, artifacts / "idle-shot", [(page, "idle", False)], timeout=300)
         waited = wait_for_children(port)  # a fresh folder's one-time UMAP warm-up
         time.sleep(warm)
-        start_cpu, start = server_cpu_seconds(port), time.monotonic()
-        time.sleep(seconds)
-        used, wall = server_cpu_seconds(port) - start_cpu, time.monotonic() - start
-    return {"cpu_s": used, "wall_s": wall, "share": used / wall, "waited_s": waited}
+        shares = []
+        for _ in range(windows):
+            start_cpu, start = server_cpu_seconds(port), time.monotonic()
+            time.sleep(seconds)
+            used, wall = server_cpu_seconds(port) - start_cpu, time.monotonic() - start
+            shares.append(used / wall)
+    return {
+        "cpu_s": used,
+        "wall_s": wall,
+        "share": shares[0],
+        "shares": shares,
+        "waited_s": waited,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,9 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page", default="", help="url path of the page to open ('' = Overview)")
     parser.add_argument("--seconds", type=float, default=60.0, help="measured window")
     parser.add_argument("--warm", type=float, default=10.0, help="seconds to wait after load")
+    parser.add_argument("--windows", type=int, default=1, help="consecutive windows to measure")
     args = parser.parse_args(argv)
     args.artifacts.mkdir(parents=True, exist_ok=True)
-    result = measure(args.artifacts.resolve(), args.page, args.seconds, args.warm)
+    result = measure(args.artifacts.resolve(), args.page, args.seconds, args.warm, args.windows)
     load = os.getloadavg()
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")
     print(f"cpu: {cpu_model()}, {os.cpu_count()} logical cores")
@@ -118,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         f"= {100 * result['share']:.2f} % of one core (one tab open, no job; measured after "
         f"waiting {result['waited_s']:.0f} s for the first start's UMAP warm-up process)"
     )
+    if len(result["shares"]) > 1:
+        print(
+            f"each {args.seconds:.0f} s window, in order: "
+            + ", ".join(f"{100 * x:.2f} %" for x in result["shares"])
+        )
     return 0
 
 

@@ -50,6 +50,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from hybriddash.reports.study import _machine_label  # noqa: E402
+from hybriddash.training.pauses import stopped_seconds  # noqa: E402
 from hybriddash.training.study import REPRODUCE_TOLERANCE  # noqa: E402
 
 LEDGER = REPO / "bench" / "study_rerun.json"
@@ -142,19 +143,7 @@ def compare_piece(rerun: Path, reference: Path) -> dict:
 
 def _stopped_seconds(pause_log: Path | None, begin: float, end: float) -> float:
     """Seconds between ``begin`` and ``end`` that the study's process was stopped."""
-    if pause_log is None or not pause_log.is_file():
-        return 0.0
-    total, stopped_at = 0.0, None
-    for line in pause_log.read_text().splitlines():
-        stamp, kind = line.split()
-        if kind == "stop":
-            stopped_at = float(stamp)
-        elif stopped_at is not None:
-            total += max(0.0, min(float(stamp), end) - max(stopped_at, begin))
-            stopped_at = None
-    if stopped_at is not None:  # still stopped
-        total += max(0.0, end - max(stopped_at, begin))
-    return total
+    return stopped_seconds(pause_log, begin, end)
 
 
 def _epoch(stamp: str) -> float:

@@ -8,16 +8,22 @@ bundle merge command). Each evaluation's wall time (seconds, this process, with 
 embedding cache state it met) is kept in the piece's ``info`` and printed as JSON lines,
 for docs/benchmarks.md.
 
-Usage (through the CPU wrapper, in an artifacts folder of its own)::
+Usage (alone on the machine, in an artifacts folder of its own with the base model
+prepared and no embedding cache, so each time is a cold evaluation)::
 
-    HYBRIDDASH_ARTIFACTS=/work/art-suites HYBRIDDASH_DATA=/work/shared/data \\
-        /work/cpu python bench/suites_reference.py --bundle /work/staging/suites-bundle
+    HYBRIDDASH_ARTIFACTS=/tmp/art-suites HYBRIDDASH_DATA=../shared/data \\
+        python bench/suites_reference.py --bundle /tmp/suites-bundle
+    python -m hybriddash bundle verify /tmp/suites-bundle && mv /tmp/suites-bundle reference/suites
+
+``reference/suites`` is a bundle of its own (another study than ``reference/``'s), loaded
+with it into an empty store (:func:`hybriddash.store.bundle.reference_folders`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -34,7 +40,7 @@ TOPK_DEPTH = 10  # top-k rows kept per query in the bundle (Tatoeba: 177,754 que
 
 
 def run_suite(
-    suite: str, bundle_dir: Path, *, model: str, mode: str, store: Store
+    suite: str, bundle_dir: Path, *, model: str, mode: str, store: Store, detail: str
 ) -> list[dict[str, object]]:
     """Evaluate ``model`` on ``suite``'s default subset with and without center-docs and
     export the runs as one piece; return one timing record per evaluation."""
@@ -46,6 +52,7 @@ def run_suite(
     run_ids: list[str] = []
     model_ids: list[str] = []
     for correction in CORRECTIONS:
+        load_1min = os.getloadavg()[0]
         t0 = time.perf_counter()
         summary = evaluate(
             model, corpus, mode=mode, store=store, correction=correction, progress=False
@@ -65,6 +72,7 @@ def run_suite(
                 "reused": summary.reused,
                 "wall_s": round(wall, 1),
                 "load_s": round(load_s, 1),
+                "load_1min_at_start": round(load_1min, 2),
                 "headline": _nan_to_none(summary.headline),  # strict JSON in the manifest
             }
         )
@@ -77,6 +85,7 @@ def run_suite(
         run_ids=run_ids,
         store=store,
         topk_depth=TOPK_DEPTH,
+        run_detail=dict.fromkeys(run_ids, detail),
         info={
             "role": "suite-reference",
             "eval_data": ref,
@@ -97,6 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suites", default=",".join(DEFAULT_SUBSETS), help="comma-separated")
     parser.add_argument("--model", default="multilingual-e5-small-q4")
     parser.add_argument("--mode", default="onnx", help="encode mode (the study's: onnx)")
+    parser.add_argument(
+        "--detail",
+        default="headline",
+        choices=["full", "verdicts", "headline"],
+        help="bundle detail of every run (reference/suites ships 'headline': the numbers, "
+        "bitext accuracy and language probe, no per-query rows or texts; 25 MB limit)",
+    )
     args = parser.parse_args(argv)
     folder = Path(args.bundle)
     bundle.open_bundle(
@@ -112,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         if f"suite-{suite}-base" in bundle.finished_pieces(folder):
             print(f"{suite}: piece already in {folder}", flush=True)
             continue
-        run_suite(suite, folder, model=args.model, mode=args.mode, store=store)
+        run_suite(suite, folder, model=args.model, mode=args.mode, store=store, detail=args.detail)
     return 0
 
 

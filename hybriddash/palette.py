@@ -22,6 +22,10 @@ import colorcet
 
 from hybriddash.languages import LANGUAGES
 
+#: Above this many candidate languages a chart colours scripts, not languages (112
+#: Glasbey colours stay distinct numerically but not to the eye, nor in a legend).
+MAX_LANGUAGE_COLOURS = 15
+
 PALETTE: tuple[str, ...] = tuple(colorcet.palette["glasbey_category10"])
 # XQuAD-R's languages in the dataset's own order; the most distinct colours go to them.
 _FIRST = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
@@ -62,3 +66,28 @@ def language_colors(codes: Iterable[str]) -> dict[str, str]:
                 raise ValueError(f"more than {len(PALETTE)} language codes in one chart")
             mapping[code] = PALETTE[slot]
     return mapping
+
+
+# one fixed colour per script of LANGUAGES (and "unknown"), from category10's end of the
+# palette in sorted order: a script has the same colour in every chart
+_SCRIPTS: tuple[str, ...] = tuple(sorted({script for _n, _i, script in LANGUAGES.values()}))
+_OWN, _OTHER = 0, 7  # category10 blue and grey: own language vs the rest
+_FREE = [i for i in range(len(PALETTE)) if i not in (_OWN, _OTHER)]
+_SCRIPT_SLOT = {s: _FREE[i] for i, s in enumerate((*_SCRIPTS, "unknown"))}
+
+
+def group_colors(groups: Iterable[str]) -> dict[str, str]:
+    """``{group: colour}`` for language groups: scripts (:func:`hybriddash.languages.
+    script_of`, fixed colours) and the labels of :func:`hybriddash.reports.tables.
+    group_shares` ("own language", "other languages": the first two category10 colours)."""
+    fixed = {"own language": PALETTE[_OWN], "other languages": PALETTE[_OTHER]}
+    free = iter(_FREE[len(_SCRIPT_SLOT) :])
+    out = {}
+    for group in sorted({str(g) for g in groups}):
+        if group in fixed:
+            out[group] = fixed[group]
+        elif group in _SCRIPT_SLOT:
+            out[group] = PALETTE[_SCRIPT_SLOT[group]]
+        else:  # a group name of no script: the next free colour
+            out[group] = PALETTE[next(free)]
+    return out

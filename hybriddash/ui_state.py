@@ -198,6 +198,12 @@ class Selection:
     model_ids: list[str] = field(default_factory=list)
     runs: pd.DataFrame = field(default_factory=pd.DataFrame)  # tables.latest_runs columns
     corpora: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: model id -> human label (:func:`model_label`) of every model the sidebar offers
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def label(self, model_id: str) -> str:
+        """The human label pages show for ``model_id`` (the id goes in hovers/tooltips)."""
+        return self.labels.get(model_id, model_id)
 
     @property
     def empty(self) -> bool:
@@ -322,11 +328,12 @@ def sidebar() -> Selection:
 
             chosen = default_comparison(available, models, MAX_DEFAULT_MODELS)
         st.session_state[MODELS_KEY] = chosen
-        ids = "; ".join(f"{model_label(m, models)} = `{m}`" for m in chosen)
+        labels = {m: model_label(m, models) for m in available}
+        ids = "; ".join(f"{labels[m]} = `{m}`" for m in chosen)
         model_ids = st.multiselect(
             "Models",
             available,
-            format_func=lambda m: model_label(m, models),
+            format_func=labels.__getitem__,
             key=MODELS_KEY,
             help=f"Each model's newest run on the dataset is shown. Model ids: {ids}",
         )
@@ -335,7 +342,7 @@ def sidebar() -> Selection:
         reference_caption()
     name = corpora.loc[corpora["corpus_fp"] == corpus_fp, "name"].iloc[0]
     latest = query("tables:latest_runs", corpus_fp, list(model_ids))
-    return Selection(corpus_fp, name, list(model_ids), latest, corpora)
+    return Selection(corpus_fp, name, list(model_ids), latest, corpora, labels)
 
 
 # Widgets of a form that keeps its values while the user visits other pages (Streamlit

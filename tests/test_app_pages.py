@@ -110,6 +110,11 @@ def _charts(at: AppTest) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
+def _label(dash, model_id: str) -> str:
+    """The human label the pages show for ``model_id`` (the sidebar's)."""
+    return ui_state.model_label(model_id, tables.models_table(store=dash["store"]))
+
+
 def _tables_with(at: AppTest, column: str) -> list:
     """The dataframes on the page that have ``column`` (st.dataframe has no test key)."""
     return [d.value for d in at.dataframe if column in d.value.columns]
@@ -143,7 +148,9 @@ def test_overview_headline_matches_the_store(dash) -> None:
     at = _app(dash, "overview")
     expected = tables.headline_table(dash["full_fp"], [dash["a"], dash["b"]], store=dash["store"])
     headline = _tables_with(at, "mono mAP")[0]
-    assert headline["model"].tolist() == expected["model_id"].tolist()
+    assert headline["model id"].tolist() == expected["model_id"].tolist()
+    # rows and legend name models by their human label; the id stays beside it
+    assert headline["model"].tolist() == [_label(dash, m) for m in expected["model_id"]]
     assert headline["multi mAP"].to_numpy() == pytest.approx(expected["multilingual"].to_numpy())
     assert len(_charts(at)) == 1
     # the honest description of the base model is on the page
@@ -192,7 +199,7 @@ def test_sidebar_dataset_choice_changes_the_headline(dash) -> None:
         at = _app(dash, corpus=corpus, models=[dash["a"]])
         shown = _tables_with(at, "mono mAP")[0]
         assert shown["mono mAP"].to_numpy() == pytest.approx(expected["monolingual"].to_numpy())
-        assert _tables_with(at, "mono mAP")[0]["model"].tolist() == [dash["a"]]
+        assert _tables_with(at, "mono mAP")[0]["model id"].tolist() == [dash["a"]]
 
 
 def test_pairs_model_selector_and_difference(dash) -> None:
@@ -287,7 +294,8 @@ def test_overview_evaluates_the_base_model_from_the_ui(tmp_path, monkeypatch) ->
     runs = tables.runs_for(store=Store(tmp_path / "new.duckdb"))
     assert runs["model_id"].tolist() == [ui_state.BASE_MODEL_ID]
     headline = _tables_with(at, "mono mAP")[0]
-    assert headline["model"].tolist() == [ui_state.BASE_MODEL_ID]
+    assert headline["model id"].tolist() == [ui_state.BASE_MODEL_ID]
+    assert headline["model"].tolist() == [f"base · {ui_state.BASE_MODEL_ID}"]
 
 
 @pytest.mark.parametrize(("page", "chart"), [("dominance", 0), ("alignment", 0)])

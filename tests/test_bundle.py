@@ -165,3 +165,53 @@ def test_a_piece_waits_for_another_writer_of_the_bundle(source, tmp_path):
         assert "p" not in bundle.finished_pieces(tmp_path / "b")
     worker.join(60)
     assert done.is_set() and "p" in bundle.finished_pieces(tmp_path / "b")
+
+
+def test_nested_bundles_load_with_the_reference(source, tmp_path):
+    runs = _table(source, "runs")
+    hybrid = runs[runs["model_id"] == "trained/toy-hybrid-a0.5-s1"]["run_id"].tolist()
+    mono = runs[runs["model_id"] == "trained/toy-mono-a1-s1"]["run_id"].tolist()
+    for folder, model, run_ids in (
+        (tmp_path / "ref", "trained/toy-hybrid-a0.5-s1", hybrid),
+        (tmp_path / "ref" / "suites", "trained/toy-mono-a1-s1", mono),
+    ):
+        bundle.open_bundle(folder)
+        bundle.export_piece(folder, "p", model_ids=[model], run_ids=run_ids, store=source)
+    assert bundle.reference_folders(tmp_path / "ref") == [tmp_path / "ref", tmp_path / "ref/suites"]
+    fresh = Store(tmp_path / "f.duckdb")
+    assert bundle.ensure_reference(fresh, tmp_path / "ref") is True
+    assert set(_table(fresh, "runs")["run_id"]) == set(hybrid) | set(mono)
+    assert {m["bundle_id"] for m in bundle.reference_bundles(fresh)} == {"ref", "suites"}
+
+
+def test_slim_writes_the_same_pieces_coarser(source, tmp_path):
+    from hybriddash.store.bundle_slim import slim_bundle
+
+    bundle.export_store(tmp_path / "b", store=source)
+    full = bundle.read_manifest(tmp_path / "b")
+    # a file that is no store table (a shipped UMAP view) travels as it is
+    first = next(iter(full["pieces"]))
+    extra = tmp_path / "b" / "pieces" / first / "alignment_stats.parquet"
+    pd.DataFrame({"lang": ["en"], "accuracy": [0.5]}).to_parquet(extra)
+    full["pieces"][first]["files"]["alignment_stats"] = bundle._file_entry(extra, 1)
+    bundle.write_manifest(tmp_path / "b", full)
+    slim = slim_bundle(tmp_path / "b", tmp_path / "s", detail="headline")
+    assert set(slim["pieces"]) == set(full["pieces"])
+    for key, entry in slim["pieces"].items():
+        assert set(entry["run_detail"].values()) == {"headline"}
+        assert entry["run_ids"] == full["pieces"][key]["run_ids"]
+        assert entry["finished"] == full["pieces"][key]["finished"]
+    copied = tmp_path / "s" / "pieces" / first / "alignment_stats.parquet"
+    assert copied.read_bytes() == extra.read_bytes()
+    assert slim["pieces"][first]["files"]["alignment_stats"]["sha256"] == bundle.file_sha256(extra)
+    # the corpora of headline-only runs keep their catalogue row and no texts
+    assert all(set(c["files"]) == {"corpora"} for c in slim["corpora"].values())
+    fresh = Store(tmp_path / "f.duckdb")
+    bundle.load_bundle(tmp_path / "s", fresh)
+    pd.testing.assert_frame_equal(_table(source, "run_headline"), _table(fresh, "run_headline"))
+    assert _table(fresh, "query_metrics").empty and _table(fresh, "corpus_queries").empty
+    assert len(_table(fresh, "corpora")) == len(_table(source, "corpora"))
+    with pytest.raises(bundle.BundleError, match="already a bundle"):
+        slim_bundle(tmp_path / "b", tmp_path / "s", detail="headline")
+    with pytest.raises(bundle.BundleError, match="no piece matches"):
+        slim_bundle(tmp_path / "b", tmp_path / "t", detail="headline", pieces=["nothing*"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_app_pages import APP, _app, _by_key, _charts, _no_exception, _tables_with
+from test_app_pages import APP, _app, _by_key, _charts, _label, _no_exception, _tables_with
 
 from hybriddash import ui_state
 from hybriddash.reports import export, tables
@@ -60,12 +60,16 @@ def test_overview_shows_the_corrected_encoder_next_to_its_model(dash) -> None:
     at = _app(dash, "overview")
     headline = _tables_with(at, "mono mAP")[0]
     expected = tables.headline_table(dash["full_fp"], [dash["a"], dash["b"]], store=dash["store"])
-    assert headline["model"].tolist() == [dash["a"], dash["b"]]
+    assert headline["model id"].tolist() == [dash["a"], dash["b"]]
+    assert headline["model"].tolist() == [_label(dash, dash["a"]), _label(dash, dash["b"])]
     assert headline["correction"].tolist() == ["—", "center-docs"]
     assert headline["multi mAP"].to_numpy() == pytest.approx(expected["multilingual"].to_numpy())
     assert expected["multilingual"].iloc[0] != expected["multilingual"].iloc[1]
     chart = _charts(at)[0]
-    assert {trace["name"] for trace in chart["data"]} == {dash["a"], dash["b"]}
+    assert {trace["name"] for trace in chart["data"]} == {
+        _label(dash, dash["a"]),
+        _label(dash, dash["b"]),
+    }
     listed = _tables_with(at, "correction_fit")[0]
     assert listed.set_index("model_id").loc[dash["b"], "correction"] == "center-docs"
 
@@ -73,7 +77,7 @@ def test_overview_shows_the_corrected_encoder_next_to_its_model(dash) -> None:
 def test_dominance_shows_the_preference_measures_for_both(dash) -> None:
     at = _app(dash, "dominance", hd_dom_models=[dash["a"], dash["b"]])
     table = _tables_with(at, "LPR")[0]
-    assert table["model"].tolist() == [dash["a"], dash["b"]]
+    assert table["model"].tolist() == [_label(dash, dash["a"]), _label(dash, dash["b"])]
     pref = tables.language_preference_table(list(dash["runs"]), store=dash["store"])
     overall = pref[pref["query_lang"] == "all"]
     assert table["LPR"].to_numpy() == pytest.approx(overall["lpr"].to_numpy())
@@ -151,7 +155,7 @@ def test_overview_form_passes_the_correction_to_evaluate(dash, monkeypatch) -> N
     fresh.query_params["dataset"] = new["corpus_name"].iloc[0]
     fresh.run()
     _no_exception(fresh)
-    shown = _tables_with(fresh, "mono mAP")[0]["model"].tolist()
+    shown = _tables_with(fresh, "mono mAP")[0]["model id"].tolist()
     assert new["model_id"].iloc[0] in shown
 
 

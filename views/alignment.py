@@ -32,7 +32,7 @@ sources = {
 offered = [m for m in sel.model_ids if sources[m] in ("weights", "shipped")]
 for m in sel.model_ids:
     if m not in offered:
-        st.caption(f"Not offered: **{m}**: {sources[m]}.")
+        st.caption(f"Not offered: **{sel.label(m)}**: {sources[m]}.")
 if not offered:
     st.info(
         "None of the selected models can be shown here: select one whose weights are on "
@@ -44,13 +44,13 @@ if not offered:
 fp_key = sel.corpus_fp[:12]
 ui_state.keep_valid(f"hd_al_model_{fp_key}", offered)
 c1, c2 = st.columns(2)
-model_a = c1.selectbox("Model", offered, key=f"hd_al_model_{fp_key}")
+model_a = c1.selectbox("Model", offered, format_func=sel.label, key=f"hd_al_model_{fp_key}")
 others = [m for m in offered if m != model_a]
 ui_state.keep_valid(f"hd_al_compare_{fp_key}", [None, *others])
 model_b = c2.selectbox(
     "Side by side with",
     [None, *others],
-    format_func=lambda m: "—" if m is None else m,
+    format_func=lambda m: "—" if m is None else sel.label(m),
     key=f"hd_al_compare_{fp_key}",
 )
 with st.expander("Selection and UMAP settings", expanded=False):
@@ -77,18 +77,18 @@ st.caption(
 )
 projections = {}
 for model in [m for m in (model_a, model_b) if m is not None]:
-    with st.spinner(f"Projecting {model} (first time only: encode + UMAP)"):
+    with st.spinner(f"Projecting {sel.label(model)} (first time only: encode + UMAP)"):
         try:
             projections[model] = ui_state.query(
                 "alignment:projection", model, sel.corpus_fp, params
             )
         except NoWeightsError:  # a reference model away from the shipped settings
             st.info(
-                f"{model}: only the bundle's default view can be shown (its weights are not "
+                f"{sel.label(model)}: only the bundle's default view can be shown (its weights are not "
                 "on this machine): reset the selection and UMAP settings to their defaults."
             )
         except Exception as exc:  # e.g. a model folder that no longer exists here
-            st.error(f"{model}: cannot project ({type(exc).__name__}: {exc})")
+            st.error(f"{sel.label(model)}: cannot project ({type(exc).__name__}: {exc})")
 if not projections:
     st.stop()
 
@@ -116,7 +116,7 @@ def projection_figure(frame, model: str) -> go.Figure:
         category_orders={"lang": sorted(frame["lang"].unique())},
         color_discrete_map=language_colors(frame["lang"]),
         labels={"lang": "language", "item_kind": "item"},
-        title=model,
+        title=sel.label(model),
     )
     if group is not None:
         members = frame[frame["group_id"] == group]
@@ -157,12 +157,14 @@ for model in projections:
             "alignment:alignment_stats", model, sel.corpus_fp, langs=list(langs) or None
         )
     except Exception as exc:
-        st.error(f"{model}: cannot compute alignment statistics ({type(exc).__name__}: {exc})")
+        st.error(
+            f"{sel.label(model)}: cannot compute alignment statistics ({type(exc).__name__}: {exc})"
+        )
         continue
     st.caption(
-        f"{model}: {stats.n_groups:,} of {stats.n_groups_total:,} parallel groups (seeded sample)."
+        f"{sel.label(model)}: {stats.n_groups:,} of {stats.n_groups_total:,} parallel groups (seeded sample)."
     )
-    stats_frames.append(stats.languages.assign(model=model))
+    stats_frames.append(stats.languages.assign(model=sel.label(model), model_id=model))
 if stats_frames:
     import pandas as pd
 
@@ -173,6 +175,7 @@ if stats_frames:
         y="accuracy",
         color="model",
         barmode="group",
+        hover_data={"model_id": True},
         labels={"lang": "source language", "accuracy": "translation retrieval accuracy"},
         range_y=[0, 1],
     )

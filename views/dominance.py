@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from hybriddash import ui_state
-from hybriddash.palette import language_colors
+from hybriddash.palette import MAX_LANGUAGE_COLOURS, group_colors, language_colors
+from hybriddash.reports.tables import SHARE_GROUPINGS, group_shares
 
 sel = ui_state.selection()
 st.title("Top-k language dominance")
@@ -23,11 +24,27 @@ st.markdown(
 if not ui_state.require_runs(sel):
     st.stop()
 
-c1, c2 = st.columns([3, 2])
+c1, c2, c2b = st.columns([3, 2, 2])
 ui_state.keep_valid("hd_dom_models", sel.model_ids)
 ui_state.init_state("hd_dom_models", sel.model_ids[:3])
-models = c1.multiselect("Models", sel.model_ids, key="hd_dom_models")
+models = c1.multiselect("Models", sel.model_ids, format_func=sel.label, key="hd_dom_models")
 k = c2.slider("k (top-k)", 1, max(1, sel.top_k), min(10, sel.top_k), key="hd_dom_k")
+corpus_langs = sel.corpora.loc[sel.corpora["corpus_fp"] == sel.corpus_fp, "languages"].iat[0]
+n_langs = len(set(corpus_langs if corpus_langs is not None else []))
+# more languages than a legend can tell apart (Tatoeba: 112): scripts by default
+ui_state.init_state("hd_dom_group", "script" if n_langs > MAX_LANGUAGE_COLOURS else "language")
+grouping = c2b.selectbox(
+    "Colour candidates by",
+    SHARE_GROUPINGS,
+    format_func={
+        "language": "language",
+        "script": "script (language family by writing system)",
+        "own": "own language vs others",
+    }.__getitem__,
+    key="hd_dom_group",
+    help=f"Above {MAX_LANGUAGE_COLOURS} languages the colours of single languages are "
+    "hard to tell apart: group them by script, or into the query's own language and the rest.",
+)
 if not models:
     st.info("Pick at least one model.")
     st.stop()
@@ -38,13 +55,14 @@ frames = []
 for model, run in runs.items():
     share = ui_state.query("tables:lang_share_table", run, k)
     if share.empty:  # a reference run kept at 'verdicts' detail: said, never drawn as 0
-        st.info(f"**{model}**: top-k language shares are not stored for this run.")
+        st.info(f"**{sel.label(model)}**: top-k language shares are not stored for this run.")
         continue
-    frames.append(share.assign(source=model))
+    grouped = group_shares(share, grouping)
+    frames.append(grouped.assign(source=sel.label(model), model_id=model))
 if not frames:
     st.stop()
-runs = {m: r for m, r in runs.items() if m in {f["source"].iat[0] for f in frames}}
-ideal = frames[0].assign(share=frames[0]["ideal_share"], source="ideal (no bias)")
+runs = {m: r for m, r in runs.items() if m in {f["model_id"].iat[0] for f in frames}}
+ideal = frames[0].assign(share=frames[0]["ideal_share"], source="ideal (no bias)", model_id="")
 shares = pd.concat([*frames, ideal], ignore_index=True)
 fig = px.bar(
     shares,
@@ -55,13 +73,24 @@ fig = px.bar(
     facet_col_wrap=4,
     labels={
         "query_lang": "query language",
-        "cand_lang": "candidate language",
+        "cand_lang": {"language": "candidate language", "script": "script", "own": "candidate"}[
+            grouping
+        ],
         "share": f"share of top-{k}",
     },
-    hover_data={"ideal_share": ":.3f", "share": ":.3f"},
+    hover_data={"ideal_share": ":.3f", "share": ":.3f", "model_id": True, "languages": True},
     category_orders={"cand_lang": sorted(shares["cand_lang"].unique())},
-    color_discrete_map=language_colors(shares["cand_lang"]),
+    color_discrete_map=(
+        language_colors(shares["cand_lang"])
+        if grouping == "language"
+        else group_colors(shares["cand_lang"])
+    ),
 )
+if grouping == "language" and shares["cand_lang"].nunique() > MAX_LANGUAGE_COLOURS:
+    st.caption(
+        f"{shares['cand_lang'].nunique()} candidate languages: neighbouring colours may look "
+        "alike; hover a bar for its language, or colour by script."
+    )
 fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
 fig.update_layout(barmode="stack", height=380 * ((len(runs) + 1 + 3) // 4), margin={"t": 40})
 st.plotly_chart(fig, key="hd_dom_stacked")
@@ -78,7 +107,7 @@ same = pd.concat(
 fig_same = go.Figure()
 for model in runs:
     part = same[same["model"] == model]
-    fig_same.add_bar(x=part["query_lang"], y=part["share"], name=model)
+    fig_same.add_bar(x=part["query_lang"], y=part["share"], name=sel.label(model), hovertext=model)
 ideal_same = same.drop_duplicates("query_lang")
 fig_same.add_scatter(
     x=ideal_same["query_lang"],
@@ -103,7 +132,7 @@ missing = ui_state.query("tables:missing_detail", list(runs.values()))
 for model, run in runs.items():
     if run in missing:
         st.info(
-            f"**{model}**: LPR, top-1 split, MRC and own-language ranks are not stored for "
+            f"**{sel.label(model)}**: LPR, top-1 split, MRC and own-language ranks are not stored for "
             f"this run — {missing[run]}."
         )
 pref = ui_state.query("tables:language_preference_table", list(runs.values()))
@@ -114,7 +143,7 @@ else:
     overall = pref[pref["query_lang"] == "all"].set_index("model_id").reindex(shown)
     summary = pd.DataFrame(
         {
-            "model": overall.index,
+            "model": [sel.label(m) for m in overall.index],
             "LPR": overall["lpr"].to_numpy(),
             "LPR if indifferent": overall["lpr_chance"].to_numpy(),
             "top-1 right, own lang": overall["relevant_same"].to_numpy(),
@@ -133,7 +162,7 @@ else:
     fig_lpr = go.Figure()
     for model in shown:
         part = per_lang[per_lang["model_id"] == model]
-        fig_lpr.add_bar(x=part["query_lang"], y=part["lpr"], name=model)
+        fig_lpr.add_bar(x=part["query_lang"], y=part["lpr"], name=sel.label(model), hovertext=model)
     chance = per_lang.drop_duplicates("query_lang")
     fig_lpr.add_scatter(
         x=chance["query_lang"],
@@ -169,16 +198,13 @@ else:
 st.subheader("Rank distance per query")
 dist = ui_state.query("tables:rank_distance_distribution", list(runs.values()))
 fig_rd = px.box(
-    dist,
+    dist.assign(model=dist["model_id"].map(sel.label)),
     x="query_lang",
     y="rank_distance",
-    color="model_id",
+    color="model",
     points=False,
-    labels={
-        "query_lang": "query language",
-        "rank_distance": "rank distance (lower is better)",
-        "model_id": "model",
-    },
+    hover_data={"model_id": True},
+    labels={"query_lang": "query language", "rank_distance": "rank distance (lower is better)"},
 )
 fig_rd.update_layout(height=360, margin={"t": 20})
 st.plotly_chart(fig_rd, key="hd_dom_rank_distance")
@@ -197,12 +223,12 @@ ui_state.keep_valid("hd_dom_lang", langs)
 ui_state.keep_valid("hd_dom_worst_model", list(runs))
 c3, c4, c5 = st.columns([1, 2, 1])
 lang = c3.selectbox("Query language", langs, key="hd_dom_lang")
-worst_model = c4.selectbox("Model", list(runs), key="hd_dom_worst_model")
+worst_model = c4.selectbox("Model", list(runs), format_func=sel.label, key="hd_dom_worst_model")
 n = c5.number_input("Rows", 1, 100, 10, key="hd_dom_n")
 worst = ui_state.query("tables:worst_queries", runs[worst_model], lang, int(n))
 if runs[worst_model] in missing:  # its ranks are not stored: no column of blanks
     worst = worst.drop(columns=["same_lang_rank", "first_relevant_rank"], errors="ignore")
-    st.caption(f"Own-language ranks of {worst_model}: not stored for this run.")
+    st.caption(f"Own-language ranks of {sel.label(worst_model)}: not stored for this run.")
 worst = worst.dropna(axis="columns", how="all")  # columns the run's detail level lacks
 st.dataframe(
     worst,

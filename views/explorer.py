@@ -15,13 +15,23 @@ sel = ui_state.selection()
 st.title("Query explorer")
 if not ui_state.require_runs(sel):
     st.stop()
+queries = ui_state.query("tables:corpus_queries", sel.corpus_fp)
+if queries.empty:  # a reference bundle that ships a suite's numbers without its texts
+    st.info(
+        f"The store holds the results on **{sel.corpus_name}** but not its texts (the "
+        "reference bundle ships the suites' numbers only, see reference/README.md). "
+        "Evaluate the dataset here (Overview) to explore its queries."
+    )
+    st.stop()
 
 mode = st.radio(
     "Query", ["Pick from the dataset", "Type a query"], horizontal=True, key="hd_exp_mode"
 )
 ui_state.keep_valid("hd_exp_models", sel.model_ids)
 ui_state.init_state("hd_exp_models", sel.model_ids[:3])
-models = st.multiselect("Models (side by side)", sel.model_ids, key="hd_exp_models")
+models = st.multiselect(
+    "Models (side by side)", sel.model_ids, format_func=sel.label, key="hd_exp_models"
+)
 k = st.slider("Show top", 1, max(1, sel.top_k), min(10, sel.top_k), key="hd_exp_k")
 if not models:
     st.info("Pick at least one model.")
@@ -29,7 +39,6 @@ if not models:
 
 hits: pd.DataFrame
 if mode == "Pick from the dataset":
-    queries = ui_state.query("tables:corpus_queries", sel.corpus_fp)
     langs = sorted(queries["lang"].unique())
     ui_state.keep_valid("hd_exp_lang", langs)
     c1, c2 = st.columns([1, 4])
@@ -45,7 +54,10 @@ if mode == "Pick from the dataset":
     missing = ui_state.query("tables:missing_detail", [sel.run_of(m) for m in models])
     for m in models:
         if sel.run_of(m) in missing:
-            st.info(f"**{m}**: top-k lists not stored for this run — {missing[sel.run_of(m)]}.")
+            st.info(
+                f"**{sel.label(m)}**: top-k lists not stored for this run — "
+                f"{missing[sel.run_of(m)]}."
+            )
     models = [m for m in models if sel.run_of(m) not in missing]
     if not models:
         st.stop()
@@ -76,7 +88,7 @@ else:
             try:
                 found = ui_state.query("alignment:search_text", model, sel.corpus_fp, text, k)
             except Exception as exc:  # a model that cannot be loaded here: say which and why
-                st.error(f"{model}: {exc}")
+                st.error(f"{sel.label(model)}: {exc}")
                 continue
             frames.append(found.assign(model_id=model, relevant=pd.NA))
     if not frames:
@@ -93,15 +105,16 @@ if hits.empty:
 
 fig = px.scatter(
     hits.assign(
-        relevant=hits["relevant"].map({True: "relevant", False: "not relevant"}).fillna("unjudged")
+        relevant=hits["relevant"].map({True: "relevant", False: "not relevant"}).fillna("unjudged"),
+        model=hits["model_id"].map(sel.label),
     ),
     x="rank",
     y="score",
     color="cand_lang",
     symbol="relevant",
-    facet_col="model_id",
-    hover_data={"candidate_id": True, "text": True},
-    labels={"cand_lang": "language", "score": "cosine", "model_id": "model"},
+    facet_col="model",
+    hover_data={"candidate_id": True, "text": True, "model_id": True},
+    labels={"cand_lang": "language", "score": "cosine"},
     category_orders={"cand_lang": sorted(hits["cand_lang"].unique())},
     color_discrete_map=language_colors(hits["cand_lang"]),
 )
@@ -113,7 +126,7 @@ st.plotly_chart(fig, key="hd_exp_scatter")
 columns = st.columns(len(models))
 for col, model in zip(columns, models, strict=True):
     part = hits[hits["model_id"] == model]
-    col.markdown(f"**{model}**")
+    col.markdown(f"**{sel.label(model)}**", help=model)
     shown = pd.DataFrame(
         {
             "#": part["rank"],

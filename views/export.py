@@ -30,7 +30,10 @@ c1, c2, c3 = st.columns([2, 2, 1])
 table = c1.selectbox("Table", list(TABLES), format_func=LABELS.__getitem__, key="hd_export_table")
 ui_state.keep_valid("hd_export_baseline", sel.model_ids)
 baseline = c2.selectbox(
-    "Baseline (significance markers compare with it)", sel.model_ids, key="hd_export_baseline"
+    "Baseline (significance markers compare with it)",
+    sel.model_ids,
+    format_func=sel.label,
+    key="hd_export_baseline",
 )
 k = c3.number_input(
     "k (shares)",

@@ -74,13 +74,13 @@ def heatmap(
 
 ui_state.keep_valid("hd_pairs_model", sel.model_ids)
 c1, c2, c3 = st.columns([2, 2, 1])
-model_a = c1.selectbox("Model", sel.model_ids, key="hd_pairs_model")
+model_a = c1.selectbox("Model", sel.model_ids, format_func=sel.label, key="hd_pairs_model")
 others = [m for m in sel.model_ids if m != model_a]
 ui_state.keep_valid("hd_pairs_compare", [None, *others])
 model_b = c2.selectbox(
     "Compare with",
     [None, *others],
-    format_func=lambda m: "—" if m is None else m,
+    format_func=lambda m: "—" if m is None else sel.label(m),
     index=1 if others else 0,
     key="hd_pairs_compare",
 )
@@ -89,7 +89,7 @@ pooled = c3.toggle("Pooled column", value=False, key="hd_pairs_pooled")
 run_a = sel.run_of(model_a)
 pairs_a = ui_state.query("tables:pair_matrix", run_a, include_pooled=pooled)
 if pairs_a.empty:
-    st.warning(f"Run {run_a} of {model_a} has no per-pair rows in the store.")
+    st.warning(f"Run {run_a} of {sel.label(model_a)} has no per-pair rows in the store.")
     st.stop()
 # 100+ languages (Tatoeba, TICO-19): order, filter and cut the matrix to stay readable
 all_langs = sorted(set(pairs_a["query_lang"]))
@@ -124,14 +124,16 @@ if len(all_langs) > int(top_n):
 counts = as_matrix(pairs_a, "n_queries")
 matrix_a = shown(as_matrix(pairs_a))
 st.plotly_chart(
-    heatmap(matrix_a, counts, diverging=False, title=f"{model_a}: mAP"),
+    heatmap(matrix_a, counts, diverging=False, title=f"{sel.label(model_a)}: mAP"),
     key="hd_pairs_heatmap_a",
 )
 if model_b is not None:
     run_b = sel.run_of(model_b)
     pairs_b = ui_state.query("tables:pair_matrix", run_b, include_pooled=pooled)
     st.plotly_chart(
-        heatmap(shown(as_matrix(pairs_b)), counts, diverging=False, title=f"{model_b}: mAP"),
+        heatmap(
+            shown(as_matrix(pairs_b)), counts, diverging=False, title=f"{sel.label(model_b)}: mAP"
+        ),
         key="hd_pairs_heatmap_b",
     )
     diff = ui_state.query("tables:pair_difference", run_b, run_a, include_pooled=pooled)
@@ -141,15 +143,19 @@ if model_b is not None:
             diff_matrix,
             counts,
             diverging=True,
-            title=f"{model_b} − {model_a}: Δ mAP (blue: {model_b} better)",
+            title=f"{sel.label(model_b)} − {sel.label(model_a)}: Δ mAP (blue: {sel.label(model_b)} better)",
         ),
         key="hd_pairs_heatmap_diff",
     )
     table = diff.rename(
-        columns={"map_a": f"mAP {model_b}", "map_b": f"mAP {model_a}", "diff": "Δ mAP"}
+        columns={
+            "map_a": f"mAP {sel.label(model_b)}",
+            "map_b": f"mAP {sel.label(model_a)}",
+            "diff": "Δ mAP",
+        }
     )
 else:
-    table = pairs_a.rename(columns={"map": f"mAP {model_a}"})
+    table = pairs_a.rename(columns={"map": f"mAP {sel.label(model_a)}"})
 bitext_a = ui_state.query("tables:bitext_pairs", run_a)
 if not bitext_a.empty:
     st.subheader("Bitext accuracy (P@1)")
@@ -162,7 +168,7 @@ if not bitext_a.empty:
             shown(as_matrix(bitext_a.rename(columns={"accuracy": "map"}))),
             as_matrix(bitext_a, "n_queries"),
             diverging=False,
-            title=f"{model_a}: bitext accuracy",
+            title=f"{sel.label(model_a)}: bitext accuracy",
         ),
         key="hd_pairs_heatmap_bitext",
     )

@@ -62,17 +62,18 @@ else:
         "Baseline for the Δ columns",
         baseline_options,
         index=baseline_options.index(default_base),
-        format_func=lambda m: "none" if m is None else m,
+        format_func=lambda m: "none" if m is None else sel.label(m),
         key="hd_overview_baseline",
     )
     table = ui_state.query("tables:headline_table", sel.corpus_fp, sel.model_ids, baseline)
     measures = [m for m in HEADLINE_METRICS if table[m].notna().any()]
-    shown = pd.DataFrame({"model": table["model_id"]})
+    shown = pd.DataFrame({"model": table["model_id"].map(sel.label)})
     for m in measures:
         shown[MEASURE_LABELS[m]] = table[m]
         if baseline is not None:
             shown[f"Δ {MEASURE_LABELS[m]}"] = table[f"delta_{m}"]
     shown["contaminated"] = table["contaminated"].map(lambda c: "⚠ yes" if c else "")
+    shown["model id"] = table["model_id"]
     if table["correction"].notna().any():
         shown.insert(1, "correction", table["correction"].fillna("—"))
 
@@ -101,19 +102,21 @@ else:
     flagged = table[table["contaminated"].fillna(False).astype(bool)]
     for row in flagged.itertuples():
         st.warning(
-            f"⚠ **{row.model_id}** was trained on data that overlaps this evaluation corpus "
+            f"⚠ **{sel.label(row.model_id)}** (`{row.model_id}`) was trained on data that overlaps this evaluation corpus "
             f"({row.contamination_note or 'shared question groups'}); its numbers are not "
             "zero-shot and are never marked best."
         )
     long = table.melt(id_vars="model_id", value_vars=[m for m in measures if m != "rank_distance"])
     long["measure"] = long["variable"].map(MEASURE_LABELS)
+    long["model"] = long["model_id"].map(sel.label)
     fig = px.bar(
         long,
         x="measure",
         y="value",
-        color="model_id",
+        color="model",
         barmode="group",
-        labels={"value": "score", "measure": "", "model_id": "model"},
+        hover_data={"model_id": True},
+        labels={"value": "score", "measure": ""},
         range_y=[0, 1],
     )
     fig.update_layout(height=330, margin={"t": 20, "b": 10})

@@ -8,7 +8,7 @@ import argparse
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bundle",
-        help="verify or merge result bundles (e.g. the shards of a study)",
+        help="verify, merge or slim result bundles (e.g. the shards of a study)",
         description="Result bundles hold a study's results (manifest.json + Parquet, no "
         "weights). 'merge' joins the bundles that the tasks of a sharded study wrote "
         "(reproduce --shard i/n --bundle DIR_i) into one; 'verify' checks every sha256.",
@@ -25,6 +25,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     merge.add_argument("inputs", nargs="+", metavar="BUNDLE", help="bundle folders to merge")
     merge.add_argument("--out", required=True, help="the merged bundle folder")
     merge.set_defaults(func=_merge)
+    slim = sub.add_parser(
+        "slim",
+        help="write a bundle's pieces again at a coarser detail level (smaller), into --out",
+        description="Load the bundle's rows into a temporary store and export every piece "
+        "again with each run at most at --detail (full > verdicts > headline) and top-k lists "
+        "cut at --topk-depth. Nothing is recomputed; --out must not be a bundle yet. A corpus "
+        "whose runs are all at 'headline' ships without texts.",
+    )
+    slim.add_argument("folder", help="bundle folder to read")
+    slim.add_argument("--out", required=True, help="new bundle folder")
+    slim.add_argument(
+        "--detail", required=True, choices=["full", "verdicts", "headline"], help="coarsest level"
+    )
+    slim.add_argument("--topk-depth", type=int, default=None, help="top-k rows kept per query")
+    slim.add_argument(
+        "--pieces", default="", help="comma-separated shell patterns of piece keys (default: all)"
+    )
+    slim.set_defaults(func=_slim)
     verify = sub.add_parser("verify", help="check every file of a bundle against its manifest")
     verify.add_argument("folder", help="bundle folder")
     verify.set_defaults(func=_verify)
@@ -54,6 +72,25 @@ def _merge(args: argparse.Namespace) -> int:
             if not missing
             else f"{len(missing)} piece(s) of the plan not yet in it, e.g. {', '.join(missing[:3])}"
         )
+    return 0
+
+
+def _slim(args: argparse.Namespace) -> int:
+    from hybriddash.cli import UserError
+    from hybriddash.store.bundle import BundleError
+    from hybriddash.store.bundle_slim import slim_bundle
+
+    patterns = [p.strip() for p in args.pieces.split(",") if p.strip()]
+    try:
+        manifest = slim_bundle(
+            args.folder, args.out, detail=args.detail, topk_depth=args.topk_depth, pieces=patterns
+        )
+    except BundleError as exc:
+        raise UserError(f"bundle slim refused: {exc}") from exc
+    print(
+        f"{args.out}: {len(manifest.get('pieces', {}))} pieces at most at '{args.detail}', "
+        f"{manifest.get('total_bytes', 0) / 1e6:.1f} MB"
+    )
     return 0
 
 

@@ -373,6 +373,12 @@ def projection_source(model_id: str, corpus: str, *, store: ReadableStore | None
     fp = _corpus_fp(corpus, store)
     if shipped_rows("alignment_projection", model_id, fp, store=store) is not None:
         return "shipped"
+    texts = _frame(store, "SELECT count(*) AS n FROM corpus_candidates WHERE corpus_fp = ?", [fp])
+    if not int(texts["n"].iloc[0]):
+        return (
+            "the store holds this corpus's numbers but not its texts (the reference bundle "
+            "ships the suites' results only); evaluate the dataset here to project it"
+        )
     try:
         model_spec_for(model_id, store=store)
     except (LookupError, ValueError) as exc:

@@ -174,11 +174,18 @@ def write_piece_alignment(
 def add_piece_files(bundle_dir: str | Path, key: str, source: str | Path) -> dict[str, Any]:
     """Copy the alignment files in ``source`` into piece ``key`` of the bundle and list
     them in its manifest entry (sha256, rows, bytes). Returns the piece's new ``files``."""
+    from hybriddash.store import bundle
+
+    bundle_dir, source = Path(bundle_dir), Path(source)
+    with bundle.writer_lock(bundle_dir):
+        return _add_piece_files_locked(bundle_dir, key, source)
+
+
+def _add_piece_files_locked(bundle_dir: Path, key: str, source: Path) -> dict[str, Any]:
     import shutil
 
     from hybriddash.store import bundle
 
-    bundle_dir, source = Path(bundle_dir), Path(source)
     manifest = bundle.read_manifest(bundle_dir)
     if manifest is None or key not in manifest.get("pieces", {}):
         raise bundle.BundleError(f"{bundle_dir}: no piece {key!r} in the manifest")

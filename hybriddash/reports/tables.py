@@ -420,6 +420,47 @@ def lang_share_table(run_id: str, k: int, *, store: ReadableStore | None = None)
     )
 
 
+#: How :func:`group_shares` groups candidate languages.
+SHARE_GROUPINGS = ("language", "script", "own")
+
+
+def group_shares(shares: pd.DataFrame, by: str) -> pd.DataFrame:
+    """:func:`lang_share_table` rows with the candidate languages grouped: ``language``
+    (as they are), ``script`` (:func:`hybriddash.languages.script_of`: Latin, Cyrillic,
+    Arabic, ...) or ``own`` ("own language" = the query's, "other languages").
+
+    ``share`` and ``ideal_share`` of a group = the sum over its languages (shares of one
+    query language still sum to 1); ``excess = share - ideal_share``; ``languages`` =
+    the group's codes. Columns: ``query_lang, cand_lang`` (the group), ``share,
+    ideal_share, excess, languages``.
+    """
+    from hybriddash.languages import script_of
+
+    if by not in SHARE_GROUPINGS:
+        raise ValueError(f"grouping {by!r} not one of {', '.join(SHARE_GROUPINGS)}")
+    frame = shares.copy()
+    if by == "language":
+        return frame.assign(languages=frame["cand_lang"])
+    if by == "script":
+        group = frame["cand_lang"].map(script_of)
+    else:
+        group = (frame["cand_lang"] == frame["query_lang"]).map(
+            {True: "own language", False: "other languages"}
+        )
+    out = (
+        frame.assign(group=group)
+        .groupby(["query_lang", "group"], as_index=False)
+        .agg(
+            share=("share", "sum"),
+            ideal_share=("ideal_share", "sum"),
+            languages=("cand_lang", lambda c: ", ".join(sorted(c))),
+        )
+        .rename(columns={"group": "cand_lang"})
+    )
+    out["excess"] = out["share"] - out["ideal_share"]
+    return out[["query_lang", "cand_lang", "share", "ideal_share", "excess", "languages"]]
+
+
 def same_language_share(run_id: str, k: int, *, store: ReadableStore | None = None) -> pd.DataFrame:
     """Same-language share@k per query language: top-k slots held by the query's language.
 

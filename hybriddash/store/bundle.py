@@ -182,13 +182,24 @@ def bundle_bytes(folder: str | os.PathLike[str], manifest: dict[str, Any] | None
 #: per-language gains need (per-query AP and rank distance, pair metrics; ``query_metrics``
 #: without nDCG/recall/first-rank columns; no top-k shares, which no verdict reads: the
 #: dominance page says "not stored" for such a run); ``headline``: headline and pair
-#: metrics only.
+#: metrics only. Every level keeps the suites' per-run summaries (bitext accuracy, language
+#: probe): a few rows each. A corpus whose runs in the piece are all ``headline`` ships
+#: without texts (its ``corpora`` row only).
 DETAIL_TABLES = {
     "full": frozenset(RUN_TABLES),
     "verdicts": frozenset(
-        {"run_headline", "run_pair_metrics", "query_bias", "query_metrics"}
+        {
+            "run_headline",
+            "run_pair_metrics",
+            "run_bitext_accuracy",
+            "run_language_probe",
+            "query_bias",
+            "query_metrics",
+        }
     ),
-    "headline": frozenset({"run_headline", "run_pair_metrics"}),
+    "headline": frozenset(
+        {"run_headline", "run_pair_metrics", "run_bitext_accuracy", "run_language_probe"}
+    ),
 }
 _SLIM_COLUMNS = ("ndcg_at_10", "recall_at_100", "first_relevant_rank", "n_relevant")
 
@@ -250,12 +261,17 @@ def _copy_out(
     return int(con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0])
 
 
+def file_sha256(path: Path) -> str:
+    """The sha256 (hex) a manifest lists for a file."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _file_entry(path: Path, rows: int) -> dict[str, Any]:
     return {
         "path": path.name,
         "rows": rows,
         "bytes": path.stat().st_size,
-        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "sha256": file_sha256(path),
     }
 
 
@@ -339,13 +355,10 @@ def _export_piece_locked(
             path = tmp / f"{table}.parquet"
             rows = _copy_out(con, _selection(table, topk_depth), params, path, _order(con, table))
             files[table] = _file_entry(path, rows)
-        corpus_fps = [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT corpus_fp FROM runs WHERE list_contains(?, run_id)",
-                [list(run_ids)],
-            ).fetchall()
-        ]
+        corpus_runs = con.execute(
+            "SELECT corpus_fp, list(run_id) FROM runs WHERE list_contains(?, run_id) GROUP BY 1",
+            [list(run_ids)],
+        ).fetchall()
         missing = set(run_ids) - {
             r[0]
             for r in con.execute(
@@ -355,10 +368,14 @@ def _export_piece_locked(
         if missing:
             shutil.rmtree(tmp, ignore_errors=True)
             raise BundleError(f"{store.path}: run(s) {sorted(missing)} are not in the store")
-        for fp in corpus_fps:
-            if fp in manifest["corpora"]:
+        for fp, fp_runs in corpus_runs:
+            # texts only where a run keeps per-query rows to show them with: a corpus
+            # of headline-only runs ships its catalogue row (name, languages, counts)
+            texts = any(detail[r] != "headline" for r in fp_runs)
+            held = manifest["corpora"].get(fp)
+            if held is not None and (_has_texts(held) or not texts):
                 continue
-            manifest["corpora"][fp] = _export_corpus(con, folder, fp)
+            manifest["corpora"][fp] = _export_corpus(con, folder, fp, texts=texts)
     _replace_dir(tmp, folder / "pieces" / key)
     entry = {
         "model_ids": list(model_ids),
@@ -374,12 +391,19 @@ def _export_piece_locked(
     return entry
 
 
-def _export_corpus(con: duckdb.DuckDBPyConnection, folder: Path, corpus_fp: str) -> dict[str, Any]:
+def _has_texts(corpus_entry: dict[str, Any]) -> bool:
+    """Whether a manifest's corpus entry ships the corpus's queries and candidates."""
+    return "corpus_queries" in corpus_entry.get("files", {})
+
+
+def _export_corpus(
+    con: duckdb.DuckDBPyConnection, folder: Path, corpus_fp: str, *, texts: bool = True
+) -> dict[str, Any]:
     target = folder / "corpora" / corpus_fp
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{corpus_fp}.", dir=target.parent))
     files = {}
-    for table in CORPUS_TABLES:
+    for table in CORPUS_TABLES if texts else ("corpora",):
         path = tmp / f"{table}.parquet"
         rows = _copy_out(
             con,
@@ -529,23 +553,38 @@ def load_bundle(
 
 
 def ensure_reference(store: Store, folder: Path | None = None) -> bool:
-    """Load the reference bundle (:func:`hybriddash.config.reference_dir`) into ``store``
-    when the store holds no run yet; True when it loaded something.
+    """Load the reference bundle (:func:`hybriddash.config.reference_dir`) and the bundles
+    nested in it (:func:`reference_folders`) into ``store`` when the store holds no run
+    yet; True when it loaded something.
 
     A store that holds any run is left alone, as is a missing or empty bundle.
     """
     folder = folder if folder is not None else config.reference_dir()
-    if folder is None or not (Path(folder) / MANIFEST).is_file():
+    if folder is None:
         return False
-    manifest = read_manifest(folder)
-    if not manifest or not manifest.get("pieces"):
+    folders = [f for f in reference_folders(folder) if (read_manifest(f) or {}).get("pieces")]
+    if not folders:
         return False
     if store.exists():
         with store.read() as con:
             if con.execute("SELECT count(*) FROM runs").fetchone()[0]:
                 return False
-    load_bundle(folder, store, reference=True)
+    for f in folders:
+        load_bundle(f, store, reference=True)
     return True
+
+
+def reference_folders(folder: str | os.PathLike[str]) -> list[Path]:
+    """The bundle at ``folder`` and the bundles in its sub-folders (``reference/suites``:
+    the base model on the suites; ``reference/questions``: the research questions), each
+    with its own manifest: other studies, which :mod:`bundle_merge` keeps apart."""
+    folder = Path(folder)
+    nested = (
+        sorted(p for p in folder.iterdir() if p.is_dir() and (p / MANIFEST).is_file())
+        if folder.is_dir()
+        else []
+    )
+    return [f for f in (folder, *nested) if (f / MANIFEST).is_file()]
 
 
 def reference_bundles(

@@ -495,6 +495,7 @@ def _evaluate_with_corrections(
 def _piece_info(piece: Piece, t0: float, card: dict[str, Any] | None) -> dict[str, Any]:
     """What a piece's manifest entry says besides its files."""
     from hybriddash.store import bundle
+    from hybriddash.training.pauses import pause_log, stopped_seconds
 
     return {
         "role": piece.role,
@@ -504,6 +505,8 @@ def _piece_info(piece: Piece, t0: float, card: dict[str, Any] | None) -> dict[st
         "train_data": piece.train_data,
         "eval_data": piece.eval_data,
         "wall_seconds": round(time.time() - t0, 1),
+        # stopped for a measurement that had to run alone (HYBRIDDASH_PAUSE_LOG)
+        "paused_seconds": round(stopped_seconds(pause_log(), t0, time.time()), 1),
         "train_seconds": (card or {}).get("wall_seconds"),
         "machine": machine_info(),
         # a study may span sessions and commits: each piece says which code ran it
@@ -752,4 +755,12 @@ verdict detail 0.48 MB (AP only), headline detail ~0.01 MB; MLQA-R runs ~1/4 of 
 uncorrected base / X-X-mono / X-Y / hybrid runs (`run_detail`): XQuAD-R 4 x 1.97 + 16 x
 0.48 + 12 x 0.01 = 15.7 MB, MLQA-R 4 x 0.5 + 10 x 0.12 = 3.2 MB, texts 3.1 MB: **~22 MB**.
 The runner prints the size after every model and warns above the limit; a lower
-`topk_depth` (5: -2.5 MB) is the first lever."""
+`topk_depth` (5: -2.5 MB) is the first lever.
+
+Five seeds (issue 22, 2026-12-07). The 26 pieces of three seeds measured 21.5 MiB; the 12
+pieces of seeds 3 and 4 at verdict detail add ~4.3 MB (measured seed-2 pieces: 0.24-0.46
+MB, 0.85 MB for a hybrid with its center-docs run), which would cross 25 MiB. No verdict
+reads the top-k language shares (`run_lang_share`), which verdict-detail runs kept
+(0.04-0.15 MB a piece, 2.0 MB in all): verdict detail now leaves them out (the dominance
+page says "not stored for this run"), and `bundle slim --detail full` rewrites the
+existing pieces by the same rule, with every number unchanged."""
