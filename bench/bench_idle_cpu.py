@@ -96,17 +96,19 @@ def measure(artifacts: Path, page: str, seconds: float, warm: float, windows: in
         shots.capture(driver, url, artifacts / "idle-shot", [(page, "idle", False)], timeout=300)
         waited = wait_for_children(port)  # a fresh folder's one-time UMAP warm-up
         time.sleep(warm)
-        shares = []
+        windows_measured = []  # (cpu seconds, wall seconds) per window
         for _ in range(windows):
             start_cpu, start = server_cpu_seconds(port), time.monotonic()
             time.sleep(seconds)
-            used, wall = server_cpu_seconds(port) - start_cpu, time.monotonic() - start
-            shares.append(used / wall)
+            windows_measured.append(
+                (server_cpu_seconds(port) - start_cpu, time.monotonic() - start)
+            )
+    used, wall = windows_measured[0]
     return {
         "cpu_s": used,
         "wall_s": wall,
-        "share": shares[0],
-        "shares": shares,
+        "share": used / wall,
+        "shares": [c / w for c, w in windows_measured],
         "waited_s": waited,
     }
 
@@ -126,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cpu: {cpu_model()}, {os.cpu_count()} logical cores")
     print(f"load average (1/5/15 min) at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(
-        f"page /{args.page}: server used {result['cpu_s']:.2f} CPU s in {result['wall_s']:.1f} s "
+        f"page /{args.page}: server used {result['cpu_s']:.2f} CPU s in the first "
+        f"{result['wall_s']:.1f} s "
         f"= {100 * result['share']:.2f} % of one core (one tab open, no job; measured after "
         f"waiting {result['waited_s']:.0f} s for the first start's UMAP warm-up process)"
     )

@@ -153,7 +153,9 @@ def test_upload_refusal_dominance_gaps_and_shipped_alignment_while_training(
             shown_s = time.monotonic() - start
             _settle(driver)
             text = _main_text(driver)
-            assert model_id in text and "cannot project" not in text, text[:2000]
+            # named by its label (which keeps a non-study model's own name), not a raw id
+            assert model_id.removeprefix("trained/") in text, text[:2000]
+            assert "cannot project" not in text, text[:2000]
             assert "does not exist" not in text  # no raw path error
             assert shown_s <= 30, shown_s
             errors = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')

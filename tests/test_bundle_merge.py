@@ -140,6 +140,39 @@ def test_one_run_in_two_pieces_is_refused(source, owners, tmp_path):
         merge_bundles([a, b], tmp_path / "out")
 
 
+def test_one_model_in_two_pieces_merges_only_when_its_row_is_the_same(source, owners, tmp_path):
+    """The base model evaluated in several pieces (one per suite) is one model: allowed
+    when both pieces hold the same model row (its machine-local source path aside)."""
+    with source.read() as con:
+        runs = con.execute("SELECT run_id, model_id FROM runs ORDER BY run_id").df()
+    # the toy has one run per model: the second piece lists the model with another run
+    model, ids = runs["model_id"].iloc[0], runs["run_id"].iloc[:2].tolist()
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder, key, run in ((a, "first", ids[:1]), (b, "second", ids[1:])):
+        bundle.open_bundle(folder, label="suites")
+        bundle.export_piece(folder, key, model_ids=[model], run_ids=run, store=source)
+    merged = merge_bundles([a, b], tmp_path / "out").manifest
+    assert set(merged["pieces"]) == {"first", "second"}
+    # another model row under the same id (other weights): refused
+    with source.read() as con:
+        fingerprint = con.execute(
+            "SELECT fingerprint FROM models WHERE model_id = ?", [model]
+        ).fetchone()[0]
+    c = tmp_path / "c"
+    bundle.open_bundle(c, label="suites")
+    try:
+        with source.write() as con:
+            con.execute("UPDATE models SET fingerprint = 'other' WHERE model_id = ?", [model])
+        bundle.export_piece(c, "third", model_ids=[model], run_ids=ids[1:], store=source)
+    finally:  # the store is the module's: leave it as it was
+        with source.write() as con:
+            con.execute(
+                "UPDATE models SET fingerprint = ? WHERE model_id = ?", [fingerprint, model]
+            )
+    with pytest.raises(bundle.BundleError, match="one id, one piece"):
+        merge_bundles([a, c], tmp_path / "out2")
+
+
 def test_the_same_rows_in_other_bytes_are_not_a_conflict(source, owners, tmp_path):
     first, _second = _split(owners)
     a = _bundle(tmp_path / "a", source, owners, first)

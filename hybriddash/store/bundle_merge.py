@@ -13,8 +13,9 @@ task) ends with :func:`merge_bundles` into one folder, which may already be a bu
 - a piece key held by two bundles must have the same content: the same sha256 for every
   file, or, where the bytes differ (another Parquet writer, another registration
   time), the same rows in every table, timestamps aside. Otherwise the merge is refused, naming the piece, both bundles and the table;
-- a model id or run id may belong to one piece only (loading would let one silently
-  replace the other);
+- a run id may belong to one piece only, and a model id too unless both pieces hold the
+  same model row (the base model evaluated in several pieces); otherwise loading would
+  let one silently replace the other;
 - corpora (keyed by content fingerprint) follow the same content rule.
 
 Writing: new piece and corpus folders are copied into temporary folders inside the
@@ -87,6 +88,33 @@ def _same_rows(a: Path, b: Path) -> bool:
             if left:
                 return False
         return True
+    finally:
+        con.close()
+
+
+def _same_model(piece_a: Path, piece_b: Path, model_id: str) -> bool:
+    """Whether two piece folders hold the same ``models`` row for ``model_id``: every
+    column but the timestamps (as in :func:`_same_rows`) and ``source``, the folder the
+    weights were in on the machine that ran the piece (its content is the row's
+    ``fingerprint``)."""
+    con = duckdb.connect(":memory:")
+    try:
+        rows = []
+        for piece in (piece_a, piece_b):
+            path = piece / "models.parquet"
+            if not path.is_file():
+                return False
+            frame = con.execute(
+                f"SELECT * FROM read_parquet('{path}') WHERE model_id = ?", [model_id]
+            ).df()
+            kept = [
+                c
+                for c in frame.columns
+                if c != "source" and not str(frame[c].dtype).startswith("datetime")
+            ]
+            rows.append(frame[sorted(kept)].reset_index(drop=True))
+        # DataFrame.equals: NaN in the same place counts as equal
+        return len(rows[0]) == 1 and rows[0].equals(rows[1])
     finally:
         con.close()
 
@@ -234,6 +262,12 @@ def merge_bundles(
                     for kind in ("model_ids", "run_ids"):
                         for ident in entry.get(kind, []):
                             other = owner_of.get((kind, ident))
+                            if other is not None and kind == "model_ids":
+                                # one model evaluated in several pieces (the base model
+                                # on each suite): fine when its model row is the same
+                                held_at = origin[("pieces", other)] / "pieces" / other
+                                if _same_model(held_at, folder / "pieces" / key, ident):
+                                    continue
                             if other is not None:
                                 raise BundleError(
                                     f"{where}: {kind[:-1].replace('_', ' ')} {ident!r} is in "
