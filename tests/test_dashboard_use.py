@@ -145,14 +145,21 @@ def test_alignment_page_shows_a_shipped_view_and_never_offers_a_model_without_we
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]  # no raw path, no traceback
+    from hybriddash.reports import tables
+    from hybriddash.store.db import Store
+
+    models = tables.models_table(store=Store(store_path))
+    label = {m: ui_state.model_label(m, models) for m in ("base", "hybrid")}
+    assert label["hybrid"] != "hybrid"  # a human label, not the id
     box = at.selectbox(key=f"hd_al_model_{TOY_FP[:12]}")
-    assert box.options == ["hybrid"]  # base has no weights here and ships nothing
+    assert box.options == [label["hybrid"]]  # base has no weights here and ships nothing
     assert any(
-        "Not offered: **base**" in c.value and "not on this machine" in c.value for c in at.caption
+        f"Not offered: **{label['base']}**" in c.value and "not on this machine" in c.value
+        for c in at.caption
     )
     charts = at.get("plotly_chart")
     umap = json.loads(charts[0].proto.spec)
-    assert umap["layout"]["title"]["text"] == "hybrid"
+    assert umap["layout"]["title"]["text"] == label["hybrid"]
     assert any("2 of 2 parallel groups" in c.value for c in at.caption)
     # other settings than the shipped ones: said plainly, no attempt to load weights
     at.slider(key="hd_al_groups").set_value(5).run()
