@@ -308,9 +308,13 @@ def sidebar() -> Selection:
             last = st.session_state.get(_LAST_CORPUS_KEY)
             linked_row = tables.find_corpus(corpora, st.query_params.get("dataset"))
             linked = None if linked_row is None else str(linked_row["corpus_fp"])
-            newest = str(corpora.sort_values("last_run", ascending=False)["corpus_fp"].iloc[0])
+            # else the corpus with the most runs (the study's benchmark on a fresh
+            # install, not the suite the base model was last evaluated on), newest first
+            busiest = str(
+                corpora.sort_values(["n_runs", "last_run"], ascending=False)["corpus_fp"].iloc[0]
+            )
             st.session_state[CORPUS_KEY] = labels[
-                last if last in labels else linked if linked in labels else newest
+                last if last in labels else linked if linked in labels else busiest
             ]
         corpus_fp = by_label[st.selectbox("Dataset", list(by_label), key=CORPUS_KEY)]
         st.session_state[_LAST_CORPUS_KEY] = corpus_fp

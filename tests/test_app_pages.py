@@ -313,3 +313,13 @@ def test_language_colours_come_from_the_one_palette(dash, page, chart) -> None:
             seen[lang] = trace["marker"]["color"]
     assert len(seen) >= 5, fig["data"][0].keys()
     assert all(colour == language_color(lang) for lang, colour in seen.items()), seen
+
+
+def test_a_first_visit_opens_the_corpus_with_the_most_runs(dash) -> None:
+    # the subset corpus was evaluated last (newest), the full corpus has more runs: a
+    # fresh install must open on the study's benchmark, not on the last suite evaluated
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    _no_exception(at)
+    shown = at.selectbox(key=ui_state.CORPUS_KEY).value
+    assert "2 run(s)" in shown, shown
