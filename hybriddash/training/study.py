@@ -21,6 +21,7 @@ and trains separate hybrid runs otherwise. The manifest records which.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import time
@@ -274,6 +275,7 @@ def run_study(
     from hybriddash.training.trainer import train
 
     started = time.time()
+    _code_version_at_start()  # before any piece: the code this process runs
     store = store or Store()
     bundle_dir = Path(bundle_dir)
     manifest = bundle.open_bundle(
@@ -492,9 +494,18 @@ def _evaluate_with_corrections(
     return summary, runs
 
 
+@functools.cache
+def _code_version_at_start() -> str:
+    """The repository's version when the study process started: the code it runs. A
+    study runs for hours while the checkout moves on; asking git at each piece would
+    name commits the process never loaded."""
+    from hybriddash.store import bundle
+
+    return bundle.code_version()
+
+
 def _piece_info(piece: Piece, t0: float, card: dict[str, Any] | None) -> dict[str, Any]:
     """What a piece's manifest entry says besides its files."""
-    from hybriddash.store import bundle
     from hybriddash.training.pauses import pause_log, stopped_seconds
 
     return {
@@ -510,7 +521,7 @@ def _piece_info(piece: Piece, t0: float, card: dict[str, Any] | None) -> dict[st
         "train_seconds": (card or {}).get("wall_seconds"),
         "machine": machine_info(),
         # a study may span sessions and commits: each piece says which code ran it
-        "code_version": bundle.code_version(),
+        "code_version": _code_version_at_start(),
     }
 
 
