@@ -319,7 +319,7 @@ def write_store(toy: ToyQuestions, path: Path):
                 [fp, first["dataset_id"], first["corpus_name"], ["en"], 1, 1],
             )
         for m in toy.models.to_dict("records"):
-            card = json.loads(m["training_card"]) if m["training_card"] else None
+            card = json.loads(m["training_card"]) if isinstance(m["training_card"], str) else None
             writes.register_model(con, _Spec(m["model_id"], m["fingerprint"], m["kind"],
                                              training_card=card))  # fmt: skip
         for r in toy.runs.to_dict("records"):
