@@ -162,3 +162,35 @@ def test_each_question_exports_in_every_format(small, tmp_path, monkeypatch):
     assert main(["export", "--question", "Q1", "--out", str(tmp_path / "q1.csv")]) == 0
     q1 = pd.read_csv(tmp_path / "q1.csv")
     assert set(q1["reading"]) == {NOT_RUN} and q1["effect"].isna().all()
+
+
+@pytest.mark.slow  # the full constructed study, every suite decided at B = 10,000: ~30 s
+def test_findings_page_draws_every_question_chart(tmp_path, monkeypatch):
+    """The full constructed study: Q1's bars by domain and model, Q3's before / after,
+    Q5's scatter of per-language gain on log10 CC-100 size with its fitted line, band
+    and every language labelled."""
+    toy = build_questions(n_groups=30)
+    write_store(toy, tmp_path / "full.duckdb")
+    at = open_findings(monkeypatch, tmp_path / "full.duckdb")
+    assert not any("not run yet" in i.value for i in at.info)
+    charts = {
+        c["layout"]["title"]["text"].split(" (")[0]: c
+        for c in (json.loads(p.proto.spec) for p in at.get("plotly_chart"))
+    }
+    bars = charts["TICO-19 multilingual mAP by domain and model"]
+    assert [t["name"] for t in bars["data"]] == ["base (no training)", "X-X-mono", "X-Y", "Hybrid"]
+    assert bars["data"][0]["x"] == ["wikipedia", "pubmed", "cmu", "wikivoyage", "wikinews",
+                                    "wikisource"]  # fmt: skip
+    before = charts["Before / after the biomedical pairs: multilingual mAP"]
+    assert [t["name"] for t in before["data"]] == ["Hybrid", "Hybrid + domain pairs"]
+    assert len(before["data"][0]["x"]) == 3  # biomedical, other domains, XQuAD-R
+    scatter = next(c for t, c in charts.items() if t.startswith("Per-language gain of hybrid over"))
+    names = [t["name"] for t in scatter["data"]]
+    assert names == ["slope's 99.57% interval", "OLS fit", "languages"]
+    points = scatter["data"][2]
+    assert "ber" not in points["text"] and {"ha", "ru", "de"} <= set(points["text"])
+    fit = scatter["data"][1]
+    slope = (fit["y"][-1] - fit["y"][0]) / (fit["x"][-1] - fit["x"][0])
+    assert slope == pytest.approx(-0.10, abs=0.03)  # the constructed slope
+    verdicts = [m.value for m in at.markdown if m.value.startswith("**Verdict:")]
+    assert len(verdicts) == 5 and verdicts[0].startswith("**Verdict: improves.**")

@@ -455,7 +455,7 @@ for q in qverdicts.itertuples():
                            name="slope's 99.57% interval", hoverinfo="skip")
             )  # fmt: skip
             fig.add_trace(
-                go.Scatter(x=line["x"], y=line["fit"], mode="lines", name="OLS fit",
+                go.Scatter(x=line["x"].tolist(), y=line["fit"].tolist(), mode="lines", name="OLS fit",
                            line={"color": "#d62728"})
             )  # fmt: skip
         fig.add_trace(
