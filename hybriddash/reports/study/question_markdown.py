@@ -7,6 +7,7 @@ runs are missing says "not run yet" and names the missing pieces, never a number
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -111,6 +112,17 @@ def questions_markdown(manifest: dict[str, Any] | None, verdicts: Sequence[Quest
     return "\n".join(lines).rstrip() + "\n"
 
 
+def missing_piece_keys(missing: Sequence[str]) -> list[str]:
+    """The piece keys named in missing-run lines (``"... (pieces a, b)"``), each once."""
+    keys: list[str] = []
+    for line in missing:
+        found = re.search(r"\(pieces? ([^)]*)\)\s*$", line)
+        for key in found.group(1).split(", ") if found else ():
+            if key not in keys:
+                keys.append(key)
+    return keys
+
+
 def readme_answers(verdicts: Sequence[QuestionVerdict]) -> str:
     """The README's opening answers: one line per question, its verdict and effect (or
     "not run yet")."""
@@ -122,7 +134,10 @@ def readme_answers(verdicts: Sequence[QuestionVerdict]) -> str:
     for v in verdicts:
         short = v.title.split(":")[0]
         if v.verdict == NOT_RUN:
-            text = "not run yet" + (f" ({len(v.missing)} piece(s) missing)" if v.missing else "")
+            keys = missing_piece_keys(v.missing)
+            text = "not run yet" + (
+                f" ({len(keys)} of the profile's pieces missing)" if keys else ""
+            )
         else:
             text = v.summary
         lines.append(f"- **{v.question} {short}:** {text}")
