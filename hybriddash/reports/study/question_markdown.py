@@ -7,7 +7,6 @@ runs are missing says "not run yet" and names the missing pieces, never a number
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,7 +65,16 @@ def row_markdown(r: QuestionRow) -> str:
 def question_markdown(v: QuestionVerdict) -> list[str]:
     """One question: heading, verdict sentence, comparison rows, missing pieces,
     deviations (and Q5's languages outside CC-100)."""
-    lines = [f"### {v.question}. {v.title}", "", f"**Verdict: {v.verdict}.** {v.summary}", ""]
+    lines = [f"### {v.question}. {v.title}", ""]
+    if all(r.reading == NOT_RUN for r in v.rows):
+        keys = missing_piece_keys(v.missing)
+        lines += [
+            f"**Verdict: {NOT_RUN}.** None of its {len(v.rows)} comparisons has runs yet"
+            + (f"; pieces missing: {', '.join(keys)}." if keys else "."),
+            "",
+        ]
+        return lines
+    lines += [f"**Verdict: {v.verdict}.** {v.summary}", ""]
     lines += [
         "| # | A vs B | measure | evaluated on | unit | effect | interval | p | "
         "seeds: A − mean B | seeds A / B | MDE (80%) | reading | why |",
@@ -113,14 +121,9 @@ def questions_markdown(manifest: dict[str, Any] | None, verdicts: Sequence[Quest
 
 
 def missing_piece_keys(missing: Sequence[str]) -> list[str]:
-    """The piece keys named in missing-run lines (``"... (pieces a, b)"``), each once."""
-    keys: list[str] = []
-    for line in missing:
-        found = re.search(r"\(pieces? ([^)]*)\)\s*$", line)
-        for key in found.group(1).split(", ") if found else ():
-            if key not in keys:
-                keys.append(key)
-    return keys
+    """The piece keys of missing-piece lines (``"KEY (role seed): ..."``, see
+    :func:`~hybriddash.reports.study.question_runs.missing_pieces`), each once."""
+    return list(dict.fromkeys(line.split(" (", 1)[0] for line in missing))
 
 
 def readme_answers(verdicts: Sequence[QuestionVerdict]) -> str:

@@ -25,6 +25,7 @@ trained from. Pure over frames (:func:`question_runs_from`) or read from the sto
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -190,11 +191,11 @@ def planned_pieces(profile: Any = None) -> dict[tuple[str, int | None], str]:
 def missing_pieces(
     runs: pd.DataFrame, needs: dict[str, tuple[str, ...]], profile: Any = None
 ) -> list[str]:
-    """What of the plan is missing for ``needs`` (role -> suites): one line per role and
-    suite, naming the seeds and piece keys, e.g. ``"X-Y seed 5 on Tatoeba (piece
-    repro-questions-mlqa-r-cross-s5)"``. Roles on XQuAD-R also count the seeds of the
-    study that shares the models (any seed present there is used; only the questions'
-    own seeds are expected)."""
+    """What of the plan is missing for ``needs`` (role -> suites): one line per piece of
+    the profile's plan, ``"repro-questions-mlqa-r-cross-s5 (X-Y seed 5): not run"`` when
+    it has no run on any suite the question needs from it, else ``"... : no run on
+    Tatoeba, XNLI dev"``. Only the profile's own seeds are expected (on XQuAD-R, more
+    seeds of the shared study may be present and are used)."""
     from hybriddash.training.reproduce import PROFILES
 
     profile = profile or PROFILES["questions"]
@@ -202,16 +203,32 @@ def missing_pieces(
     lines = []
     for role, suites in needs.items():
         expected: list[int | None] = [None] if role == "base" else list(profile.seeds)
-        for suite in suites:
-            have = set(runs.loc[(runs["role"] == role) & (runs["suite"] == suite), "seed"])
-            lost = [s for s in expected if (s if s is not None else -1) not in have]
+        for seed in expected:
+            mine = runs[(runs["role"] == role) & (runs["seed"] == (-1 if seed is None else seed))]
+            lost = [s for s in suites if s not in set(mine["suite"])]
             if not lost:
                 continue
-            keys = [pieces.get((role, s), "?") for s in lost]
-            seeds = "" if role == "base" else " seed" + ("s " if len(lost) > 1 else " ")
-            seeds += ", ".join(str(s) for s in lost if s is not None)
-            lines.append(
-                f"{ROLE_LABELS[role]}{seeds} on {SUITE_LABELS[suite]} "
-                f"(piece{'s' if len(keys) > 1 else ''} {', '.join(keys)})"
+            what = ROLE_LABELS[role] + ("" if seed is None else f" seed {seed}")
+            where = (
+                "not run"
+                if len(lost) == len(suites)
+                else "no run on " + ", ".join(SUITE_LABELS[s] for s in lost)
             )
+            lines.append(f"{pieces.get((role, seed), '?')} ({what}): {where}")
     return lines
+
+
+def lost_runs(runs: pd.DataFrame, roles: Sequence[str], suites: Sequence[str]) -> str:
+    """'' when every role has runs on every suite, else what lacks them, compactly:
+    ``"no X-Y runs; Hybrid: none on TICO-19 cmu (test split)"``."""
+    parts = []
+    for role in dict.fromkeys(roles):
+        have = set(runs.loc[runs["role"] == role, "suite"])
+        lost = [s for s in suites if s not in have]
+        if len(lost) == len(suites):
+            parts.append(f"no {ROLE_LABELS[role]} runs")
+        elif lost:
+            parts.append(
+                f"{ROLE_LABELS[role]}: none on " + ", ".join(SUITE_LABELS[s] for s in lost)
+            )
+    return "; ".join(parts)

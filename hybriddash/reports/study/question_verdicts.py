@@ -43,6 +43,7 @@ from hybriddash.reports.study.question_runs import (
     ROLE_LABELS,
     SUITE_LABELS,
     TICO_SUITES,
+    lost_runs,
     missing_pieces,
 )
 
@@ -489,15 +490,10 @@ def _compare(
     """Role ``a`` vs role ``b`` on the mean over ``suites`` of ``measure``."""
     label = suite_label or ", ".join(SUITE_LABELS[s] for s in suites)
     name = MEASURE_LABELS[measure]
-    lost = [
-        f"no {ROLE_LABELS[r]} runs on {SUITE_LABELS[s]}"
-        for r in (a, b)
-        for s in suites
-        if not len(eng.runs_of(r, s))
-    ]
+    lost = lost_runs(eng.runs, (a, b), suites)
     common = (question, row, label, ROLE_LABELS[a], ROLE_LABELS[b], name, unit, kind, 1, margin)
     if lost:
-        return _empty_row(*common, NOT_RUN, "; ".join(lost))
+        return _empty_row(*common, NOT_RUN, lost)
     sa, sb = eng.seeds(a, suites), eng.seeds(b, suites)
     if not sa or not sb:
         return _empty_row(*common, NOT_RUN, "no seed with a run on every suite of the row")
@@ -559,14 +555,9 @@ def _retention_row(eng: _Engine, row: int, other: str, suites: Sequence[str]) ->
     label = "TICO-19 out-of-domain / in-domain (wikipedia)"
     common = ("Q1", row, label, "Hybrid", ROLE_LABELS[other], "retention of the gain over the base",
               "ratio", "three-way", 1, RETENTION_MARGIN)  # fmt: skip
-    lost = [
-        f"no {ROLE_LABELS[r]} runs on {SUITE_LABELS[s]}"
-        for r in ("hybrid", other, "base")
-        for s in suites
-        if not len(eng.runs_of(r, s))
-    ]
+    lost = lost_runs(eng.runs, ("hybrid", other, "base"), suites)
     if lost:
-        return _empty_row(*common, NOT_RUN, "; ".join(lost))
+        return _empty_row(*common, NOT_RUN, lost)
     base = eng.seeds("base", suites)
     ood_b, ood_b_star = eng.model("base", OUT_OF_DOMAIN, "multilingual", base)
     in_b, in_b_star = eng.model("base", IN_DOMAIN, "multilingual", base)
@@ -643,10 +634,9 @@ def _agnosticism_row(eng: _Engine, row: int) -> QuestionRow:
     its per-seed values and stays inconclusive, saying why."""
     common = ("Q2", row, SUITE_LABELS["xnli"], "Hybrid", "X-X-mono",
               "language-ID probe accuracy (agnosticism)", "accuracy", "better", -1, math.nan)  # fmt: skip
-    lost = [f"no {ROLE_LABELS[r]} runs on XNLI dev" for r in ("hybrid", "mono")
-            if not len(eng.runs_of(r, "xnli"))]  # fmt: skip
+    lost = lost_runs(eng.runs, ("hybrid", "mono"), ("xnli",))
     if lost:
-        return _empty_row(*common, NOT_RUN, "; ".join(lost))
+        return _empty_row(*common, NOT_RUN, lost)
     acc = {
         r: np.array([eng.probe(str(x)) for x in eng.runs_of(r, "xnli")["run_id"]])
         for r in ("hybrid", "mono")
@@ -830,12 +820,7 @@ def _q5(eng: _Engine) -> QuestionVerdict:
     deviations = []
     for suite_key, suite_list in suites.items():
         measure, unit = measures[suite_key]
-        lost = [
-            f"no {ROLE_LABELS[r]} runs on {SUITE_LABELS[s]}"
-            for r in ("hybrid", "cross", "mono")
-            for s in suite_list
-            if not len(eng.runs_of(r, s))
-        ]
+        lost = lost_runs(eng.runs, ("hybrid", "cross", "mono"), suite_list)
         data = (
             {}
             if lost
@@ -923,7 +908,7 @@ def _long_tail_row(
     statistic: str,
     unit: str,
     data: dict,
-    lost: list[str],
+    lost: str,
     key: str,
     size_of: Callable[[str], float | None],
 ) -> QuestionRow:
@@ -940,7 +925,7 @@ def _long_tail_row(
     common = ("Q5", row, suite, "Hybrid", ROLE_LABELS[other], measure, row_unit, "better",
               direction, math.nan)  # fmt: skip
     if lost:
-        return _empty_row(*common, NOT_RUN, "; ".join(lost))
+        return _empty_row(*common, NOT_RUN, lost)
     langs, hyb, hyb_star, hyb_seeds = data["hybrid"]
     _, comp, comp_star, _ = data[other]
     keep = np.array([size_of(x) is not None for x in langs])
@@ -972,6 +957,10 @@ def _fmt(x: float, digits: int = 3) -> str:
 
 
 def _sentence(verdict: str, parts: Sequence[str]) -> str:
+    """``"verdict: part; part"``; a question not run yet is just that (its parts have no
+    numbers)."""
+    if verdict == NOT_RUN:
+        parts = [p for p in parts if NOT_RUN not in p and "–" not in p]
     return f"{verdict}: " + "; ".join(parts) if parts else verdict
 
 
