@@ -198,3 +198,17 @@ def test_rows_frame_has_one_row_per_comparison(default):
     frame = verdicts_frame(list(default.values()))
     assert frame["question"].tolist() == ["Q1", "Q2", "Q3", "Q4", "Q5"]
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_seeds_trained_after_extra_pairs_existed_join_the_study_budget():
+    """Cards written since TrainConfig has extra pairs carry ``extra_pairs: None`` and
+    ``extra_share``; the standard study's seeds 3 and 4 (shared with the questions) must
+    stay in the budget of seeds 0-2, and a model trained *with* extra pairs must not."""
+    from hybriddash.reports.study.roles import _budget
+
+    old = {"config": {"steps": 200, "batch_size": 16, "seed": 0}}
+    new = {"config": {"steps": 200, "batch_size": 16, "seed": 3, "extra_pairs": None,
+                      "extra_share": 0.5}}  # fmt: skip
+    pairs = {"config": {**new["config"], "extra_pairs": "tico-19[domain=pubmed,segments=train]"}}
+    assert _budget(old) == _budget(new)
+    assert _budget(pairs) != _budget(old)
