@@ -295,19 +295,10 @@ def _rows(suite, qid, g, lang, target, v, rng) -> list[tuple]:
 
 def write_store(toy: ToyQuestions, path: Path):
     """The constructed study written to a DuckDB store at ``path`` (returned)."""
+    from study_toy_store import _Spec
+
     from hybriddash.store import writes
     from hybriddash.store.db import Store
-
-    @dataclass
-    class _Spec:
-        model_id: str
-        fingerprint: str
-        kind: str
-        source: str = ""
-        description: str = "constructed"
-        query_prefix: str = "query: "
-        passage_prefix: str = "passage: "
-        training_card: dict | None = None
 
     store = Store(path)
     with store.write() as con:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,9 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    import sys
 
-    from hybriddash.reports.export import build_export, format_for, render, write_export
+    from hybriddash.reports.export import build_export, format_for
 
     if args.out == "-":
         fmt = args.fmt or "md"
@@ -67,12 +67,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         from hybriddash.reports.study.question_verdicts import question_verdicts
 
         table = question_table(question_verdicts(questions=[args.question]), args.question)
-        if args.out == "-":
-            sys.stdout.write(render(table, fmt).decode("utf-8"))
-            return 0
-        path = write_export(table, fmt, args.out)
-        print(f"wrote {args.question} ({len(table.data)} rows, {fmt}) to {path}")
-        return 0
+        return _output(table, fmt, args.out, args.question)
     missing = [f"--{n}" for n in ("dataset", "models", "table") if not getattr(args, n)]
     if missing:
         raise ValueError(f"export needs {', '.join(missing)} (or --question)")
@@ -94,9 +89,18 @@ def cmd_export(args: argparse.Namespace) -> int:
         )
     except LookupError as exc:
         raise ValueError(str(exc).strip("'\"")) from None
-    if args.out == "-":
+    return _output(table, fmt, args.out, f"{args.table} table")
+
+
+def _output(table: Any, fmt: str, out: str, what: str) -> int:
+    """Write ``table`` to ``out`` ('-': stdout) in ``fmt``."""
+    import sys
+
+    from hybriddash.reports.export import render, write_export
+
+    if out == "-":
         sys.stdout.write(render(table, fmt).decode("utf-8"))
         return 0
-    path = write_export(table, fmt, args.out)
-    print(f"wrote {args.table} table ({len(table.data)} rows, {fmt}) to {path}")
+    path = write_export(table, fmt, out)
+    print(f"wrote {what} ({len(table.data)} rows, {fmt}) to {path}")
     return 0

@@ -514,6 +514,30 @@ def _compare(
 # ---- the questions --------------------------------------------------------------------------
 
 
+def _combined(
+    rows: Sequence[QuestionRow],
+    deciding: Sequence[QuestionRow],
+    *,
+    good: str,
+    yes: str,
+    no: str,
+    same: str | None = None,
+) -> str:
+    """A composite verdict (intersection-union): ``not run yet`` while any row of the
+    question lacks runs; ``yes`` when every deciding row reads ``good``; ``no`` when any
+    reads worse; ``same`` (if given) when every one reads unchanged; else inconclusive."""
+    readings = [r.reading for r in deciding]
+    if any(r.reading == NOT_RUN for r in rows):
+        return NOT_RUN
+    if all(x == good for x in readings):
+        return yes
+    if Q.WORSE in readings:
+        return no
+    if same is not None and all(x == Q.UNCHANGED for x in readings):
+        return same
+    return Q.INCONCLUSIVE
+
+
 def _q1(eng: _Engine) -> QuestionVerdict:
     suites = (*IN_DOMAIN, *OUT_OF_DOMAIN)
     rows: list[QuestionRow] = []
@@ -526,18 +550,10 @@ def _q1(eng: _Engine) -> QuestionVerdict:
         )  # fmt: skip
     for i, other in enumerate(("mono", "cross")):
         rows.append(_retention_row(eng, 3 + i, other, suites))
-    readings = [r.reading for r in rows[:2]]
     missing = missing_pieces(eng.runs, {r: suites for r in ("base", "mono", "cross", "hybrid")})
-    if NOT_RUN in [r.reading for r in rows]:
-        verdict = NOT_RUN
-    elif all(x == Q.BETTER for x in readings):
-        verdict = "improves"
-    elif Q.WORSE in readings:
-        verdict = "degrades"
-    elif all(x == Q.UNCHANGED for x in readings):
-        verdict = "no change"
-    else:
-        verdict = Q.INCONCLUSIVE
+    verdict = _combined(
+        rows, rows[:2], good=Q.BETTER, yes="improves", no="degrades", same="no change"
+    )
     summary = _sentence(
         verdict,
         [f"out-of-domain mAP vs {r.model_b} {_fmt(r.effect)} ({r.reading})" for r in rows[:2]]
@@ -609,15 +625,9 @@ def _q2(eng: _Engine) -> QuestionVerdict:
         _agnosticism_row(eng, 4),
     ]
     missing = missing_pieces(eng.runs, {r: ("xnli", "xnli-bitext") for r in ("mono", "hybrid")})
-    alignment = [rows[0].reading, rows[2].reading, rows[3].reading]
-    if NOT_RUN in [r.reading for r in rows]:
-        verdict = NOT_RUN
-    elif all(x == Q.BETTER for x in alignment):
-        verdict = "aligns better"
-    elif Q.WORSE in alignment:
-        verdict = "aligns worse"
-    else:
-        verdict = Q.INCONCLUSIVE
+    verdict = _combined(
+        rows, [rows[0], rows[2], rows[3]], good=Q.BETTER, yes="aligns better", no="aligns worse"
+    )
     summary = _sentence(
         verdict,
         [f"{r.measure} {_fmt(r.effect)} ({r.reading})" for r in rows],
@@ -725,15 +735,7 @@ def _q4(eng: _Engine) -> QuestionVerdict:
                          "non-inferiority", margin=DELTA)
             )  # fmt: skip
     missing = missing_pieces(eng.runs, {r: ("tydiqa-goldp",) for r in ("base", "mono", "hybrid")})
-    readings = [r.reading for r in rows]
-    if NOT_RUN in readings:
-        verdict = NOT_RUN
-    elif all(x == "non-inferior" for x in readings):
-        verdict = "does not degrade"
-    elif Q.WORSE in readings:
-        verdict = "degrades"
-    else:
-        verdict = Q.INCONCLUSIVE
+    verdict = _combined(rows, rows, good="non-inferior", yes="does not degrade", no="degrades")
     summary = _sentence(
         verdict,
         [f"vs {r.model_b}, {r.measure} {_fmt(r.effect)} ({r.reading})" for r in rows],
@@ -868,16 +870,9 @@ def _q5(eng: _Engine) -> QuestionVerdict:
     per_comp = {}
     for other in ("cross", "mono"):
         mine = [r for r in rows if r.model_b == ROLE_LABELS[other]]
-        slopes = [r.reading for r in mine if r.measure.startswith("slope")]
-        terciles = [r.reading for r in mine if r.measure.startswith("tercile")]
-        if NOT_RUN in slopes + terciles:
-            per_comp[other] = NOT_RUN
-        elif all(x == Q.BETTER for x in slopes + terciles):
-            per_comp[other] = "helps the long tail more"
-        elif Q.WORSE in slopes + terciles:
-            per_comp[other] = "contradicted"
-        else:
-            per_comp[other] = Q.INCONCLUSIVE
+        per_comp[other] = _combined(
+            mine, mine, good=Q.BETTER, yes="helps the long tail more", no="contradicted"
+        )
     values = set(per_comp.values())
     if NOT_RUN in values:
         verdict = NOT_RUN
