@@ -212,3 +212,25 @@ def test_seeds_trained_after_extra_pairs_existed_join_the_study_budget():
     pairs = {"config": {**new["config"], "extra_pairs": "tico-19[domain=pubmed,segments=train]"}}
     assert _budget(old) == _budget(new)
     assert _budget(pairs) != _budget(old)
+
+
+def test_seeds_spread_over_suites_without_a_common_one_are_not_run_yet():
+    """X-X-mono seed 3 only on TICO-19 wikipedia, seed 4 only elsewhere: no seed has every
+    suite a row pools, so those rows (and Q5's TICO-19 rows) say so instead of failing."""
+    toy = build_questions(n_groups=10)
+    runs = question_runs_from(toy.runs, toy.models)
+    mono = runs["role"] == "mono"
+    wiki = runs["suite"] == "tico-19:wikipedia"
+    tico = runs["suite"].str.startswith("tico-19")
+    drop = mono & tico & ((wiki & (runs["seed"] != 3)) | (~wiki & (runs["seed"] == 3)))
+    drop |= mono & tico & (runs["seed"] == 5)
+    verdicts = {
+        v.question: v
+        for v in decide_questions(
+            runs[~drop], toy.value_source(), n_resamples=200, questions=["Q1", "Q5"]
+        )  # fmt: skip
+    }
+    assert verdicts["Q1"].rows[2].reading == NOT_RUN  # retention vs X-X-mono
+    assert "no seed" in verdicts["Q1"].rows[2].reason
+    assert [r.reading for r in verdicts["Q5"].rows[4:]] == [NOT_RUN] * 4
+    assert verdicts["Q1"].verdict == verdicts["Q5"].verdict == NOT_RUN

@@ -572,8 +572,8 @@ def _retention_row(eng: _Engine, row: int, other: str, suites: Sequence[str]) ->
     common = ("Q1", row, label, "Hybrid", ROLE_LABELS[other], "retention of the gain over the base",
               "ratio", "three-way", 1, RETENTION_MARGIN)  # fmt: skip
     lost = lost_runs(eng.runs, ("hybrid", other, "base"), suites)
-    if lost:
-        return _empty_row(*common, NOT_RUN, lost)
+    if lost or not all(eng.seeds(r, suites) for r in ("hybrid", other, "base")):
+        return _empty_row(*common, NOT_RUN, lost or "no seed with a run on every suite of the row")
     base = eng.seeds("base", suites)
     ood_b, ood_b_star = eng.model("base", OUT_OF_DOMAIN, "multilingual", base)
     in_b, in_b_star = eng.model("base", IN_DOMAIN, "multilingual", base)
@@ -822,7 +822,11 @@ def _q5(eng: _Engine) -> QuestionVerdict:
     deviations = []
     for suite_key, suite_list in suites.items():
         measure, unit = measures[suite_key]
-        lost = lost_runs(eng.runs, ("hybrid", "cross", "mono"), suite_list)
+        lost = lost_runs(eng.runs, ("hybrid", "cross", "mono"), suite_list) or "; ".join(
+            f"no {ROLE_LABELS[r]} seed with runs on every suite"
+            for r in ("hybrid", "cross", "mono")
+            if not eng.seeds(r, suite_list)
+        )
         data = (
             {}
             if lost
