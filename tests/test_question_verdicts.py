@@ -68,6 +68,7 @@ def test_default_study_gives_the_constructed_answers(default):
     assert q2[3].reading == "inconclusive" and "not stored" in q2[3].reason
     assert q2[3].effect == pytest.approx(-0.30) and math.isnan(q2[3].ci_low)
     assert default["Q2"].verdict == "inconclusive"
+    assert any("agnosticism" in d and "not stored" in d for d in default["Q2"].deviations)
     assert default["Q3"].verdict == "helps the biomedical domain at no general cost"
     assert [r.reading for r in default["Q3"].rows] == ["better", "unchanged", "unchanged"]
     assert default["Q4"].verdict == "does not degrade"

@@ -632,9 +632,13 @@ def _q2(eng: _Engine) -> QuestionVerdict:
         verdict,
         [f"{r.measure} {_fmt(r.effect)} ({r.reading})" for r in rows],
     )
-    return QuestionVerdict(
-        "Q2", QUESTION_TITLES["Q2"], verdict, summary, tuple(rows), tuple(missing)
+    deviations = (
+        [f"language-agnosticism row: {rows[3].reason}"] if "not stored" in rows[3].reason else []
     )
+    return QuestionVerdict(
+        "Q2", QUESTION_TITLES["Q2"], verdict, summary, tuple(rows), tuple(missing),
+        tuple(deviations),
+    )  # fmt: skip
 
 
 def _agnosticism_row(eng: _Engine, row: int) -> QuestionRow:
