@@ -235,3 +235,16 @@ def test_seeds_spread_over_suites_without_a_common_one_are_not_run_yet():
     assert "no seed" in verdicts["Q1"].rows[2].reason
     assert [r.reading for r in verdicts["Q5"].rows[4:]] == [NOT_RUN] * 4
     assert verdicts["Q1"].verdict == verdicts["Q5"].verdict == NOT_RUN
+
+
+def test_planned_piece_keys_are_the_plans():
+    from hybriddash.reports.study.question_runs import planned_pieces
+    from hybriddash.training.reproduce import PROFILES
+    from hybriddash.training.study import questions_plan
+
+    plan = {
+        ("base" if p.sampler is None else "hybrid+pairs" if p.extra_pairs else p.sampler,
+         p.seed): p.key
+        for p in questions_plan(PROFILES["questions"])
+    }  # fmt: skip
+    assert planned_pieces() == plan and len(plan) == 13

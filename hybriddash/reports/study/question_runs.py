@@ -171,20 +171,24 @@ def question_runs(*, store: Any = None) -> pd.DataFrame:
     return question_runs_from(reads.list_runs(store=store), reads.list_models(store=store))
 
 
-def planned_pieces(profile: Any = None) -> dict[tuple[str, int | None], str]:
+def planned_pieces(
+    profile: Any = None, train_data: str = "mlqa-r"
+) -> dict[tuple[str, int | None], str]:
     """``(role, seed) -> piece key`` of the questions profile's plan (seed None: the base),
-    so that what is missing can be named by the piece that produces it."""
-    from hybriddash.training.reproduce import PROFILES
-    from hybriddash.training.study import questions_plan
+    so that what is missing can be named by the piece that produces it.
+
+    The keys of :func:`hybriddash.training.study.questions_plan` (a test keeps the two
+    equal), named here without building the plan: that checks the training configuration
+    and so imports the trainer (torch), seconds a page should not wait for."""
+    from hybriddash.training.reproduce import PROFILES, model_name
 
     profile = profile or PROFILES["questions"]
-    out: dict[tuple[str, int | None], str] = {}
-    for piece in questions_plan(profile):
-        if piece.sampler is None:
-            out[("base", None)] = piece.key
-        else:
-            role = "hybrid+pairs" if piece.extra_pairs else str(piece.sampler)
-            out[(role, piece.seed)] = piece.key
+    out: dict[tuple[str, int | None], str] = {("base", None): f"{profile.name}-base"}
+    for seed in profile.seeds:
+        for sampler in ("mono", "cross", "hybrid"):
+            out[(sampler, seed)] = model_name(profile, train_data, sampler, seed)
+        if profile.extra_pairs:
+            out[("hybrid+pairs", seed)] = f"repro-{profile.name}-{train_data}-hybrid-pairs-s{seed}"
     return out
 
 
