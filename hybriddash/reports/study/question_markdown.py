@@ -89,6 +89,21 @@ def question_markdown(v: QuestionVerdict) -> list[str]:
     return lines
 
 
+#: How the code reads the rules where they leave a choice (stated with every report).
+APPLICATION_NOTES = (
+    "How the rules are applied (`hybriddash/reports/study/question_verdicts.py`): a "
+    "statistic pooled over suites (Q1's out-of-domain mean, Q3's biomedical and other-domain "
+    "means) is the mean of the suites' headlines, each suite drawing its own groups (a "
+    "TICO-19 segment has one domain) while a model's seed draw is shared by every suite; "
+    "Q5 draws groups within each language (the languages level is drawn on top); the "
+    "per-language intervals of Q5 and of the TyDi chart are descriptive 95%. The "
+    "agnosticism row has no interval: the store keeps the probe's accuracy per language, "
+    "not the per-row out-of-fold results the rule resamples (listed as a deviation). Q2's "
+    "bitext row reads runs on `xnli[split=test]` (the aligned rows), which the profile's "
+    "suites do not yet include.",
+)
+
+
 def questions_markdown(manifest: dict[str, Any] | None, verdicts: Sequence[QuestionVerdict]) -> str:
     """The section of ``docs/results.md`` (without its markers): the bundle, each
     question's verdict with its rows, and the measured wall time of every piece."""
@@ -112,6 +127,7 @@ def questions_markdown(manifest: dict[str, Any] | None, verdicts: Sequence[Quest
         ),
         "",
     ]
+    lines += [*APPLICATION_NOTES, ""]
     for v in verdicts:
         lines += question_markdown(v)
     wall = wall_time_markdown(manifest) if pieces else []
