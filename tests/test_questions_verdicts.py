@@ -83,3 +83,30 @@ def test_no_relation_gives_an_interval_around_zero():
         long_tail_interval(g, star, x, statistic="median", alpha=0.05)
     with pytest.raises(ValueError, match="gain_star must be"):
         long_tail_interval(g, star[:, :5], x, statistic="slope", alpha=0.05)
+
+
+def test_batch_statistics_equal_the_scalar_ones_row_by_row():
+    """The resamples' slope and tercile difference are computed for all rows at once;
+    each row must equal the scalar function on that row, ties and degenerate rows
+    included."""
+    from hybriddash.reports.questions import (
+        batch_slope,
+        batch_tercile,
+        resource_slope,
+        tercile_difference,
+    )
+
+    rng = np.random.default_rng(7)
+    g = rng.normal(size=(200, 9))
+    x = np.round(rng.uniform(-1, 2.5, size=(200, 9)), 1)  # rounded: many ties
+    x[0] = 1.0  # all sizes equal: slope undefined
+    x[1, :] = [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    slopes, terciles = batch_slope(g, x), batch_tercile(g, x)
+    for b in range(len(g)):
+        np.testing.assert_allclose(slopes[b], resource_slope(g[b], x[b]), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            terciles[b], tercile_difference(g[b], x[b]), rtol=1e-12, atol=1e-12
+        )
+    assert np.isnan(slopes[0])
+    two = batch_tercile(g[:, :2], x[:, :2])  # n = 2: the low tercile is empty
+    assert np.isnan(two).all()

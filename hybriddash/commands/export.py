@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,14 +18,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--dataset",
-        required=True,
         help="corpus name (sample, upload:<name>, xquad-r[en,de]) or fingerprint",
     )
-    parser.add_argument("--models", required=True, help="comma-separated model ids, e.g. A,B,C")
+    parser.add_argument("--models", help="comma-separated model ids, e.g. A,B,C")
     parser.add_argument(
         "--table",
-        required=True,
         choices=["headline", "pairs", "shares", "queries", "bitext", "probe"],
+    )
+    parser.add_argument(
+        "--question",
+        choices=["Q1", "Q2", "Q3", "Q4", "Q5"],
+        help="instead of --dataset/--models/--table: a research question's comparison rows "
+        "and verdict (issue 24), decided from the store's questions runs",
     )
     parser.add_argument(
         "--format",
@@ -48,21 +53,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    import sys
 
-    from hybriddash.reports.export import build_export, format_for, render, write_export
+    from hybriddash.reports.export import build_export, format_for
 
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    if not models:
-        raise ValueError(f"--models: no model id in {args.models!r}")
-    if args.baseline and args.baseline not in models:
-        raise ValueError(f"--baseline {args.baseline!r} must be one of --models {models}")
     if args.out == "-":
         fmt = args.fmt or "md"
         if fmt == "parquet":
             raise ValueError("Parquet cannot go to stdout; give --out FILE.parquet")
     else:
         fmt = format_for(args.out, args.fmt)
+    if args.question:
+        from hybriddash.reports.study.question_export import question_table
+        from hybriddash.reports.study.question_verdicts import question_verdicts
+
+        table = question_table(question_verdicts(questions=[args.question]), args.question)
+        return _output(table, fmt, args.out, args.question)
+    missing = [f"--{n}" for n in ("dataset", "models", "table") if not getattr(args, n)]
+    if missing:
+        raise ValueError(f"export needs {', '.join(missing)} (or --question)")
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not models:
+        raise ValueError(f"--models: no model id in {args.models!r}")
+    if args.baseline and args.baseline not in models:
+        raise ValueError(f"--baseline {args.baseline!r} must be one of --models {models}")
     try:
         table = build_export(
             args.table,
@@ -76,9 +89,18 @@ def cmd_export(args: argparse.Namespace) -> int:
         )
     except LookupError as exc:
         raise ValueError(str(exc).strip("'\"")) from None
-    if args.out == "-":
+    return _output(table, fmt, args.out, f"{args.table} table")
+
+
+def _output(table: Any, fmt: str, out: str, what: str) -> int:
+    """Write ``table`` to ``out`` ('-': stdout) in ``fmt``."""
+    import sys
+
+    from hybriddash.reports.export import render, write_export
+
+    if out == "-":
         sys.stdout.write(render(table, fmt).decode("utf-8"))
         return 0
-    path = write_export(table, fmt, args.out)
-    print(f"wrote {args.table} table ({len(table.data)} rows, {fmt}) to {path}")
+    path = write_export(table, fmt, out)
+    print(f"wrote {what} ({len(table.data)} rows, {fmt}) to {path}")
     return 0

@@ -146,9 +146,9 @@ def _study(args: argparse.Namespace, profile, command: str) -> int:
     )
     if getattr(args, "report", False):
         if profile.suites:
-            raise ValueError(
-                f"reproduce --profile {profile.name} --report: the questions' report is not "
-                "written yet (hybriddash/reports/questions.py has the verdict computations)"
+            shared = getattr(args, "shared_bundle", None)
+            return _questions_report(
+                args, folder, None if shared == "none" else Path(shared) if shared else default
             )
         return _study_report(args, folder)
     shared = getattr(args, "shared_bundle", None)
@@ -211,9 +211,47 @@ def _study_report(args: argparse.Namespace, folder: Path) -> int:
     return 0
 
 
+def _questions_report(args: argparse.Namespace, folder: Path, shared: Path | None) -> int:
+    """The questions' verdict section of docs/results.md (``questions_results``, after
+    their rules and plan, which stay as they are) and the README's opening answers
+    (``questions-answers``), from the questions' bundle (and the shared study's bundle,
+    whose XQuAD-R runs of the shared hybrid seeds Q3 reads) in a throw-away store. A
+    bundle without finished pieces gives "not run yet" for every question."""
+    import tempfile
+
+    from hybriddash.config import REPO_ROOT
+    from hybriddash.reports.study.question_markdown import questions_markdown, readme_answers
+    from hybriddash.reports.study.question_verdicts import question_verdicts
+    from hybriddash.store import bundle
+    from hybriddash.store.db import Store
+
+    manifest = bundle.verify_bundle(folder) if bundle.read_manifest(folder) else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "report.duckdb")
+        if shared is not None and bundle.read_manifest(shared):
+            bundle.verify_bundle(shared)
+            bundle.load_bundle(shared, store, reference=False)
+        if manifest.get("pieces"):
+            bundle.load_bundle(folder, store, reference=False)
+        verdicts = question_verdicts(store=store)
+    path = Path(args.results) if args.results else REPO_ROOT / "docs" / "results.md"
+    _write_section(path, "questions_results", questions_markdown(manifest, verdicts), before=None)
+    print(f"wrote the questions' verdicts into {path} (bundle {folder})")
+    readme = getattr(args, "readme", None)
+    if readme is None and not args.results:
+        readme = REPO_ROOT / "README.md"
+    if readme is not None:
+        _write_section(
+            Path(readme), "questions-answers", readme_answers(verdicts), before="## Set up and run"
+        )
+        print(f"wrote the questions' answers into {readme}")
+    return 0
+
+
 #: Sections of docs/results.md written by the research questions (issue 24): their rules,
-#: committed before their numbers, and their plan; kept when the study's report is rewritten.
-QUESTIONS_SECTIONS = ("questions_rule", "questions_plan")
+#: committed before their numbers, their plan and their verdicts (``reproduce --profile
+#: questions --report``); kept when the standard study's report is rewritten.
+QUESTIONS_SECTIONS = ("questions_rule", "questions_plan", "questions_results")
 
 
 def _kept_sections(
@@ -281,7 +319,9 @@ def _write_section(path: Path, name: str, text: str, *, before: str | None) -> N
     block = f"{start}\n{text}\n{end}\n"
     if start in old and end in old:
         head, rest = old.split(start, 1)
-        new = head + block + rest.split(end, 1)[1].lstrip("\n")
+        tail = rest.split(end, 1)[1].lstrip("\n")
+        # the blank line an insertion before a heading put there stays (idempotent rewrite)
+        new = head + block + ("\n" + tail if tail else "")
     elif before is not None and before in old:
         new = old.replace(before, block + "\n" + before, 1)
     else:

@@ -458,7 +458,7 @@ def decide_study(
     benches: dict[str, _Benchmark] = {}
     for _fp, runs in study.groupby("corpus_fp", sort=False):
         name = str(runs["study"].iloc[0])
-        plans = [p for c in chosen for p in c.plan(runs)]
+        plans = [_undefined(p, runs, name) for c in chosen for p in c.plan(runs)]
         bench = _Benchmark(name, source, n_resamples)
         bench.prepare([p for p in plans if not p.missing])
         benches[name] = bench
@@ -565,6 +565,21 @@ def decide_study(
             group = tuple(r for r in rows if r.claim == claim.id and r.eval_dataset == name)
             claim_rows.append(combine(claim, name, group))
     return claim_rows, rows
+
+
+def _undefined(p: Planned, runs: pd.DataFrame, name: str) -> Planned:
+    """``p`` marked missing when its measure is undefined on the corpus: every compared
+    run's stored headline in it is empty (a translation-pool suite has no monolingual
+    pool, issue 24's suites), so no per-query rows can exist; an inconclusive row saying
+    so, not an error."""
+    if p.missing or p.measure not in runs:
+        return p
+    values = runs.loc[runs["run_id"].isin({*p.a["run_id"], *p.b["run_id"]}), p.measure]
+    if len(values) and values.isna().all():
+        from dataclasses import replace
+
+        return replace(p, missing=f"{MEASURES[p.measure][0]} is not defined on {name}")
+    return p
 
 
 def combine(claim: Claim, eval_dataset: str, group: Sequence[ComparisonRow]) -> ClaimRow:

@@ -178,3 +178,75 @@ def reference_info(*, store: Any = None) -> list[dict[str, Any]]:
         }
         for m in reference_bundles(store if store is not None else None)
     ]
+
+
+# ---- the research questions (issue 24) ---------------------------------------------------
+
+
+def question_rows_display(rows: pd.DataFrame) -> pd.DataFrame:
+    """The questions' comparison rows as the page shows them: human labels, each value
+    in its unit's precision, '–' where there is no number."""
+    from hybriddash.reports.study.question_markdown import (
+        interval_text,
+        p_text,
+        seeds_text,
+        value_text,
+    )
+    from hybriddash.reports.study.question_verdicts import QuestionRow
+
+    cols = ["question", "#", "A vs B", "measure", "evaluated on", "unit", "effect", "interval",
+            "p", "seeds: A − mean B", "seeds A / B", "MDE (80% power)", "reading", "why"]  # fmt: skip
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    fields = list(QuestionRow.__dataclass_fields__)
+    out = []
+    for rec in rows[fields].to_dict("records"):
+        r = QuestionRow(**{**rec, "seed_diffs": tuple(rec["seed_diffs"])})
+        out.append(
+            [r.question, r.row, f"{r.model_a} vs {r.model_b}", r.measure, r.suite, r.unit,
+             value_text(r.effect, r.unit), interval_text(r), p_text(r), seeds_text(r),
+             f"{r.n_seeds_a} / {r.n_seeds_b}", value_text(r.mde, r.unit, sign=False),
+             r.reading, r.reason]
+        )  # fmt: skip
+    return pd.DataFrame(out, columns=cols)
+
+
+def findings_questions(*, store: Any = None) -> dict[str, pd.DataFrame]:
+    """Everything the page's questions sections draw, from one decision: ``verdicts``
+    (one row per question), ``rows`` (raw comparison rows), ``display`` (the rows as
+    text), ``points`` (Q5's per-language gains), ``domains`` (Q1's bars), ``before_after``
+    (Q3), ``tydi`` (Q4's per-language mAP), ``bitext`` (Q2's heatmap) and ``fit`` (Q5's
+    fitted line and band)."""
+    from hybriddash.reports.study.question_charts import (
+        before_after,
+        bitext_heatmap,
+        domain_bars,
+        long_tail_fit,
+        tydi_languages,
+    )
+    from hybriddash.reports.study.question_runs import question_runs
+    from hybriddash.reports.study.question_verdicts import (
+        decide_questions,
+        rows_frame,
+        store_probe,
+        store_values,
+        verdicts_frame,
+    )
+
+    runs = question_runs(store=store)
+    values = store_values(store)
+    verdicts = decide_questions(runs, values, store_probe(store))
+    rows = rows_frame(verdicts)
+    points = [v.points for v in verdicts if not v.points.empty]
+    points_frame = pd.concat(points, ignore_index=True) if points else pd.DataFrame()
+    return {
+        "verdicts": verdicts_frame(verdicts),
+        "rows": rows,
+        "display": question_rows_display(rows),
+        "points": points_frame,
+        "fit": long_tail_fit(points_frame, rows),
+        "domains": domain_bars(runs),
+        "before_after": before_after(runs),
+        "tydi": tydi_languages(runs, values),
+        "bitext": bitext_heatmap(runs, store=store),
+    }

@@ -54,6 +54,12 @@ def role_label(strategy: str, alpha: float | None = None, correction: str = "") 
 def _budget(card: dict[str, Any] | None) -> str:
     config = (card or {}).get("config") or {}
     payload = {k: v for k, v in config.items() if k not in _NOT_BUDGET}
+    if not payload.get("extra_pairs"):
+        # cards written since TrainConfig has extra pairs carry extra_pairs=None and
+        # extra_share; without extra pairs that is the budget of the cards before them (the
+        # trainer's fingerprint drops both the same way), so seeds trained later still join
+        payload.pop("extra_pairs", None)
+        payload.pop("extra_share", None)
     if not payload:
         return ""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:8]
