@@ -696,6 +696,9 @@ PROFILES["questions"] = Profile(
         "suites": (
             *(f"tico-19[domain={d},segments=test]" for d in TICO_DOMAINS),
             "xnli",
+            # Q2's bitext row: aligned test rows across the 15 languages (the dev task
+            # above is premise -> hypothesis, not row -> row)
+            "xnli[split=test]",
             "tatoeba",
             "tydiqa-goldp",
         ),
@@ -705,8 +708,9 @@ PROFILES["questions"] = Profile(
         "note": (
             "QUESTIONS PROFILE: the standard budget (200 steps x 16 pairs, validation every 50, "
             "float32), seeds 3-5; base, X-X-mono, X-Y, hybrid on MLQA-R and hybrid + TICO-19 "
-            "biomedical pairs, each evaluated on TICO-19 (test split, per domain), XNLI, "
-            "Tatoeba and TyDi QA GoldP; seeds 3 and 4 are the standard study's models."
+            "biomedical pairs, each evaluated on TICO-19 (test split, per domain), XNLI (dev "
+            "task and test-row bitext), Tatoeba and TyDi QA GoldP; seeds 3 and 4 are the "
+            "standard study's models."
         ),
     }
 )

@@ -99,8 +99,8 @@ APPLICATION_NOTES = (
     "per-language intervals of Q5 and of the TyDi chart are descriptive 95%. The "
     "agnosticism row has no interval: the store keeps the probe's accuracy per language, "
     "not the per-row out-of-fold results the rule resamples (listed as a deviation). Q2's "
-    "bitext row reads runs on `xnli[split=test]` (the aligned rows), which the profile's "
-    "suites do not yet include.",
+    "bitext row reads runs on `xnli[split=test]` (the aligned rows), one of the profile's "
+    "suites.",
 )
 
 
