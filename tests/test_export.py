@@ -320,3 +320,17 @@ def test_a_long_latex_table_is_a_longtable_a_short_one_a_float(two_runs) -> None
         build_export("headline", "sample", models, store=store, n_resamples=500), "latex"
     ).decode()
     assert "\\begin{table}" in headline and "longtable" not in headline
+
+
+def test_exports_name_models_by_their_label_and_keep_the_id(two_runs) -> None:
+    from hybriddash.reports import tables
+    from hybriddash.reports.labels import model_label
+
+    store, models, _root = two_runs
+    catalogue = tables.models_table(store=store)
+    for table in ("headline", "pairs", "queries"):
+        exported = build_export(table, "sample", models, store=store, significance=False)
+        labels = exported.data.drop_duplicates("model_id").set_index("model_id")["label"]
+        assert {m: labels[m] for m in models} == {m: model_label(m, catalogue) for m in models}
+        markdown = render(exported, "md").decode("utf-8")
+        assert all(model_label(m, catalogue) in markdown for m in models)

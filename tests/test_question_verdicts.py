@@ -248,3 +248,31 @@ def test_planned_piece_keys_are_the_plans():
         for p in questions_plan(PROFILES["questions"])
     }  # fmt: skip
     assert planned_pieces() == plan and len(plan) == 13
+
+
+def test_bitext_values_read_ranks_or_ap_of_a_slim_run(tmp_path):
+    """P@1 from first_relevant_rank where stored; from AP = 1 where the run was kept at
+    'verdicts' detail (AP only): with one relevant candidate per pool, the same."""
+    from hybriddash.reports.study.question_engine import store_values
+    from hybriddash.store.db import Store
+
+    store = Store(tmp_path / "s.duckdb")
+    rows = [  # run, query, group, ap, first relevant rank
+        ("full", "en:1", "1", 1.0, 1),
+        ("full", "en:2", "2", 0.5, 2),
+        ("slim", "en:1", "1", 1.0, None),
+        ("slim", "en:2", "2", 0.5, None),
+        ("slim", "en:3", "3", 1 / 3, None),
+    ]
+    with store.write() as con:
+        for run, query, group, ap, rank in rows:
+            con.execute(
+                "INSERT INTO query_metrics (run_id, query_id, query_lang, group_id, cand_lang, "
+                "setting, ap, first_relevant_rank) VALUES (?, ?, 'en', ?, 'de', "
+                "'crosslingual', ?, ?)",
+                [run, query, group, ap, rank],
+            )
+    values = store_values(store)
+    assert values("full", "bitext")["value"].tolist() == [1.0, 0.0]
+    assert values("slim", "bitext")["value"].tolist() == [1.0, 0.0, 0.0]
+    assert set(values("slim", "bitext")["cell"]) == {"en>de"}

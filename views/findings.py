@@ -31,13 +31,165 @@ for ref in ui_state.query("study:reference_info"):
         f"`{ref['command']}`, code version {ref['code_version']}."
     )
 
+
+def questions_section() -> None:
+    """The research questions (issue 24): one section each, from the questions' runs."""
+    # ---- the research questions (issue 24) -------------------------------------------------
+    st.header("Research questions")
+    st.markdown(
+        "Five questions of hybrid batching beyond LAReQA, each decided by the rule written in "
+        '`docs/results.md` ("Research questions: decision rules") before its numbers: '
+        "hierarchical bootstrap over groups and seeds, 23 comparison rows under Bonferroni "
+        "(99.57% intervals), margin ±0.02 mAP (accuracy) for *unchanged* and *non-inferior*. "
+        "Models of `python -m hybriddash reproduce --profile questions`."
+    )
+    with st.spinner("Deciding the research questions (hierarchical bootstrap)"):
+        qdata = ui_state.query("study:findings_questions")
+    qverdicts, qdisplay = qdata["verdicts"], qdata["display"]
+    QUESTION_COLOURS = {"Hybrid": "#d62728", "X-X-mono": "#1f77b4", "X-Y": "#2ca02c",
+                        "base (no training)": "#7f7f7f", "Hybrid + domain pairs": "#ff7f0e"}  # fmt: skip
+
+    def _question_bars(frame, x, title, yaxis, key, error=("sd", None)):
+        """Grouped bars of ``mean`` per ``x`` and model (error: sd or an interval)."""
+        fig = go.Figure()
+        for model, grp in frame.groupby("model", sort=False):
+            err = (
+                {"type": "data", "array": grp["sd"].fillna(0).tolist()}
+                if error[0] == "sd"
+                else {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (grp[error[1]] - grp[error[0]]).tolist(),
+                    "arrayminus": (grp[error[0]] - grp["ci_low"]).tolist(),
+                }
+            )
+            y = grp["mean"] if "mean" in grp else grp[error[0]]
+            fig.add_trace(
+                go.Bar(x=grp[x], y=y, name=model, error_y=err,
+                       marker_color=QUESTION_COLOURS.get(model))
+            )  # fmt: skip
+        fig.update_layout(title=title, barmode="group", yaxis_title=yaxis)
+        st.plotly_chart(fig, key=key)
+
+    for q in qverdicts.itertuples():
+        st.subheader(f"{q.question}. {q.title}")
+        qrows = qdisplay[qdisplay["question"] == q.question]
+        if (qrows["reading"] == "not run yet").all():
+            st.info(
+                f"{q.question}: not run yet — no runs of its models on its suites "
+                "(`python -m hybriddash reproduce --profile questions`)."
+            )
+            if q.missing:
+                with st.expander("Missing pieces"):
+                    st.markdown("\n".join(f"- {m}" for m in q.missing.split("; ")))
+            continue
+        st.markdown(f"**Verdict: {q.verdict}.** {q.summary}")
+        if q.question == "Q1" and not qdata["domains"].empty:
+            _question_bars(
+                qdata["domains"], "domain",
+                "TICO-19 multilingual mAP by domain and model (test split; mean ± sd over seeds)",
+                "multilingual mAP", "hd_find_q1",
+            )  # fmt: skip
+        if q.question == "Q2" and not qdata["bitext"].empty:
+            heat = qdata["bitext"]
+            views = sorted(set(heat["model"]))
+            if {"Hybrid", "X-X-mono"} <= set(views):
+                views.append("Hybrid − X-X-mono")
+            view = st.radio("Bitext accuracy of", views, horizontal=True, key="hd_find_q2_view")
+            if view == "Hybrid − X-X-mono":
+                wide = {
+                    m: heat[heat["model"] == m].pivot(index="query_lang", columns="cand_lang",
+                                                      values="accuracy")
+                    for m in ("Hybrid", "X-X-mono")
+                }  # fmt: skip
+                grid = wide["Hybrid"] - wide["X-X-mono"]
+                scale, mid = "RdBu", 0.0
+            else:
+                grid = heat[heat["model"] == view].pivot(
+                    index="query_lang", columns="cand_lang", values="accuracy"
+                )
+                scale, mid = "Viridis", None
+            fig = go.Figure(
+                go.Heatmap(z=grid.to_numpy(), x=list(grid.columns), y=list(grid.index),
+                           colorscale=scale, zmid=mid, colorbar={"title": "P@1"})
+            )  # fmt: skip
+            fig.update_layout(
+                title=f"XNLI aligned rows: bitext accuracy (P@1) per language pair, {view} "
+                "(mean over seeds)",
+                xaxis_title="candidate language",
+                yaxis_title="query language",
+            )
+            st.plotly_chart(fig, key="hd_find_q2")
+        if q.question == "Q3" and not qdata["before_after"].empty:
+            _question_bars(
+                qdata["before_after"], "set",
+                "Before / after the biomedical pairs: multilingual mAP (mean ± sd over seeds)",
+                "multilingual mAP", "hd_find_q3",
+            )  # fmt: skip
+        if q.question == "Q4" and not qdata["tydi"].empty:
+            tydi = qdata["tydi"].rename(columns={"lang": "language"})
+            _question_bars(
+                tydi, "language",
+                "TyDi QA GoldP monolingual mAP per language (mean over seeds, 95% interval)",
+                "monolingual mAP", "hd_find_q4", error=("map", "ci_high"),
+            )  # fmt: skip
+        if q.question == "Q5" and not qdata["points"].empty:
+            points, fit = qdata["points"], qdata["fit"]
+            combos = points[["suite", "comparator"]].drop_duplicates()
+            labels = [f"{r.suite}, hybrid vs {r.comparator}" for r in combos.itertuples()]
+            pick = st.selectbox("Gain on", labels, key="hd_find_q5")
+            suite, comp = combos.iloc[labels.index(pick)]
+            part = points[(points["suite"] == suite) & (points["comparator"] == comp)]
+            part = part[part["log10_size"].notna()]
+            line = fit[(fit["suite"] == suite) & (fit["comparator"] == comp)]
+            fig = go.Figure()
+            if not line.empty:
+                fig.add_trace(
+                    go.Scatter(x=list(line["x"]) + list(line["x"])[::-1],
+                               y=list(line["high"]) + list(line["low"])[::-1], fill="toself",
+                               line={"width": 0}, fillcolor="rgba(214,39,40,0.15)",
+                               name="slope's 99.57% interval", hoverinfo="skip")
+                )  # fmt: skip
+                fig.add_trace(
+                    go.Scatter(x=line["x"].tolist(), y=line["fit"].tolist(), mode="lines", name="OLS fit",
+                               line={"color": "#d62728"})
+                )  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=part["log10_size"], y=part["gain"], mode="markers+text", text=part["lang"],
+                    textposition="top center", name="languages",
+                    error_y={"type": "data", "symmetric": False,
+                             "array": (part["ci_high"] - part["gain"]).tolist(),
+                             "arrayminus": (part["gain"] - part["ci_low"]).tolist()},
+                )
+            )  # fmt: skip
+            fig.add_hline(y=0, line_color="#000", line_width=1)
+            unit = part["unit"].iloc[0] if len(part) else ""
+            fig.update_layout(
+                title=f"Per-language gain of hybrid over {comp} on {suite} vs pre-training data "
+                "(95% intervals per language)",
+                xaxis_title="log10 CC-100 size (GiB)",
+                yaxis_title=f"gain ({unit})",
+            )
+            st.plotly_chart(fig, key="hd_find_q5_chart")
+        st.dataframe(qrows.drop(columns=["question"]), hide_index=True)
+        if q.missing:
+            st.caption("Not run yet: " + q.missing)
+        if q.deviations:
+            st.caption("Deviations: " + q.deviations)
+
+
 seeds = ui_state.query("study:findings_seeds")
 if seeds.empty:
+    held_any = not ui_state.query("tables:corpora_table").empty
     st.info(
-        "Nothing to show yet: the store holds no evaluation. Run a study with "
-        "`python -m hybriddash reproduce --profile standard` (or `--profile quick` for a "
-        "smoke-scale one), or evaluate models from **Overview**."
-    )
+        ("No run of the standard study (claims (a)-(f)) is in the store yet. " if held_any
+         else "Nothing to show yet: the store holds no evaluation. ")
+        + "Run a study with `python -m hybriddash reproduce --profile standard` (or "
+        "`--profile quick` for a smoke-scale one), or evaluate models from **Overview**."
+    )  # fmt: skip
+    if held_any:
+        questions_section()  # the suites' runs answer the questions on their own
     st.stop()
 
 # ---- what the store holds ------------------------------------------------------------
@@ -336,148 +488,5 @@ else:
 st.subheader("Deviations from the paper's protocol")
 st.markdown("\n".join(f"- {d}" for d in ui_state.query("study:findings_deviations")))
 
-# ---- the research questions (issue 24) -------------------------------------------------
-st.header("Research questions")
-st.markdown(
-    "Five questions of hybrid batching beyond LAReQA, each decided by the rule written in "
-    '`docs/results.md` ("Research questions: decision rules") before its numbers: '
-    "hierarchical bootstrap over groups and seeds, 23 comparison rows under Bonferroni "
-    "(99.57% intervals), margin ±0.02 mAP (accuracy) for *unchanged* and *non-inferior*. "
-    "Models of `python -m hybriddash reproduce --profile questions`."
-)
-with st.spinner("Deciding the research questions (hierarchical bootstrap)"):
-    qdata = ui_state.query("study:findings_questions")
-qverdicts, qdisplay = qdata["verdicts"], qdata["display"]
-QUESTION_COLOURS = {"Hybrid": "#d62728", "X-X-mono": "#1f77b4", "X-Y": "#2ca02c",
-                    "base (no training)": "#7f7f7f", "Hybrid + domain pairs": "#ff7f0e"}  # fmt: skip
 
-
-def _question_bars(frame, x, title, yaxis, key, error=("sd", None)):
-    """Grouped bars of ``mean`` per ``x`` and model (error: sd or an interval)."""
-    fig = go.Figure()
-    for model, grp in frame.groupby("model", sort=False):
-        err = (
-            {"type": "data", "array": grp["sd"].fillna(0).tolist()}
-            if error[0] == "sd"
-            else {
-                "type": "data",
-                "symmetric": False,
-                "array": (grp[error[1]] - grp[error[0]]).tolist(),
-                "arrayminus": (grp[error[0]] - grp["ci_low"]).tolist(),
-            }
-        )
-        y = grp["mean"] if "mean" in grp else grp[error[0]]
-        fig.add_trace(
-            go.Bar(x=grp[x], y=y, name=model, error_y=err,
-                   marker_color=QUESTION_COLOURS.get(model))
-        )  # fmt: skip
-    fig.update_layout(title=title, barmode="group", yaxis_title=yaxis)
-    st.plotly_chart(fig, key=key)
-
-
-for q in qverdicts.itertuples():
-    st.subheader(f"{q.question}. {q.title}")
-    qrows = qdisplay[qdisplay["question"] == q.question]
-    if (qrows["reading"] == "not run yet").all():
-        st.info(
-            f"{q.question}: not run yet — no runs of its models on its suites "
-            "(`python -m hybriddash reproduce --profile questions`)."
-        )
-        if q.missing:
-            with st.expander("Missing pieces"):
-                st.markdown("\n".join(f"- {m}" for m in q.missing.split("; ")))
-        continue
-    st.markdown(f"**Verdict: {q.verdict}.** {q.summary}")
-    if q.question == "Q1" and not qdata["domains"].empty:
-        _question_bars(
-            qdata["domains"], "domain",
-            "TICO-19 multilingual mAP by domain and model (test split; mean ± sd over seeds)",
-            "multilingual mAP", "hd_find_q1",
-        )  # fmt: skip
-    if q.question == "Q2" and not qdata["bitext"].empty:
-        heat = qdata["bitext"]
-        views = sorted(set(heat["model"]))
-        if {"Hybrid", "X-X-mono"} <= set(views):
-            views.append("Hybrid − X-X-mono")
-        view = st.radio("Bitext accuracy of", views, horizontal=True, key="hd_find_q2_view")
-        if view == "Hybrid − X-X-mono":
-            wide = {
-                m: heat[heat["model"] == m].pivot(index="query_lang", columns="cand_lang",
-                                                  values="accuracy")
-                for m in ("Hybrid", "X-X-mono")
-            }  # fmt: skip
-            grid = wide["Hybrid"] - wide["X-X-mono"]
-            scale, mid = "RdBu", 0.0
-        else:
-            grid = heat[heat["model"] == view].pivot(
-                index="query_lang", columns="cand_lang", values="accuracy"
-            )
-            scale, mid = "Viridis", None
-        fig = go.Figure(
-            go.Heatmap(z=grid.to_numpy(), x=list(grid.columns), y=list(grid.index),
-                       colorscale=scale, zmid=mid, colorbar={"title": "P@1"})
-        )  # fmt: skip
-        fig.update_layout(
-            title=f"XNLI aligned rows: bitext accuracy (P@1) per language pair, {view} "
-            "(mean over seeds)",
-            xaxis_title="candidate language",
-            yaxis_title="query language",
-        )
-        st.plotly_chart(fig, key="hd_find_q2")
-    if q.question == "Q3" and not qdata["before_after"].empty:
-        _question_bars(
-            qdata["before_after"], "set",
-            "Before / after the biomedical pairs: multilingual mAP (mean ± sd over seeds)",
-            "multilingual mAP", "hd_find_q3",
-        )  # fmt: skip
-    if q.question == "Q4" and not qdata["tydi"].empty:
-        tydi = qdata["tydi"].rename(columns={"lang": "language"})
-        _question_bars(
-            tydi, "language",
-            "TyDi QA GoldP monolingual mAP per language (mean over seeds, 95% interval)",
-            "monolingual mAP", "hd_find_q4", error=("map", "ci_high"),
-        )  # fmt: skip
-    if q.question == "Q5" and not qdata["points"].empty:
-        points, fit = qdata["points"], qdata["fit"]
-        combos = points[["suite", "comparator"]].drop_duplicates()
-        labels = [f"{r.suite}, hybrid vs {r.comparator}" for r in combos.itertuples()]
-        pick = st.selectbox("Gain on", labels, key="hd_find_q5")
-        suite, comp = combos.iloc[labels.index(pick)]
-        part = points[(points["suite"] == suite) & (points["comparator"] == comp)]
-        part = part[part["log10_size"].notna()]
-        line = fit[(fit["suite"] == suite) & (fit["comparator"] == comp)]
-        fig = go.Figure()
-        if not line.empty:
-            fig.add_trace(
-                go.Scatter(x=list(line["x"]) + list(line["x"])[::-1],
-                           y=list(line["high"]) + list(line["low"])[::-1], fill="toself",
-                           line={"width": 0}, fillcolor="rgba(214,39,40,0.15)",
-                           name="slope's 99.57% interval", hoverinfo="skip")
-            )  # fmt: skip
-            fig.add_trace(
-                go.Scatter(x=line["x"].tolist(), y=line["fit"].tolist(), mode="lines", name="OLS fit",
-                           line={"color": "#d62728"})
-            )  # fmt: skip
-        fig.add_trace(
-            go.Scatter(
-                x=part["log10_size"], y=part["gain"], mode="markers+text", text=part["lang"],
-                textposition="top center", name="languages",
-                error_y={"type": "data", "symmetric": False,
-                         "array": (part["ci_high"] - part["gain"]).tolist(),
-                         "arrayminus": (part["gain"] - part["ci_low"]).tolist()},
-            )
-        )  # fmt: skip
-        fig.add_hline(y=0, line_color="#000", line_width=1)
-        unit = part["unit"].iloc[0] if len(part) else ""
-        fig.update_layout(
-            title=f"Per-language gain of hybrid over {comp} on {suite} vs pre-training data "
-            "(95% intervals per language)",
-            xaxis_title="log10 CC-100 size (GiB)",
-            yaxis_title=f"gain ({unit})",
-        )
-        st.plotly_chart(fig, key="hd_find_q5_chart")
-    st.dataframe(qrows.drop(columns=["question"]), hide_index=True)
-    if q.missing:
-        st.caption("Not run yet: " + q.missing)
-    if q.deviations:
-        st.caption("Deviations: " + q.deviations)
+questions_section()

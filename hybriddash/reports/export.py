@@ -23,6 +23,10 @@ draw (:mod:`hybriddash.reports.tables`), then written. Tables (:data:`TABLES`):
     (:func:`query_results_table`, defined here: ``tables.py`` has no all-queries
     query).
 
+Models are named by their human label (strategy, α, seed, training data, correction:
+:func:`hybriddash.reports.labels.model_label`, the pages' name for them); CSV and Parquet
+keep the id in ``model_id`` and the label beside it in ``label``.
+
 CSV and Parquet hold the raw values (full float precision; re-reading them gives
 the store's numbers) plus, for headline and pairs, the significance columns
 ``p_<measure>`` (Holm-corrected paired randomization test against the baseline)
@@ -96,6 +100,23 @@ def _fmt(value: object, digits: int = 3) -> str:
     return f"{float(value):.{digits}f}"
 
 
+def _labels(model_ids: Sequence[str], store: object | None) -> dict[str, str]:
+    """Model id -> the human label every page shows (strategy, α, seed, training data,
+    correction): what a paper's table names; the ids stay in the ``model_id`` column."""
+    from hybriddash.reports.labels import model_label
+
+    models = tables.models_table(store=store)  # type: ignore[arg-type]
+    return {m: model_label(m, models) for m in dict.fromkeys(model_ids)}
+
+
+def _with_labels(data: pd.DataFrame, store: object | None) -> dict[str, str]:
+    """Add a ``label`` column after ``model_id``; return the labels."""
+    labels = _labels(list(data["model_id"].astype(str)), store)
+    if "label" not in data.columns:
+        data.insert(data.columns.get_loc("model_id") + 1, "label", data["model_id"].map(labels))
+    return labels
+
+
 def _runs(corpus: str, model_ids: Sequence[str], store: object | None) -> pd.DataFrame:
     runs = tables.latest_runs(corpus, list(model_ids), store=store)  # type: ignore[arg-type]
     missing = [m for m in model_ids if m not in set(runs["model_id"])]
@@ -166,10 +187,13 @@ def headline_export(
         rows = sig[sig["setting"] == m].set_index("model_id")
         data[f"p_{m}"] = [float(rows["p_perm_holm"].get(x, np.nan)) for x in data["model_id"]]
         data[f"sig_{m}"] = [str(rows["marker"].get(x, "")) for x in data["model_id"]]
+    labels = _with_labels(data, store)
     header = ["Model", *(HEADLINE_LABELS[m] for m in measures)]
     body = []
     for i, row in data.iterrows():
-        label = str(row["model_id"]) + (" (contaminated)" if bool(row["contaminated"]) else "")
+        label = labels[str(row["model_id"])] + (
+            " (contaminated)" if bool(row["contaminated"]) else ""
+        )
         cells = [Cell(label)]
         for m in measures:
             digits = 1 if m == "rank_distance" else 3
@@ -250,6 +274,7 @@ def pairs_export(
     single = len(model_ids) == 1
     langs = sorted(set(data["query_lang"]) | (set(data["cand_lang"]) - {"all"}))
     cols = [*langs, "all"]
+    labels = _with_labels(data, store)
     header = ["Model", "Query", *cols]
     body, midrules = [], []
     for model in model_ids:
@@ -257,7 +282,7 @@ def pairs_export(
         if body:
             midrules.append(len(body))
         for q in langs:
-            cells = [Cell(model), Cell(q)]
+            cells = [Cell(labels[model]), Cell(q)]
             for c in cols:
                 if (q, c) not in block.index:
                     cells.append(Cell("–", numeric=True))
@@ -315,6 +340,7 @@ def shares_export(
         )
     data = pd.concat(parts, ignore_index=True)
     langs = sorted(set(data["query_lang"]) | set(data["cand_lang"]))
+    labels = _with_labels(data, store)
     header = ["Model", "Query", *langs]
     body, midrules = [], []
     for model in [m for m in model_ids if m not in unstored]:
@@ -322,7 +348,7 @@ def shares_export(
         if body:
             midrules.append(len(body))
         for q in sorted(set(block.index.get_level_values(0))):
-            cells = [Cell(model), Cell(q)]
+            cells = [Cell(labels[model]), Cell(q)]
             for c in langs:
                 value = block["share"].get((q, c), np.nan)
                 # the query's own language is the cell that shows language bias
@@ -391,9 +417,10 @@ def queries_export(
         ("ap_multilingual", "AP multi", 3),
         ("rank_distance", "Rank dist.", 0),
     ]
+    labels = _with_labels(data, store)
     header = ["Model", "Query", "Lang", *(label for _, label, _ in measures)]
     body = [
-        [Cell(str(r["model_id"])), Cell(str(r["query_id"])), Cell(str(r["query_lang"]))]
+        [Cell(labels[str(r["model_id"])]), Cell(str(r["query_id"])), Cell(str(r["query_lang"]))]
         + [Cell(_fmt(r[col], d), numeric=True) for col, _, d in measures]
         for _, r in data.iterrows()
     ]
@@ -426,10 +453,11 @@ def bitext_export(
 ) -> ExportTable:
     """Bitext accuracy (P@1) per directed language pair for each model (issue 23)."""
     data = _per_run(tables.bitext_pairs, corpus, model_ids, store)
+    labels = _with_labels(data, store) if len(data) else {}
     header = ["Model", "Query", "Cand.", "Accuracy", "Queries"]
     body = [
         [
-            Cell(str(r["model_id"])),
+            Cell(labels[str(r["model_id"])]),
             Cell(str(r["query_lang"])),
             Cell(str(r["cand_lang"])),
             Cell(_fmt(r["accuracy"]), numeric=True),
@@ -450,10 +478,11 @@ def probe_export(
 ) -> ExportTable:
     """Language-ID probe accuracy per model and language, with CC-100 sizes (issue 23)."""
     data = _per_run(tables.language_probe, corpus, model_ids, store)
+    labels = _with_labels(data, store) if len(data) else {}
     header = ["Model", "Lang", "Probe acc.", "Chance", "Items", "CC-100 GiB", "Level"]
     body = [
         [
-            Cell(str(r["model_id"])),
+            Cell(labels[str(r["model_id"])]),
             Cell(str(r["lang"])),
             Cell(_fmt(r["accuracy"]), numeric=True),
             Cell(_fmt(r["chance"]), numeric=True),

@@ -194,10 +194,18 @@ def select_study(classified: pd.DataFrame) -> pd.DataFrame:
 
 
 def study_runs(*, store: Any = None) -> pd.DataFrame:
-    """:func:`select_study` of every run in the store (classified)."""
+    """:func:`select_study` of the store's runs (classified), but those on the research
+    questions' suites (TICO-19, XNLI, Tatoeba, TyDi QA: :data:`hybriddash.data.datasets.
+    DEFAULT_SUBSETS`): those runs answer the questions by their own rules and family
+    (:mod:`~hybriddash.reports.study.question_verdicts`); counted here they would add
+    corpora to claims (a)-(f) and change the claims' Bonferroni family."""
+    from hybriddash.data.datasets import DEFAULT_SUBSETS
     from hybriddash.store import reads
 
-    return select_study(classify_runs(reads.list_runs(store=store), reads.list_models(store=store)))
+    runs = reads.list_runs(store=store)
+    if "dataset_id" in runs:
+        runs = runs[~runs["dataset_id"].isin(list(DEFAULT_SUBSETS))]
+    return select_study(classify_runs(runs, reads.list_models(store=store)))
 
 
 def store_loader(store: Any = None) -> Loader:
