@@ -41,7 +41,6 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -50,7 +49,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from hybriddash.reports.study import _machine_label  # noqa: E402
-from hybriddash.training.pauses import stopped_seconds  # noqa: E402
+from hybriddash.training.pauses import manifest_epoch, stopped_seconds  # noqa: E402
 from hybriddash.training.study import REPRODUCE_TOLERANCE  # noqa: E402
 
 LEDGER = REPO / "bench" / "study_rerun.json"
@@ -141,16 +140,6 @@ def compare_piece(rerun: Path, reference: Path) -> dict:
 # ---- the ledger ----------------------------------------------------------------------
 
 
-def _stopped_seconds(pause_log: Path | None, begin: float, end: float) -> float:
-    """Seconds between ``begin`` and ``end`` that the study's process was stopped."""
-    return stopped_seconds(pause_log, begin, end)
-
-
-def _epoch(stamp: str) -> float:
-    """Seconds since the epoch of a manifest's UTC ``finished`` stamp."""
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
-
-
 def update_ledger(
     bundle: Path, reference: Path = REFERENCE, ledger: Path = LEDGER, pause_log: Path | None = None
 ) -> list[str]:
@@ -164,9 +153,9 @@ def update_ledger(
     for key, piece in manifest.get("pieces", {}).items():
         if key in state["pieces"]:
             continue
-        end = _epoch(piece["finished"])
+        end = manifest_epoch(piece["finished"])
         wall = float(piece["wall_seconds"])
-        stopped = _stopped_seconds(pause_log, end - wall, end)
+        stopped = stopped_seconds(pause_log, end - wall, end)
         state["pieces"][key] = {
             "finished": piece["finished"],
             "wall_seconds": round(wall, 1),

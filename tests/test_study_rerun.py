@@ -10,6 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from hybriddash.training.pauses import manifest_epoch, stopped_seconds
+
 REPO = Path(__file__).resolve().parent.parent
 PIECE = "repro-standard-mlqa-r-hybrid-s0"
 
@@ -26,10 +28,10 @@ def test_stopped_seconds_counts_only_the_overlap_with_the_piece(tmp_path):
     log = tmp_path / "pauses.log"
     log.write_text("100 stop\n160 cont\n400 stop\n450 cont\n900 stop\n")
     # piece from 130 to 420: 30 s of the first stop, 20 s of the second
-    assert study_rerun._stopped_seconds(log, 130, 420) == 50
+    assert stopped_seconds(log, 130, 420) == 50
     # a stop still open at the piece's end counts up to the end
-    assert study_rerun._stopped_seconds(log, 800, 1000) == 100
-    assert study_rerun._stopped_seconds(None, 0, 10) == 0
+    assert stopped_seconds(log, 800, 1000) == 100
+    assert stopped_seconds(None, 0, 10) == 0
 
 
 def _rewrite(piece: Path, table: str, sql: str) -> None:
@@ -73,7 +75,7 @@ def test_the_ledger_times_new_pieces_once(tmp_path):
     piece = dict(committed["pieces"][PIECE], wall_seconds=700.0, finished="2026-12-06T14:00:00Z")
     (bundle / "manifest.json").write_text(json.dumps({"pieces": {PIECE: piece}}))
     pauses = tmp_path / "pauses.log"
-    start = study_rerun._epoch("2026-12-06T14:00:00Z") - 700
+    start = manifest_epoch("2026-12-06T14:00:00Z") - 700
     pauses.write_text(f"{start + 100:.0f} stop\n{start + 160:.0f} cont\n")
     ledger = tmp_path / "ledger.json"
 

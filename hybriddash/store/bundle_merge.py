@@ -309,8 +309,8 @@ def _write(
     created = not out.exists()
     try:
         with bundle.writer_lock(out):
-            _write_locked(out, merged, origin, before, summary, created=created)
-    finally:
+            _write_locked(out, merged, origin, before, summary)
+    finally:  # a target this merge created goes again when no manifest made it a bundle
         if created and not (out / bundle.MANIFEST).is_file():
             shutil.rmtree(out, ignore_errors=True)
 
@@ -321,8 +321,6 @@ def _write_locked(
     origin: dict[tuple[str, str], Path],
     before: dict[str, Any] | None,
     summary: MergeSummary,
-    *,
-    created: bool,
 ) -> None:
     """Copy the new folders into ``out`` (temp folder, checked, renamed), manifest last."""
     out.mkdir(parents=True, exist_ok=True)
@@ -365,6 +363,4 @@ def _write_locked(
     except BaseException:
         for path in placed:
             shutil.rmtree(path, ignore_errors=True)
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
         raise

@@ -46,14 +46,19 @@ def stopped_seconds(log: Path | None, begin: float, end: float) -> float:
     return total
 
 
+def manifest_epoch(stamp: str) -> float:
+    """Seconds since the epoch of a bundle manifest's UTC stamp (``finished``)."""
+    from datetime import UTC, datetime
+
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+
 def record_paused_seconds(
     bundle_dir: str | os.PathLike[str], log: Path, keys: Collection[str]
 ) -> list[str]:
     """Add ``paused_seconds`` (from ``log``) to the pieces ``keys`` of the bundle whose
     manifest entry lacks it: pieces written by a runner that had no pause log named. A
     piece's window is [finished - wall_seconds, finished]. Returns the keys it updated."""
-    from datetime import UTC, datetime
-
     from hybriddash.store import bundle
 
     with bundle.writer_lock(bundle_dir):
@@ -64,11 +69,7 @@ def record_paused_seconds(
         for key, piece in manifest.get("pieces", {}).items():
             if key not in keys or "paused_seconds" in piece or "wall_seconds" not in piece:
                 continue
-            end = (
-                datetime.strptime(piece["finished"], "%Y-%m-%dT%H:%M:%SZ")
-                .replace(tzinfo=UTC)
-                .timestamp()
-            )
+            end = manifest_epoch(piece["finished"])
             wall = float(piece["wall_seconds"])
             piece["paused_seconds"] = round(stopped_seconds(log, end - wall, end), 1)
             updated.append(key)
