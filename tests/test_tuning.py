@@ -190,6 +190,42 @@ def test_featurizer_tokenizes_like_sentence_transformers(tiny_model_spec, tmp_ar
     assert featurize.token_lengths(texts) == want["attention_mask"].sum(axis=1).tolist()
 
 
+def test_one_featurizer_serves_concurrent_callers(tiny_model_spec, tmp_artifacts) -> None:
+    """A CI run failed when one thread counted tokens (the tokenizer then stopped
+    padding) while another built a feed from the same featurizer: ragged rows."""
+    import threading
+
+    from hybriddash.encoders.features import featurizer
+    from hybriddash.encoders.onnx_backend import onnx_folder
+
+    encode_texts(tiny_model_spec, ["build the export"], "query", mode="onnx", progress=False)
+    featurize = featurizer(Path(tiny_model_spec.source), onnx_folder(tiny_model_spec, "onnx"))
+    texts = [f"passage: text {i} " + "word " * (i % 17) for i in range(16)]
+    want = featurize(texts)
+    lengths = featurize.token_lengths(texts)
+    assert want["attention_mask"].sum(axis=1).tolist() == lengths
+    failures: list[BaseException] = []
+
+    def count() -> None:
+        for _ in range(300):
+            assert featurize.token_lengths(texts) == lengths
+
+    def feed() -> None:
+        try:
+            for _ in range(300):
+                got = featurize(texts)
+                np.testing.assert_array_equal(got["attention_mask"], want["attention_mask"])
+        except BaseException as exc:  # reported on the main thread below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=count), threading.Thread(target=feed)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures[0]
+
+
 @pytest.mark.parametrize("mode", ["openvino-bf16", "openvino-int8"])
 def test_openvino_modes_match_float32(mode: str, tiny_model_spec, tmp_artifacts: Path) -> None:
     pytest.importorskip("openvino")

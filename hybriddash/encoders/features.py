@@ -34,43 +34,53 @@ _LOCK = threading.Lock()
 class Featurizer:
     """Texts -> the exported graph's inputs (``inputs_embeds``, ``attention_mask`` …)."""
 
-    tokenizer: Any  # tokenizers.Tokenizer, truncating at max_seq_length, padding right
+    tokenizer: Any  # tokenizers.Tokenizer, truncating at max_seq_length, never padding
     word_vectors: np.ndarray  # float32 [vocab, d], memory-mapped
     inputs: tuple[str, ...]  # the graph's input names, in order
 
+    pad_id: int = 0  # masked out of attention and pooling: any id gives the same vectors
+
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
         """Token count of each text, special tokens included, cut at ``max_seq_length``."""
-        self.tokenizer.no_padding()
-        try:
-            return [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
-        finally:
-            self._pad()
-
-    def _pad(self) -> None:
-        # the pad id is masked out of attention and pooling: any id gives the same vectors
-        for token in ("<pad>", "[PAD]"):
-            pad_id = self.tokenizer.token_to_id(token)
-            if pad_id is not None:
-                self.tokenizer.enable_padding(pad_id=pad_id, pad_token=token)
-                return
-        self.tokenizer.enable_padding(pad_id=0)
+        return [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
 
     def __call__(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """The graph's feed for one batch: float32 ``inputs_embeds [n, t, d]``, int64
-        ``attention_mask [n, t]`` (and ``token_type_ids`` where the graph takes them)."""
+        ``attention_mask [n, t]`` (and ``token_type_ids`` where the graph takes them),
+        padded on the right to the batch's longest text.
+
+        The tokenizer itself never pads: padding here, not through its mutable
+        ``enable_padding`` state, keeps one featurizer safe for concurrent callers."""
         encodings = self.tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        width = max((len(e.ids) for e in encodings), default=0)
+        ids = np.full((len(encodings), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        type_ids = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, encoding in enumerate(encodings):
+            length = len(encoding.ids)
+            ids[row, :length] = encoding.ids
+            mask[row, :length] = 1
+            type_ids[row, :length] = encoding.type_ids
         feed: dict[str, np.ndarray] = {}
         for name in self.inputs:
             if name == "inputs_embeds":
                 feed[name] = np.ascontiguousarray(self.word_vectors[ids], dtype=np.float32)
             elif name == "attention_mask":
-                feed[name] = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+                feed[name] = mask
             elif name == "token_type_ids":
-                feed[name] = np.array([e.type_ids for e in encodings], dtype=np.int64)
+                feed[name] = type_ids
             else:
                 raise ValueError(f"exported graph input {name!r} is not one the featurizer makes")
         return feed
+
+
+def pad_token_id(tokenizer: Any) -> int:
+    """The tokenizer's pad id (``<pad>`` or ``[PAD]``), else 0."""
+    for token in ("<pad>", "[PAD]"):
+        pad_id = tokenizer.token_to_id(token)
+        if pad_id is not None:
+            return int(pad_id)
+    return 0
 
 
 def tokenizer_file(model_folder: Path) -> Path:
@@ -134,12 +144,13 @@ def featurizer(model_folder: Path, export_folder: Path) -> Featurizer:
             ) from exc
         tokenizer = Tokenizer.from_file(str(tokenizer_file(model_folder)))
         tokenizer.enable_truncation(max_length=max_length)
+        tokenizer.no_padding()  # Featurizer pads itself (see its __call__)
         result = Featurizer(
             tokenizer=tokenizer,
             word_vectors=word_vectors(model_folder),
             inputs=inputs,
+            pad_id=pad_token_id(tokenizer),
         )
-        result._pad()
         _FEATURIZERS[key] = result
         return result
 
