@@ -385,3 +385,49 @@ def test_code_versions_name_every_version_a_resumed_study_ran_under():
     assert code_versions(manifest) == "aaa, bbb, ccc"
     # pieces written before pieces recorded their code: the manifest's
     assert code_versions({"code_version": "aaa", "pieces": {"x": {}}}) == "aaa"
+
+
+def _gains_study(seed_offsets: dict[str, tuple[float, ...]], n_groups: int = 200):
+    """A study frame and loader: en/de queries per group, crosslingual pools en>de and
+    de>en with AP = 0.5 + per-language shift + the seed's offset (same for every query)."""
+    import pandas as pd
+
+    rows, frames = [], {}
+    for role, offsets in seed_offsets.items():
+        for seed, offset in enumerate(offsets):
+            run_id = f"{role}-s{seed}"
+            rows.append(
+                {"run_id": run_id, "corpus_fp": "fp", "study": "toy", "strategy": role,
+                 "correction": "", "alpha": 0.5 if role == "hybrid" else float("nan"),
+                 "seed": seed, "label": role}
+            )  # fmt: skip
+            qm = pd.DataFrame(
+                [
+                    {"query_id": f"{g}-{q}", "query_lang": q, "group_id": str(g),
+                     "cand_lang": c, "setting": "crosslingual",
+                     "ap": 0.5 + (0.1 if q == "de" else 0.0) + offset}
+                    for g in range(n_groups)
+                    for q, c in (("en", "de"), ("de", "en"))
+                ]
+            )  # fmt: skip
+            frames[run_id] = (qm, pd.DataFrame())
+    return pd.DataFrame(rows), frames.__getitem__
+
+
+def test_language_gains_intervals_carry_the_seed_variance():
+    """Every query gains exactly 0 on average over seeds, but the seeds spread by ±0.1:
+    a bootstrap over queries alone would give [0, 0]; the rule's interval must not."""
+    study, loader = _gains_study({"hybrid": (-0.1, 0.0, 0.1), "mono": (0.0, 0.0, 0.0)})
+    gains = S.language_gains(study, loader, other="mono", n_boot=400)
+    assert sorted(gains["query_lang"]) == ["de", "en"]
+    assert np.allclose(gains["gain"], 0.0, atol=1e-12)
+    assert ((gains["ci_high"] - gains["ci_low"]) > 0.05).all()
+    assert (gains["n"] == 200).all()
+
+
+def test_language_gains_without_seed_spread_are_exact():
+    study, loader = _gains_study({"hybrid": (0.03, 0.03, 0.03), "mono": (0.0, 0.0, 0.0)})
+    for by in ("query_lang", "pair"):
+        gains = S.language_gains(study, loader, other="mono", by=by, n_boot=200)
+        assert len(gains) == 2
+        assert np.allclose(gains[["gain", "ci_low", "ci_high"]].to_numpy(), 0.03, atol=1e-12)

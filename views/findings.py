@@ -460,7 +460,7 @@ else:
         )
     fig.update_layout(
         title=f"Hybrid minus {'X-X-mono' if other == 'mono' else 'X-Y'}, {setting} mAP "
-        "(95% paired bootstrap CI over queries)",
+        "(95% hierarchical bootstrap CI: translation groups and seeds)",
         barmode="group",
         yaxis_title="Δ mAP",
     )

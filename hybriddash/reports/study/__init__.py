@@ -34,7 +34,6 @@ from hybriddash.reports.study.comparisons import (
 )
 from hybriddash.reports.study.curves import (
     alpha_curve,
-    bootstrap_mean_ci,
     language_gains,
     learning_curve_markdown,
     learning_curves,
@@ -80,7 +79,7 @@ from hybriddash.reports.study.rule import DECISION_RULE_MD
 __all__ = [
     "ALPHA", "CLAIMS", "CONTRADICTED", "DECISION_RULE_MD", "INCONCLUSIVE", "SUPPORTED", "HYBRID_ALPHA", "MARGIN", "MIN_SEEDS",
     "STRATEGY_LABELS", "WALL_TIME_TARGET_HOURS", "ClaimRow", "ComparisonRow", "Loader",
-    "Planned", "_machine_label", "_machine_names", "alpha_curve", "bootstrap_mean_ci",
+    "Planned", "_machine_label", "_machine_names", "alpha_curve",
     "claim_frame", "classify_runs", "code_versions", "comparison_frame", "decide_study",
     "findings_alpha_curve", "findings_deviations", "findings_gains",
     "findings_learning_curves", "findings_questions", "findings_seed_display", "findings_seeds", "findings_verdicts", "language_gains",

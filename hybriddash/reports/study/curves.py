@@ -8,12 +8,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from hybriddash.encoders.corrections import METHODS as CORRECTION_METHODS
-from hybriddash.reports.significance import headline_samples
-from hybriddash.reports.study.comparisons import MIN_SEEDS
+from hybriddash.reports.study import hierarchical_bootstrap as hb
+from hybriddash.reports.study.comparisons import MIN_SEEDS, _source
 from hybriddash.reports.study.roles import (
     HYBRID_ALPHA,
     STRATEGY_LABELS,
@@ -33,24 +32,6 @@ def _f(x: float, digits: int = 3) -> str:
 # ---- per-language gains ------------------------------------------------------------
 
 
-def bootstrap_mean_ci(
-    d: np.ndarray, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95
-) -> tuple[float, float, float]:
-    """``(mean, low, high)``: percentile CI of the mean of ``d`` over ``n_boot``
-    resamples of the queries with replacement (``numpy.random.default_rng(seed)``)."""
-    d = np.asarray(d, dtype=np.float64)
-    if d.size == 0:
-        return math.nan, math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = np.empty(n_boot)
-    chunk = max(1, 2_000_000 // d.size)
-    for start in range(0, n_boot, chunk):
-        stop = min(n_boot, start + chunk)
-        means[start:stop] = d[rng.integers(0, d.size, size=(stop - start, d.size))].mean(axis=1)
-    q = (1 - level) / 2
-    return float(d.mean()), float(np.quantile(means, q)), float(np.quantile(means, 1 - q))
-
-
 def language_gains(
     study: pd.DataFrame,
     loader: Loader,
@@ -62,46 +43,67 @@ def language_gains(
 ) -> pd.DataFrame:
     """Gain of hybrid (alpha 0.5) over ``other`` (``mono`` | ``cross``) per language.
 
-    ``by="query_lang"``: per query language and headline setting (monolingual,
-    crosslingual = the query's mean AP over the other candidate languages, multilingual);
-    ``by="pair"``: per (query language, candidate language) pool, ``'all'`` = pooled.
-    Gain = mean over queries of (hybrid's AP averaged over its seeds - ``other``'s), with
-    a paired bootstrap 95% CI over queries (seeded: group i uses seed ``[seed, i]``).
-    Columns: ``eval_dataset, setting, query_lang, cand_lang, n, gain, ci_low, ci_high``.
+    The gain is a piece of the headline difference, with the headline's weighting
+    (:mod:`~hybriddash.reports.study.hierarchical_bootstrap`: cell mean = mean AP of
+    its queries; a model's value = mean over its seeds)::
+
+        by="query_lang": gain(X, s) = mean_seeds mean_{cells c of s with query language X} m_c(hybrid)
+                                     - the same of ``other``
+        by="pair":       gain(c)    = mean_seeds m_c(hybrid) - mean_seeds m_c(other)
+
+    with the cells of setting s: monolingual X>X, crosslingual X>Y (Y != X; for
+    ``by="query_lang"`` their macro mean, the query language's share of the headline),
+    multilingual X>all. The 95% interval is a percentile interval of the hierarchical
+    bootstrap of the decision rule: translation groups resampled (shared by both models:
+    paired), seeds resampled within each model; ``n_boot`` resamples, streams keyed by
+    benchmark, setting, model and ``seed``. ``n`` = queries of hybrid's first seed in
+    those cells. Columns: ``eval_dataset, setting, query_lang, cand_lang, n, gain,
+    ci_low, ci_high`` (``cand_lang`` empty for ``by="query_lang"``).
     """
     cols = ["eval_dataset", "setting", "query_lang", "cand_lang", "n", "gain", "ci_low", "ci_high"]
     if by not in ("query_lang", "pair"):
         raise ValueError(f"by must be 'query_lang' or 'pair', got {by!r}")
+    source = _source(loader)
     rows = []
     for _fp, runs in study.groupby("corpus_fp", sort=False):
         a, b = role_runs(runs, "hybrid"), role_runs(runs, other)
         if a.empty or b.empty:
             continue
-        if by == "query_lang":
-            keyed = {
-                run: headline_samples(*loader(run))
-                .query("setting != 'rank_distance'")
-                .assign(cand_lang="")
-                for run in [*a["run_id"], *b["run_id"]]
-            }
-            keys = ["setting", "query_lang", "cand_lang", "query_id"]
-        else:
-            keyed = {
-                run: loader(run)[0].rename(columns={"ap": "value"})
-                for run in [*a["run_id"], *b["run_id"]]
-            }
-            keys = ["setting", "query_lang", "cand_lang", "query_id"]
-
-        def mean_over(run_ids, keyed=keyed, keys=keys):
-            frames = [keyed[r].set_index(keys)["value"].astype(float) for r in run_ids]
-            return pd.concat(frames, axis=1, join="inner").mean(axis=1)
-
-        d = (mean_over(a["run_id"]) - mean_over(b["run_id"])).dropna().rename("d").reset_index()
-        for i, ((setting, ql, cl), grp) in enumerate(
-            d.groupby(["setting", "query_lang", "cand_lang"], sort=True)
-        ):
-            gain, lo, hi = bootstrap_mean_ci(grp["d"].to_numpy(), n_boot=n_boot, seed=seed + i)
-            rows.append([runs["study"].iloc[0], setting, ql, cl, len(grp), gain, lo, hi])
+        name = str(runs["study"].iloc[0])
+        for setting in ("monolingual", "crosslingual", "multilingual"):
+            groups, cells, parts = source([*a["run_id"], *b["run_id"]], setting)
+            if not cells:
+                continue
+            tables = [
+                hb.cell_table_from_codes(
+                    parts[lo:hi], len(groups), len(cells), [int(x) for x in runs_["seed"]]
+                )
+                for runs_, lo, hi in ((a, 0, len(a)), (b, len(a), len(parts)))
+            ]
+            weights = hb.group_weights(
+                len(groups), n_boot, hb.stream("gains", name, setting, str(seed))
+            )
+            draws = [
+                hb.seed_draws(t.n_seeds, n_boot, hb.stream("gains", name, role, str(seed)))
+                for t, role in zip(tables, ("hybrid", other), strict=True)
+            ]
+            pairs = [tuple(c.split(">", 1)) for c in cells]
+            if by == "query_lang":
+                keys = sorted({q for q, _ in pairs})
+                members = [(q, "", [i for i, (x, _) in enumerate(pairs) if x == q]) for q in keys]
+            else:
+                members = [(q, c, [i]) for i, (q, c) in enumerate(pairs)]
+            for ql, cl, idx in members:
+                subs = [
+                    hb.CellTable(t.sums[:, :, idx], t.counts[:, :, idx], t.seeds) for t in tables
+                ]
+                effect = hb.headlines(subs[0]).mean() - hb.headlines(subs[1]).mean()
+                star = hb.resampled_mean(subs[0], weights, draws[0]) - hb.resampled_mean(
+                    subs[1], weights, draws[1]
+                )
+                iv = hb.summarise(effect, star, 0.025, kind="superiority")
+                n = int(subs[0].counts[0].sum())
+                rows.append([name, setting, ql, cl, n, iv.effect, iv.low, iv.high])
     return pd.DataFrame(rows, columns=cols)
 
 

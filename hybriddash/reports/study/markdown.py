@@ -493,7 +493,7 @@ def _results_markdown(
         lines += [
             "",
             f"## Per-language gain of hybrid over {STRATEGY_LABELS[other]} "
-            "(multilingual mAP, 95% paired bootstrap CI)",
+            "(multilingual mAP, 95% hierarchical bootstrap CI over groups and seeds)",
             "",
         ]
         lines += ["| eval | query language | queries | gain [95% CI] |", "|---|---|---|---|"]
