@@ -185,7 +185,8 @@ def _study_report(args: argparse.Namespace, folder: Path) -> int:
     import tempfile
 
     from hybriddash.config import REPO_ROOT
-    from hybriddash.reports.study import study_report
+    from hybriddash.reports.study import precomputed, study_report
+    from hybriddash.reports.study.page import write_shipped
     from hybriddash.store import bundle
     from hybriddash.store.db import Store
 
@@ -199,6 +200,9 @@ def _study_report(args: argparse.Namespace, folder: Path) -> int:
         store = Store(Path(tmp) / "report.duckdb")
         bundle.load_bundle(folder, store, reference=False)
         text, readme_section = study_report(manifest, store=store, learning_curve=curve)
+        # the Findings page's slow results, keyed to this bundle and today's code
+        shipped = write_shipped(folder / precomputed.FOLDER, store=store)
+    print(f"wrote {len(shipped)} precomputed Findings results to {folder / precomputed.FOLDER}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n" + _kept_sections(path), encoding="utf-8")
     print(f"wrote {path}; bundle {folder}: {manifest['total_bytes'] / 1e6:.1f} MB")

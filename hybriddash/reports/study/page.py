@@ -5,10 +5,13 @@ frames the page draws: human labels, units, rounding, no empty cells."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from hybriddash.reports.study import precomputed
 from hybriddash.reports.study.comparisons import MEASURES, study_verdicts
 from hybriddash.reports.study.curves import (
     _f,
@@ -98,18 +101,61 @@ def page_claims(claims: pd.DataFrame, comps: pd.DataFrame) -> pd.DataFrame:
 
 def findings_verdicts(*, store: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(claims, comparisons)`` of every study in the store, as the page shows them:
-    :func:`~hybriddash.reports.study.comparisons.study_verdicts` with display columns
-    (``claim_label``, ``comparison``, ``effect_text``, ``interval_text``, ``p_text``,
-    ``seeds_text``, ``mde_text``), every cell filled."""
-    claims, comps = study_verdicts(study_runs(store=store), store_loader(store))
+    :func:`~hybriddash.reports.study.comparisons.study_verdicts` (read from the shipped
+    results when they answer this store: :mod:`~hybriddash.reports.study.precomputed`)
+    with display columns (``claim_label``, ``comparison``, ``effect_text``,
+    ``interval_text``, ``p_text``, ``seeds_text``, ``mde_text``), every cell filled."""
+    claims, comps = _result("findings_verdicts", (), store=store)
     return page_claims(claims, comps), page_comparisons(comps)
 
 
 def findings_gains(
     other: str = "mono", by: str = "query_lang", *, store: Any = None
 ) -> pd.DataFrame:
-    """:func:`language_gains` of every study in the store."""
-    return language_gains(study_runs(store=store), store_loader(store), other=other, by=by)
+    """:func:`language_gains` of every study in the store (shipped when they answer it)."""
+    (gains,) = _result("findings_gains", (other, by), store=store)
+    return gains
+
+
+#: The page's slow results, by entry name: their frames' names and how each is computed
+#: from the study's runs (what ``reproduce --profile standard --report`` ships).
+_ENTRIES: dict[str, tuple[tuple[str, ...], Callable[..., Sequence[pd.DataFrame]]]] = {
+    "findings_verdicts": (
+        ("claims", "comparisons"),
+        lambda runs, store: study_verdicts(runs, store_loader(store)),
+    ),
+    "findings_gains": (
+        ("gains",),
+        lambda runs, store, other, by: [
+            language_gains(runs, store_loader(store), other=other, by=by)
+        ],
+    ),
+}
+#: Every (entry, arguments) the page can ask for by default, shipped precomputed.
+SHIPPED = [("findings_verdicts", ())] + [
+    ("findings_gains", (other, by)) for other in ("mono", "cross") for by in ("query_lang", "pair")
+]
+
+
+def _result(name: str, args: tuple, *, store: Any = None) -> list[pd.DataFrame]:
+    parts, compute = _ENTRIES[name]
+    runs = study_runs(store=store)
+    return precomputed.cached(
+        name, args, parts, runs, lambda: compute(runs, store, *args), store=store
+    )
+
+
+def write_shipped(folder: Path, *, store: Any = None) -> list[Path]:
+    """Compute every :data:`SHIPPED` result on ``store`` and write it to ``folder``
+    with its key (``reference/derived`` from ``reproduce --profile standard --report``)."""
+    runs = study_runs(store=store)
+    written = []
+    for name, args in SHIPPED:
+        parts, compute = _ENTRIES[name]
+        frames = dict(zip(parts, compute(runs, store, *args), strict=True))
+        key = precomputed.result_key(name, args, runs, store=store)
+        written += precomputed.write(folder, name, args, frames, key)
+    return written
 
 
 def findings_alpha_curve(metric: str = "multilingual", *, store: Any = None) -> pd.DataFrame:
