@@ -390,6 +390,23 @@ def test_selectors_parse_and_round_trip_through_corpus_names(
         pair = load_dataset("tatoeba[de]")
         assert pair.languages == ["de", "en"] and len(pair.queries) == 6
         assert load_dataset("xnli[split=test]").excluded
+        # lines=N: at most N lines of each pair, the same sample every time
+        two = load_dataset("tatoeba[lines=2]")
+        per_pair = {}
+        for q in two.queries:
+            per_pair.setdefault(q.group.split(":")[0], set()).add(q.group)
+        assert {k: len(v) for k, v in per_pair.items()} == {"deu": 2, "swh": 2}
+        assert (
+            two.name == "tatoeba[lines=2]" and load_dataset(two.name).fingerprint == two.fingerprint
+        )
+        for q in two.queries:  # each kept sentence keeps its translation
+            assert two.relevant[q.id] <= {c.id for c in two.candidates}
+        de_one = load_dataset("tatoeba[de;lines=1]")
+        assert de_one.name == "tatoeba[de;lines=1]" and len(de_one.queries) == 2
+        with pytest.raises(ValueError, match="lines= is known for tatoeba only"):
+            load_dataset("xnli[lines=3]")
+        with pytest.raises(ValueError, match="lines= expects a positive integer"):
+            load_dataset("tatoeba[lines=0]")
         with pytest.raises(ValueError, match="domain= is known for tico-19 only"):
             load_dataset("xnli[domain=pubmed]")
         infos = {i.id: i for i in datasets.list_datasets()}

@@ -23,7 +23,7 @@ Selectors: an id may carry a subset in brackets, the same form :attr:`Corpus.nam
 writes, so every stored corpus name loads again: ``xquad-r[en,de;articles=4]``,
 ``tico-19[domain=pubmed]``, ``tico-19[langs=en,fr,sw]``, ``xnli[split=test]``,
 ``tatoeba[langs=af,de]`` (Tatoeba: the pairs of those languages, English sides
-included). :data:`DEFAULT_SUBSETS` names the subset the study evaluates per suite.
+included), ``tatoeba[lines=300]`` (at most 300 lines per pair, a fixed sample). :data:`DEFAULT_SUBSETS` names the subset the study evaluates per suite.
 """
 
 from __future__ import annotations
@@ -513,6 +513,11 @@ def load_dataset(
     domain = ref.options.get("domain")
     if domain is not None and dataset_id != "tico-19":
         raise ValueError(f"{ref.text}: domain= is known for tico-19 only")
+    lines = ref.options.get("lines")
+    if lines is not None and dataset_id != "tatoeba":
+        raise ValueError(f"{ref.text}: lines= is known for tatoeba only")
+    if lines is not None and (not lines.isdigit() or int(lines) < 1):
+        raise ValueError(f"{ref.text}: lines= expects a positive integer, got {lines!r}")
     split = None if split == "dev" else split
     key = (*_cache_key(dataset_id), split)
     with _cache_lock:
@@ -530,6 +535,10 @@ def load_dataset(
         from hybriddash.data.tico19 import restrict_domain
 
         corpus = restrict_domain(corpus, domain)
+    if lines is not None:
+        from hybriddash.data.tatoeba import sample_lines
+
+        corpus = sample_lines(corpus, int(lines))
     if langs is None and articles is None:
         return corpus
     if langs is not None:
@@ -562,14 +571,15 @@ class DatasetRef:
     options: dict[str, str] = field(default_factory=dict)  # domain=, split=
 
 
-_SELECTOR_KEYS = ("langs", "articles", "domain", "split")
+_SELECTOR_KEYS = ("langs", "articles", "domain", "split", "lines")
 
 
 def parse_dataset_ref(text: str) -> DatasetRef:
     """``ID`` or ``ID[part;part...]`` -> :class:`DatasetRef`.
 
     A part is ``langs=a,b`` (or a bare ``a,b``, as :attr:`Corpus.name` writes it),
-    ``articles=N``, ``domain=NAME`` (tico-19) or ``split=dev|test`` (xnli); parts are
+    ``articles=N``, ``domain=NAME`` (tico-19), ``split=dev|test`` (xnli) or ``lines=N``
+    (tatoeba: at most N lines per language pair); parts are
     separated by ``;``. Upload ids (``upload:<name>``) never carry a selector. Raises
     ValueError naming the part at fault.
     """

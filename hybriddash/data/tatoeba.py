@@ -12,7 +12,9 @@ Corpus (:func:`load_tatoeba`):
   candidates ``f"{xxx}:{i}/{X}"`` and ``f"{xxx}:{i}/en"``, all in pool ``xxx``;
 - relevant: the other side of the line; excluded: the query's own sentence (it sits in
   the same pool);
-- article ``X``: ``tatoeba[langs=af,de]`` keeps those pairs (with their English sides).
+- article ``X``: ``tatoeba[langs=af,de]`` keeps those pairs (with their English sides);
+- ``tatoeba[lines=N]`` keeps at most N lines of each pair, a fixed pseudo-random sample
+  (:func:`sample_lines`).
 
 Accuracy X -> en is then P@1 in the cross-lingual pool X -> en (the pair's English
 side), exactly the XTREME/MTEB convention: cosine nearest neighbour, line index must
@@ -23,6 +25,7 @@ Source: facebookresearch/LASER @ 74bc6ae, ``data/tatoeba/v1/``; Tatoeba CC BY 2.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -236,4 +239,34 @@ def load_tatoeba(folder: Path, dataset_id: str = "tatoeba") -> Corpus:
         ],
         excluded=excluded,
         symmetric=True,
+    )
+
+
+#: Salt of the line sample (``tatoeba[lines=N]``): changing it changes every sample.
+LINES_SALT = "tatoeba-lines-v1"
+
+
+def line_rank_key(group: str, *, salt: str = LINES_SALT) -> str:
+    """The order in which :func:`sample_lines` keeps a pair's lines: sha256 of
+    ``salt:group`` (a fixed pseudo-random order, independent of the files' order)."""
+    return hashlib.sha256(f"{salt}:{group}".encode()).hexdigest()
+
+
+def sample_lines(corpus: Corpus, per_pair: int) -> Corpus:
+    """At most ``per_pair`` lines of each language pair (``tatoeba[lines=N]``): the lines
+    whose :func:`line_rank_key` is smallest; a pair with fewer keeps all of its lines.
+
+    Each pair's pool shrinks with it (the task is searching the kept lines' other sides),
+    so accuracies at different ``lines`` are not comparable; models on the same sample are.
+    """
+    if per_pair < 1:
+        raise ValueError(f"tatoeba: lines= must be a positive integer, got {per_pair}")
+    by_pair: dict[str, list[str]] = {}
+    for group in sorted({q.group for q in corpus.queries}):
+        by_pair.setdefault(group.split(":", 1)[0], []).append(group)
+    keep = {g for groups in by_pair.values() for g in sorted(groups, key=line_rank_key)[:per_pair]}
+    return corpus.restrict(
+        lambda c: any(g in keep for g in c.groups),
+        lambda q: q.group in keep,
+        {"lines": per_pair},
     )
