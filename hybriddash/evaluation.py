@@ -329,7 +329,12 @@ def evaluate(
 
     preference = run_language_preference(corpus, ranks, indices, rel_indptr, rel_indices)
     bitext = bitext_accuracy_table(metrics.per_query)
-    probe = run_language_probe(c_emb, corpus.candidate_langs)
+    probe, probe_items = run_language_probe(
+        c_emb,
+        corpus.candidate_langs,
+        [c.id for c in corpus.candidates],
+        [candidate_group(c) for c in corpus.candidates],
+    )
 
     contaminated, note = contamination(spec, corpus, store=store)
     info: dict[str, Any] = {}
@@ -376,6 +381,7 @@ def evaluate(
         "run_language_preference": preference,
         "run_bitext_accuracy": bitext,
         "run_language_probe": probe,
+        "run_language_probe_items": probe_items,
     }
     with store.write() as con:
         writes.register_model(con, spec)
@@ -419,20 +425,44 @@ def evaluate(
     )
 
 
-def run_language_probe(cand_emb: Any, cand_langs: Any) -> pd.DataFrame:
-    """``run_language_probe`` rows of a run's candidate embeddings; empty with one language.
+def run_language_probe(
+    cand_emb: Any,
+    cand_langs: Any,
+    cand_ids: Sequence[str] | None = None,
+    cand_groups: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``run_language_probe`` and ``run_language_probe_items`` rows of a run's candidate
+    embeddings; both empty with one language (items empty without ids and groups).
 
     (:func:`hybriddash.metrics.language_probe.language_probe_accuracy`: cross-validated
     linear language-ID probe, lower = more language-agnostic.)
     """
     from hybriddash.metrics.language_probe import language_probe_accuracy
-    from hybriddash.metrics.settings import PROBE_COLUMNS, language_probe_table
+    from hybriddash.metrics.settings import (
+        PROBE_COLUMNS,
+        PROBE_ITEM_COLUMNS,
+        language_probe_items,
+        language_probe_table,
+    )
 
     try:
         result = language_probe_accuracy(cand_emb, cand_langs)
     except ValueError:  # one language, or a language with a single candidate
-        return pd.DataFrame(columns=PROBE_COLUMNS)
-    return language_probe_table(result)
+        return pd.DataFrame(columns=PROBE_COLUMNS), pd.DataFrame(columns=PROBE_ITEM_COLUMNS)
+    items = (
+        language_probe_items(result, cand_ids, cand_langs, cand_groups)
+        if cand_ids is not None and cand_groups is not None
+        else pd.DataFrame(columns=PROBE_ITEM_COLUMNS)
+    )
+    return language_probe_table(result), items
+
+
+def candidate_group(candidate: Any) -> str:
+    """The parallel group of a candidate: its first relevance group, else its article
+    (XNLI's non-entailed hypotheses: their premise), else its id."""
+    if candidate.groups:
+        return str(candidate.groups[0])
+    return str(candidate.article) if candidate.article else str(candidate.id)
 
 
 @dataclass

@@ -17,7 +17,8 @@ Default shifts (:data:`DEFAULT_SHIFTS`) give these answers:
   0 everywhere -> out-of-domain +0.05 over both (**improves**); retention 1.0 vs 0.75
   (+0.25, better);
 - Q2: hybrid +0.05 cross-lingual and multilingual mAP, +0.15 bitext accuracy over
-  X-X-mono; probe accuracy 0.60 vs 0.90 (no interval: per-row results not stored);
+  X-X-mono; probe accuracy 0.60 vs 0.90 (per-item hits, one draw per group: **aligns
+  better**; with ``probe_items=False`` no items: that row, and Q2, inconclusive);
 - Q3: hybrid + pairs +0.06 on pubmed / cmu, 0 elsewhere and on XQuAD-R ->
   **helps the biomedical domain at no general cost**;
 - Q4: TyDi: hybrid = X-X-mono = base -> all four rows non-inferior (**does not
@@ -96,9 +97,17 @@ class ToyQuestions:
     values: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
     probes: dict[str, float] = field(default_factory=dict)
     qm: dict[str, pd.DataFrame] = field(default_factory=dict)
+    items: dict[str, pd.DataFrame] = field(default_factory=dict)  # run_language_probe_items
 
     def value_source(self) -> Callable[[str, str], pd.DataFrame]:
-        return lambda run_id, measure: self.values[(run_id, measure)]
+        empty = pd.DataFrame({"group_id": [], "cell": [], "value": []})
+
+        def values(run_id: str, measure: str) -> pd.DataFrame:
+            if measure == "probe" and (run_id, measure) not in self.values:
+                return empty  # a run stored without the probe's items
+            return self.values[(run_id, measure)]
+
+        return values
 
     def probe_source(self) -> Callable[[str], float]:
         return lambda run_id: self.probes.get(run_id, math.nan)
@@ -173,6 +182,7 @@ def build_questions(
     contaminated: bool = False,
     group_effect: Callable[[str, str, int], float] | None = None,
     split_groups: bool = False,
+    probe_items: bool = True,
 ) -> ToyQuestions:
     """The constructed study. ``roles``: role -> the suites it has runs on (default:
     every role on every suite); ``seed_shift(role, seed, suite)`` adds a fixed offset
@@ -249,6 +259,30 @@ def build_questions(
                     )
                 if suite == "xnli":
                     toy.probes[run_id] = 0.60 if role == "hybrid" else 0.90
+                    if probe_items:
+                        # each group's items share one draw (translations); hit if below
+                        # the role's accuracy: about 0.60 vs 0.90
+                        groups = sorted({g for _q, g, _l, _t in _queries(suite, n_groups)})
+                        draw = {
+                            g: (7 * i % len(groups) + 0.5) / len(groups)
+                            for i, g in enumerate(groups)
+                        }
+                        items = pd.DataFrame(
+                            [
+                                {"item_id": f"{g}/{lang}", "lang": lang, "group_id": g,
+                                 "correct": bool(draw[g] < toy.probes[run_id])}
+                                for g in groups
+                                for lang in XNLI_LANGS
+                            ]
+                        )  # fmt: skip
+                        toy.items[run_id] = items
+                        toy.values[(run_id, "probe")] = pd.DataFrame(
+                            {
+                                "group_id": items["group_id"].to_numpy(),
+                                "cell": np.full(len(items), "all", dtype=object),
+                                "value": items["correct"].astype(float).to_numpy(),
+                            }
+                        )
                 multi = qm[qm["setting"] == "multilingual"]
                 runs.append(
                     {
@@ -316,6 +350,8 @@ def write_store(toy: ToyQuestions, path: Path):
         for r in toy.runs.to_dict("records"):
             qm = toy.qm[r["run_id"]]
             frames = {"query_metrics": qm, "run_headline": {"multilingual": r["multilingual"]}}
+            if r["run_id"] in toy.items:
+                frames["run_language_probe_items"] = toy.items[r["run_id"]]
             if r["run_id"] in toy.probes:
                 frames["run_language_probe"] = pd.DataFrame(
                     [{"lang": "all", "accuracy": toy.probes[r["run_id"]], "chance": 0.34,

@@ -62,13 +62,12 @@ def test_default_study_gives_the_constructed_answers(default):
     assert [len(default[q].rows) for q in ("Q1", "Q2", "Q3", "Q4", "Q5")] == [4, 4, 3, 4, 8]
     assert default["Q1"].verdict == "improves"
     assert [r.reading for r in default["Q1"].rows] == ["better"] * 4
-    # the agnosticism row has no interval (per-row probe results are not stored)
+    # the agnosticism row resamples the probe's per-item hits: 0.60 vs 0.90, lower better
     q2 = default["Q2"].rows
-    assert [r.reading for r in q2[:3]] == ["better"] * 3
-    assert q2[3].reading == "inconclusive" and "not stored" in q2[3].reason
-    assert q2[3].effect == pytest.approx(-0.30) and math.isnan(q2[3].ci_low)
-    assert default["Q2"].verdict == "inconclusive"
-    assert any("agnosticism" in d and "not stored" in d for d in default["Q2"].deviations)
+    assert [r.reading for r in q2] == ["better"] * 4
+    assert q2[3].effect == pytest.approx(-0.30, abs=1e-12) and q2[3].direction == -1
+    assert q2[3].ci_low < -0.30 < q2[3].ci_high < 0
+    assert default["Q2"].verdict == "aligns better" and not default["Q2"].deviations
     assert default["Q3"].verdict == "helps the biomedical domain at no general cost"
     assert [r.reading for r in default["Q3"].rows] == ["better", "unchanged", "unchanged"]
     assert default["Q4"].verdict == "does not degrade"
@@ -276,3 +275,12 @@ def test_bitext_values_read_ranks_or_ap_of_a_slim_run(tmp_path):
     assert values("full", "bitext")["value"].tolist() == [1.0, 0.0]
     assert values("slim", "bitext")["value"].tolist() == [1.0, 0.0, 0.0]
     assert set(values("slim", "bitext")["cell"]) == {"en>de"}
+
+
+def test_runs_without_the_probe_items_leave_the_agnosticism_row_without_interval():
+    q2 = _decide(build_questions(probe_items=False), questions=["Q2"])["Q2"]
+    row = q2.rows[3]
+    assert row.reading == "inconclusive" and "not stored" in row.reason
+    assert row.effect == pytest.approx(-0.30) and math.isnan(row.ci_low)
+    assert q2.verdict == "inconclusive"
+    assert any("agnosticism" in d and "not stored" in d for d in q2.deviations)

@@ -488,9 +488,10 @@ def test_a_version_1_store_opens_and_is_upgraded_in_place(tmp_path: Path) -> Non
     assert runs["run_id"].tolist() == ["run-old"]
     assert "correction" in runs.columns and runs["correction"].isna().all()
     version = store.query("SELECT value FROM schema_info WHERE key = 'schema_version'")
-    assert version["value"].tolist() == [SCHEMA_VERSION] == ["5"]
+    assert version["value"].tolist() == [SCHEMA_VERSION] == ["6"]
     assert store.query("SELECT count(*) AS n FROM run_language_preference")["n"].tolist() == [0]
-    for table in ("run_bitext_accuracy", "run_language_probe"):  # schema 5 (issue 23)
+    # schema 5 (issue 23), schema 6 (issue 24)
+    for table in ("run_bitext_accuracy", "run_language_probe", "run_language_probe_items"):
         assert store.query(f"SELECT count(*) AS n FROM {table}")["n"].tolist() == [0]
     assert len(reads.relevant_ranks("run-old", store=store)) > 0
     # a current-version file that lacks the columns (an unknown earlier

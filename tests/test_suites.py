@@ -442,6 +442,9 @@ def test_language_probe_separates_language_clusters_and_not_mixed_ones() -> None
     assert high.n_folds == 5 and high.n_samples == 180
     capped = language_probe_accuracy(separated, langs, max_per_lang=10)
     assert capped.n_samples == 30
+    # per-row out-of-fold hits: distinct input rows, their mean the accuracy
+    assert len(set(capped.rows.tolist())) == 30 and capped.correct.mean() == capped.accuracy
+    assert set(langs[capped.rows]) == {"en", "de", "sw"}
 
 
 def test_resource_table_covers_every_suite_language() -> None:

@@ -42,6 +42,11 @@ def test_cli_evaluates_a_tico_domain_and_stores_the_new_measures(
     assert bitext["n_queries"].tolist() == [2] * 6
     probe = reads.language_probe(run_id)
     assert probe["lang"].tolist()[0] == "all" and len(probe) == 4
+    # the probe's items: their mean is the accuracy; translations share a group (tuid)
+    items = reads.language_probe_items(run_id)
+    assert len(items) == int(probe["n_samples"].iloc[0])
+    assert items["correct"].mean() == pytest.approx(float(probe["accuracy"].iloc[0]), abs=1e-12)
+    assert (items["group_id"] == items["item_id"].str.split("/").str[0]).all()
     hits = Store().query(
         "SELECT query_id, candidate_id FROM topk_hits WHERE run_id = $r", {"r": run_id}
     )

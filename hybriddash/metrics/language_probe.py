@@ -18,14 +18,17 @@ balanced). Per language the recall of its items is reported as well.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """``accuracy`` (overall), ``recall`` per language, ``chance``, ``n_samples``, ``n_folds``."""
+    """``accuracy`` (overall), ``recall`` per language, ``chance``, ``n_samples``,
+    ``n_folds``; ``rows`` (indices into the input of the probed sample) and ``correct``
+    (whether each row's out-of-fold prediction was its language): ``accuracy =
+    correct.mean()``, so a resample of the rows re-weights them without refitting."""
 
     accuracy: float
     recall: dict[str, float]
@@ -33,6 +36,8 @@ class ProbeResult:
     chance: float
     n_samples: int
     n_folds: int
+    rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    correct: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
 
 
 def language_probe_accuracy(
@@ -91,4 +96,6 @@ def language_probe_accuracy(
         chance=float(counts.max() / counts.sum()),
         n_samples=int(y.size),
         n_folds=folds,
+        rows=rows.astype(np.int64),
+        correct=np.asarray(correct, dtype=bool),
     )

@@ -488,6 +488,7 @@ def run_language_preference(
 
 BITEXT_COLUMNS = ["query_lang", "cand_lang", "accuracy", "n_queries"]
 PROBE_COLUMNS = ["lang", "accuracy", "chance", "n_samples", "n_folds"]
+PROBE_ITEM_COLUMNS = ["item_id", "lang", "group_id", "correct"]
 
 
 def bitext_accuracy_table(per_query: pd.DataFrame) -> pd.DataFrame:
@@ -532,3 +533,24 @@ def language_probe_table(result: ProbeResult) -> pd.DataFrame:
         }
     )
     return pd.DataFrame(rows, columns=PROBE_COLUMNS)
+
+
+def language_probe_items(
+    result: ProbeResult,
+    item_ids: Sequence[str],
+    item_langs: Sequence[str],
+    item_groups: Sequence[str],
+) -> pd.DataFrame:
+    """``run_language_probe_items`` rows: each probed item (``result.rows`` into the
+    item arrays) with its language, parallel group and whether the out-of-fold probe
+    named its language (``correct``; their mean is ``result.accuracy``)."""
+    rows = np.asarray(result.rows, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "item_id": np.asarray(item_ids, dtype=object)[rows],
+            "lang": np.asarray(item_langs, dtype=object)[rows],
+            "group_id": np.asarray(item_groups, dtype=object)[rows],
+            "correct": np.asarray(result.correct, dtype=bool),
+        },
+        columns=PROBE_ITEM_COLUMNS,
+    )

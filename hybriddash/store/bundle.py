@@ -183,7 +183,8 @@ def bundle_bytes(folder: str | os.PathLike[str], manifest: dict[str, Any] | None
 #: without nDCG/recall/first-rank columns; no top-k shares, which no verdict reads: the
 #: dominance page says "not stored" for such a run); ``headline``: headline and pair
 #: metrics only. Every level keeps the suites' per-run summaries (bitext accuracy, language
-#: probe): a few rows each. A corpus whose runs in the piece are all ``headline`` ships
+#: probe): a few rows each; ``verdicts`` and ``full`` also the probe's items (the questions'
+#: agnosticism row resamples them). A corpus whose runs in the piece are all ``headline`` ships
 #: without texts (its ``corpora`` row only).
 DETAIL_TABLES = {
     "full": frozenset(RUN_TABLES),
@@ -193,6 +194,7 @@ DETAIL_TABLES = {
             "run_pair_metrics",
             "run_bitext_accuracy",
             "run_language_probe",
+            "run_language_probe_items",
             "query_bias",
             "query_metrics",
         }

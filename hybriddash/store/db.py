@@ -46,14 +46,15 @@ import pandas as pd
 from hybriddash import config
 
 # Bump with every change of schema.sql; a file written by a newer version is refused.
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 # Older versions upgraded in place: version -> statements to run after the CREATE TABLE
 # IF NOT EXISTS pass (which already adds new tables). 1 -> 2: training_curves (new
 # table); 2 -> 3: reference_bundles (new table); 3 -> 4: run_language_preference (new
 # table) and the post-hoc correction columns (COLUMNS_ADDED); 4 -> 5: run_bitext_accuracy
-# and run_language_probe (new tables, issue 23).
-SCHEMA_UPGRADES: dict[str, list[str]] = {"1": [], "2": [], "3": [], "4": []}
+# and run_language_probe (new tables, issue 23); 5 -> 6: run_language_probe_items (new
+# table, issue 24).
+SCHEMA_UPGRADES: dict[str, list[str]] = {"1": [], "2": [], "3": [], "4": [], "5": []}
 # Columns added to existing tables, as (table, column, type). Every write adds the ones a
 # file lacks (whatever its recorded version: additive, idempotent), so a file upgraded by
 # another branch's migration still gets them; reads upgrade such a file once first.

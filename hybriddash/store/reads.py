@@ -343,3 +343,14 @@ def language_probe(run_id: str, *, store: Source = None) -> pd.DataFrame:
         "WHERE run_id = ? ORDER BY lang = 'all' DESC, lang",
         [run_id],
     )
+
+
+def language_probe_items(run_id: str, *, store: Source = None) -> pd.DataFrame:
+    """The probe's items of a run (``run_language_probe_items``): item_id, lang,
+    group_id, correct; empty for a run stored before schema 6 or at headline detail."""
+    return _frame(
+        store,
+        "SELECT item_id, lang, group_id, correct FROM run_language_probe_items "
+        "WHERE run_id = ? ORDER BY item_id",
+        [run_id],
+    )

@@ -229,6 +229,18 @@ CREATE TABLE IF NOT EXISTS run_language_probe (
     PRIMARY KEY (run_id, lang)
 );
 
+-- The probe's items: each probed candidate with its parallel group and whether the
+-- out-of-fold probe named its language (their mean = the 'all' accuracy above). A
+-- bootstrap over groups re-weights them without refitting (docs/results.md, Q2).
+CREATE TABLE IF NOT EXISTS run_language_probe_items (
+    run_id     VARCHAR NOT NULL,
+    item_id    VARCHAR NOT NULL,
+    lang       VARCHAR NOT NULL,
+    group_id   VARCHAR NOT NULL,
+    correct    BOOLEAN NOT NULL,
+    PRIMARY KEY (run_id, item_id)
+);
+
 -- Texts of queries and candidates per corpus, so pages can show hits without loading the corpus.
 CREATE TABLE IF NOT EXISTS corpus_queries (
     corpus_fp VARCHAR NOT NULL,

@@ -35,6 +35,7 @@ RUN_TABLES = (
     "run_language_preference",
     "run_bitext_accuracy",
     "run_language_probe",
+    "run_language_probe_items",
 )
 
 Target = Store | duckdb.DuckDBPyConnection | None

@@ -58,6 +58,7 @@ MEASURE_LABELS = {
     "crosslingual": "cross-lingual mAP",
     "multilingual": "multilingual mAP",
     "bitext": "bitext accuracy (P@1)",
+    "probe": "language-ID probe accuracy (agnosticism)",
 }
 
 #: ``(run_id, measure) -> frame(group_id, cell, value)`` (one row per query and cell).
@@ -68,7 +69,8 @@ ProbeSource = Callable[[str], float]
 
 def store_values(store: Any = None) -> ValueSource:
     """Per-query values of a run from the store: AP of ``query_metrics`` in a headline
-    setting (cell ``query_lang>cand_lang``), or ``bitext``: ``[first_relevant_rank == 1]``
+    setting (cell ``query_lang>cand_lang``), ``probe``: the language-ID probe's items
+    (value = out-of-fold hit, one cell ``all``), or ``bitext``: ``[first_relevant_rank == 1]``
     of the cross-lingual rows (P@1 in the target language's pool; ``[AP == 1]`` where the
     run was stored without ranks, the same with the bitext suites' one relevant
     candidate per pool). Cached per call."""
@@ -78,6 +80,16 @@ def store_values(store: Any = None) -> ValueSource:
 
     def values(run_id: str, measure: str) -> pd.DataFrame:
         key = (run_id, measure)
+        if key not in cache and measure == "probe":
+            # one cell: the mean of the items' out-of-fold hits is the stored accuracy
+            items = reads.language_probe_items(run_id, store=store)
+            cache[key] = pd.DataFrame(
+                {
+                    "group_id": items["group_id"].astype(str).to_numpy(),
+                    "cell": np.full(len(items), "all", dtype=object),
+                    "value": items["correct"].astype(float).to_numpy(),
+                }
+            )
         if key not in cache:
             setting = "crosslingual" if measure == "bitext" else measure
             qm = reads.query_metrics(run_id, setting=setting, store=store)
@@ -191,7 +203,7 @@ class QuestionVerdict:
 #: the measures each suite's rows read (its group index is their union)
 SUITE_MEASURES = {
     **{s: ("multilingual",) for s in TICO_SUITES},
-    "xnli": ("crosslingual", "multilingual"),
+    "xnli": ("crosslingual", "multilingual", "probe"),
     "xnli-bitext": ("bitext",),
     "tatoeba": ("bitext",),
     "tydiqa-goldp": ("monolingual", "multilingual"),
@@ -470,12 +482,16 @@ def _compare(
     margin: float = math.nan,
     suite_label: str | None = None,
     unit: str = "mAP",
+    direction: int = 1,
 ) -> QuestionRow:
-    """Role ``a`` vs role ``b`` on the mean over ``suites`` of ``measure``."""
+    """Role ``a`` vs role ``b`` on the mean over ``suites`` of ``measure`` (``direction``
+    -1: lower is better)."""
     label = suite_label or ", ".join(SUITE_LABELS[s] for s in suites)
     name = MEASURE_LABELS[measure]
     lost = lost_runs(eng.runs, (a, b), suites)
-    common = (question, row, label, ROLE_LABELS[a], ROLE_LABELS[b], name, unit, kind, 1, margin)
+    common = (
+        question, row, label, ROLE_LABELS[a], ROLE_LABELS[b], name, unit, kind, direction, margin
+    )  # fmt: skip
     if lost:
         return _empty_row(*common, NOT_RUN, lost)
     sa, sb = eng.seeds(a, suites), eng.seeds(b, suites)
@@ -487,6 +503,7 @@ def _compare(
         *common[:8],
         float(pa.mean() - pb.mean()),
         ma - mb,
+        direction=direction,
         margin=margin,
         seed_diffs=pa - pb.mean(),
         n_seeds=(len(sa), len(sb)),

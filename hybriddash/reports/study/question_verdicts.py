@@ -193,9 +193,16 @@ def _q2(eng: _Engine) -> QuestionVerdict:
 
 def _agnosticism_row(eng: _Engine, row: int) -> QuestionRow:
     """Hybrid vs X-X-mono on the language-ID probe's accuracy over XNLI's aligned rows
-    (lower: more agnostic). The rule resamples per-row out-of-fold probe results; the
-    store keeps the probe's accuracy per language only, so the row reports the effect and
-    its per-seed values and stays inconclusive, saying why."""
+    (lower: more agnostic), resampling the probe's per-item out-of-fold hits by group
+    (``run_language_probe_items``). Runs stored without the items (before schema 6)
+    report the effect and its per-seed values and stay inconclusive, saying why."""
+    items = {
+        r: [len(eng.values(str(x), "probe")) for x in eng.runs_of(r, "xnli")["run_id"]]
+        for r in ("hybrid", "mono")
+    }
+    if all(counts and all(counts) for counts in items.values()):
+        return _compare(eng, "Q2", row, "hybrid", "mono", ("xnli",), "probe", "better",
+                        unit="accuracy", direction=-1)  # fmt: skip
     common = ("Q2", row, SUITE_LABELS["xnli"], "Hybrid", "X-X-mono",
               "language-ID probe accuracy (agnosticism)", "accuracy", "better", -1, math.nan)  # fmt: skip
     lost = lost_runs(eng.runs, ("hybrid", "mono"), ("xnli",))
@@ -210,9 +217,9 @@ def _agnosticism_row(eng: _Engine, row: int) -> QuestionRow:
     return _empty_row(
         *common,
         Q.INCONCLUSIVE,
-        "per-row out-of-fold probe results are not stored (run_language_probe keeps the "
-        "accuracy per language), so the rule's group resampling cannot be done: no interval "
-        "(deviation)",
+        "per-item out-of-fold probe results are not stored for these runs (evaluated before "
+        "schema 6 or at headline detail), so the rule's group resampling cannot be done: no "
+        "interval (deviation)",
         effect=float(acc["hybrid"].mean() - acc["mono"].mean()),
         seed_diffs=acc["hybrid"] - acc["mono"].mean(),
         n_a=len(acc["hybrid"]),
