@@ -72,6 +72,17 @@ def test_a_tiny_questions_study_evaluates_every_suite_and_fills_the_shared_bundl
     monkeypatch.setenv("HYBRIDDASH_STORE", str(artifacts / "store.duckdb"))
     shared = tmp_path / "reference"
     bundle.open_bundle(shared, profile=_profile_dict(SHARED))
+    # each piece ships the alignment view of its benchmark run (and of XNLI dev where it
+    # has one): recorded here, the UMAP itself is tested in test_alignment.py
+    from hybriddash.reports import alignment_shipped
+
+    shipped: dict[str, list] = {}
+    monkeypatch.setenv("HYBRIDDASH_SHIP_ALIGNMENT", "1")
+    monkeypatch.setattr(
+        alignment_shipped,
+        "write_piece_alignment",
+        lambda _bundle, key, pairs, store=None: shipped.setdefault(key, pairs),
+    )
     summary = run_study(
         QUESTIONS,
         tmp_path / "questions",
@@ -88,6 +99,10 @@ def test_a_tiny_questions_study_evaluates_every_suite_and_fills_the_shared_bundl
     hybrid1 = manifest["pieces"]["repro-tiny-questions-sample-hybrid-s1"]
     # seed 1 is not shared: hybrid is evaluated on the suite and on the sample benchmark
     assert len(hybrid1["run_ids"]) == 2 and hybrid1["evals"] == ["sample[segments=test]", "sample"]
+    assert shipped["repro-tiny-questions-sample-hybrid-s1"] == [
+        ("trained/repro-tiny-questions-sample-hybrid-s1", _benchmark_fp(artifacts, hybrid1))
+    ]
+    assert "repro-tiny-questions-sample-mono-s0" not in shipped  # the suite only: no view
     pairs = manifest["pieces"]["repro-tiny-questions-sample-hybrid-pairs-s0"]
     assert pairs["role"] == "Hybrid + domain pairs" and len(pairs["run_ids"]) == 2
     # seed 0 is shared: its models carry the shared study's names, and that study's
@@ -112,3 +127,14 @@ def test_a_tiny_questions_study_evaluates_every_suite_and_fills_the_shared_bundl
             [pairs["run_ids"]],
         ).fetchall()
     assert len(notes) == 2 and all("contaminated" in (n or "") for (n,) in notes)
+
+
+def _benchmark_fp(artifacts, piece: dict) -> str:
+    """The corpus fingerprint of the piece's run on the benchmark (not the suite split)."""
+    with Store(artifacts / "store.duckdb").read() as con:
+        (fp,) = con.execute(
+            "SELECT corpus_fp FROM runs WHERE list_contains(?, run_id) "
+            "AND NOT contains(corpus_name, 'segments=')",
+            [piece["run_ids"]],
+        ).fetchone()
+    return fp

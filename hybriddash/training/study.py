@@ -383,12 +383,14 @@ def run_study(
         run_ids: list[str] = []
         model_ids: list[str] = []
         detail: dict[str, str] = {}
+        summaries: dict[str, Any] = {}
         for spec in piece.evals or (piece.eval_data,):
             if spec not in corpora:
                 corpora[spec] = load_eval_corpus(spec, profile)
             summary, runs = _evaluate_with_corrections(
                 model, corpora[spec], piece, profile, corrections, store=store, progress=progress
             )
+            summaries[spec] = summary
             for run_id, (model_id, level) in runs.items():
                 run_ids.append(run_id)
                 if model_id not in model_ids:
@@ -406,6 +408,19 @@ def run_study(
                 **_piece_info(piece, t0, card),
                 **({"evals": list(piece.evals)} if piece.evals else {}),
             },
+        )
+        # the alignment page's view of the benchmark (and of XNLI: question 2's UMAP)
+        # while the weights exist: a bundle ships none
+        _ship_alignment(
+            bundle_dir,
+            piece.key,
+            [
+                (s.model_id, s.corpus_fp)
+                for k, s in summaries.items()
+                if k in alignment_specs(piece)
+            ],
+            store,
+            log,
         )
         if piece.shared_key and shared_bundle is not None:
             _export_shared(
@@ -443,8 +458,14 @@ def run_study(
     }
 
 
+def alignment_specs(piece: Piece) -> tuple[str, ...]:
+    """The evaluation specs whose alignment view a piece ships: its benchmark, and XNLI
+    dev (the questions' alignment UMAP) when it evaluates that."""
+    return (piece.eval_data, "xnli")
+
+
 def _ship_alignment(
-    bundle_dir: Path, key: str, model_id: str, corpus_fp: str, store: Any, log: Any
+    bundle_dir: Path, key: str, pairs: list[tuple[str, str]], store: Any, log: Any
 ) -> None:
     """Add the alignment page's default projection and sampled translation statistics of
     the piece's model to the piece (:mod:`hybriddash.reports.alignment_shipped`), while
@@ -458,7 +479,9 @@ def _ship_alignment(
         return  # (the fast tests: a UMAP compiles numba kernels for half a minute)
     t0 = time.time()
     try:
-        write_piece_alignment(bundle_dir, key, [(model_id, corpus_fp)], store=store)
+        if not pairs:
+            return
+        write_piece_alignment(bundle_dir, key, pairs, store=store)
     except Exception as exc:  # never lose a finished piece over its alignment view
         log(f"   alignment view of {key} not shipped: {type(exc).__name__}: {exc}")
         return
