@@ -196,3 +196,47 @@ def test_findings_page_draws_every_question_chart(tmp_path, monkeypatch):
     assert slope == pytest.approx(-0.10, abs=0.03)  # the constructed slope
     verdicts = [m.value for m in at.markdown if m.value.startswith("**Verdict:")]
     assert len(verdicts) == 5 and verdicts[0].startswith("**Verdict: improves.**")
+
+
+def test_q2_draws_the_shipped_xnli_umap_of_each_model(tmp_path, monkeypatch):
+    """A bundle piece ships the XNLI projection of X-X-mono and hybrid (seed 3), not of
+    the base: the section draws two panels coloured by language and names the base."""
+    import pandas as pd
+
+    from hybriddash.reports.study.question_charts import xnli_projections
+
+    toy = build_questions(roles=ROLES_Q24, n_groups=20)
+    store = write_store(toy, tmp_path / "q.duckdb")
+    runs = question_runs(store=store)
+    xnli = runs[(runs["suite"] == "xnli") & (runs["seed"] == 3)].set_index("role")
+    folder = tmp_path / "bundle"
+    pieces = {}
+    for role in ("mono", "hybrid"):
+        run = xnli.loc[role]
+        rows = pd.DataFrame(
+            {"projection_id": "p", "model_id": run["model_id"], "corpus_fp": run["corpus_fp"],
+             "item_id": [f"h{i}/{lang}" for i in range(3) for lang in ("de", "en")],
+             "item_kind": "candidate", "lang": ["de", "en"] * 3,
+             "group_id": [f"p{i}" for i in range(3) for _ in range(2)],
+             "x": range(6), "y": range(6)}
+        )  # fmt: skip
+        (folder / "pieces" / role).mkdir(parents=True)
+        rows.to_parquet(folder / "pieces" / role / "alignment_projection.parquet")
+        pieces[role] = {
+            "model_ids": [run["model_id"]],
+            "files": {"alignment_projection": {"path": "alignment_projection.parquet"}},
+        }
+    with store.write() as con:
+        con.execute(
+            "INSERT INTO reference_bundles (bundle_id, path, manifest, loaded_at) "
+            "VALUES ('q', ?, ?, current_timestamp)",
+            [str(folder), json.dumps({"pieces": pieces})],
+        )
+    umap = xnli_projections(runs, store=store)
+    assert umap.groupby("model").size().to_dict() == {"Hybrid": 6, "X-X-mono": 6}
+    assert set(umap["seed"]) == {3}
+    at = open_findings(monkeypatch, Path(store.path))
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert "X-X-mono (seed 3)" in titles and "Hybrid (seed 3)" in titles
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("No shipped XNLI projection for base (no training)") for c in captions)

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from hybriddash import ui_state
+from hybriddash.palette import language_color
 from hybriddash.reports.study import MARGIN, MIN_SEEDS
 
 ui_state.selection()  # the shared sidebar (and the reference-results label)
@@ -120,6 +121,40 @@ def questions_section() -> None:
                 yaxis_title="query language",
             )
             st.plotly_chart(fig, key="hd_find_q2")
+        if q.question == "Q2":
+            umap = qdata["xnli_umap"]
+            shown = list(dict.fromkeys(umap["model"]))
+            lacking = [m for m in ("base (no training)", "X-X-mono", "Hybrid") if m not in shown]
+            if shown:
+                st.markdown(
+                    "**XNLI dev by language** (UMAP of the entailed hypotheses of 40 premises in "
+                    "all 15 languages, as each model's study piece shipped it: translations of "
+                    "one premise close together = aligned; one island per language = not)"
+                )
+                panels = st.columns(len(shown))
+                for panel, model in zip(panels, shown, strict=True):
+                    part = umap[umap["model"] == model]
+                    fig = go.Figure()
+                    for lang, grp in part.groupby("lang", sort=True):
+                        fig.add_trace(
+                            go.Scattergl(x=grp["x"], y=grp["y"], mode="markers", name=lang,
+                                         marker={"color": language_color(lang), "size": 6},
+                                         text=grp["group_id"],
+                                         hovertemplate="%{text}<extra>" + lang + "</extra>")
+                        )  # fmt: skip
+                    seed = int(part["seed"].iloc[0])
+                    fig.update_layout(
+                        title=model + ("" if seed < 0 else f" (seed {seed})"),
+                        xaxis={"visible": False}, yaxis={"visible": False},
+                        showlegend=model == shown[-1], height=360,
+                        margin={"l": 0, "r": 0, "t": 40, "b": 0},
+                    )  # fmt: skip
+                    panel.plotly_chart(fig, key=f"hd_find_q2_umap_{model}")
+            if lacking:
+                st.caption(
+                    "No shipped XNLI projection for " + ", ".join(lacking) + " (its study piece "
+                    "has not run, or ran before pieces shipped one)."
+                )
         if q.question == "Q3" and not qdata["before_after"].empty:
             _question_bars(
                 qdata["before_after"], "set",

@@ -261,14 +261,15 @@ def findings_questions(*, store: Any = None) -> dict[str, pd.DataFrame]:
     """Everything the page's questions sections draw, from one decision: ``verdicts``
     (one row per question), ``rows`` (raw comparison rows), ``display`` (the rows as
     text), ``points`` (Q5's per-language gains), ``domains`` (Q1's bars), ``before_after``
-    (Q3), ``tydi`` (Q4's per-language mAP), ``bitext`` (Q2's heatmap) and ``fit`` (Q5's
-    fitted line and band)."""
+    (Q3), ``tydi`` (Q4's per-language mAP), ``bitext`` (Q2's heatmap), ``xnli_umap`` (Q2's
+    shipped UMAP of base, X-X-mono and hybrid) and ``fit`` (Q5's fitted line and band)."""
     from hybriddash.reports.study.question_charts import (
         before_after,
         bitext_heatmap,
         domain_bars,
         long_tail_fit,
         tydi_languages,
+        xnli_projections,
     )
     from hybriddash.reports.study.question_runs import question_runs
     from hybriddash.reports.study.question_verdicts import (
@@ -295,4 +296,5 @@ def findings_questions(*, store: Any = None) -> dict[str, pd.DataFrame]:
         "before_after": before_after(runs),
         "tydi": tydi_languages(runs, values),
         "bitext": bitext_heatmap(runs, store=store),
+        "xnli_umap": xnli_projections(runs, store=store),
     }

@@ -145,3 +145,23 @@ def long_tail_fit(points: pd.DataFrame, rows: pd.DataFrame, *, n: int = 25) -> p
                  min(ends) if ends else math.nan, max(ends) if ends else math.nan]
             )  # fmt: skip
     return pd.DataFrame(out, columns=cols)
+
+
+def xnli_projections(runs: pd.DataFrame, *, store: Any = None) -> pd.DataFrame:
+    """Q2: the alignment page's default UMAP of XNLI dev (the entailed hypotheses of 40
+    premises, every language) for the base, X-X-mono and hybrid, as their study pieces shipped it (the
+    lowest seed with one): ``model, seed, lang, group_id, x, y``. Models without a
+    shipped projection are left out (the page names them)."""
+    from hybriddash.reports.alignment_shipped import PROJECTION_FILE, shipped_rows
+
+    cols = ["model", "seed", "lang", "group_id", "x", "y"]
+    frames = []
+    for role in ("base", "mono", "hybrid"):
+        part = runs[(runs["suite"] == "xnli") & (runs["role"] == role)].sort_values("seed")
+        for run in part.itertuples():
+            rows = shipped_rows(PROJECTION_FILE, str(run.model_id), str(run.corpus_fp), store=store)
+            if rows is None:
+                continue
+            frames.append(rows.assign(model=ROLE_LABELS[role], seed=int(run.seed)).loc[:, cols])
+            break
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
