@@ -240,3 +240,58 @@ def test_q2_draws_the_shipped_xnli_umap_of_each_model(tmp_path, monkeypatch):
     assert "X-X-mono (seed 3)" in titles and "Hybrid (seed 3)" in titles
     captions = [c.value for c in at.caption]
     assert any(c.startswith("No shipped XNLI projection for base (no training)") for c in captions)
+
+
+def test_questions_detail_keeps_what_the_questions_read_and_no_texts(tmp_path):
+    """The questions bundle's detail level: per-query AP the verdicts read (TICO-19's
+    cross-lingual pools left out), the probe's items, no texts; the verdicts from a
+    fresh store loaded from it are the source's."""
+    from hybriddash.store import bundle
+    from hybriddash.store.db import Store
+
+    roles = {"mono": ("xnli", "tico-19:pubmed"), "hybrid": ("xnli", "tico-19:pubmed")}
+    toy = build_questions(roles=roles, n_groups=20)
+    source = write_store(toy, tmp_path / "src.duckdb")
+    runs = question_runs(store=source)
+    tico = runs.loc[runs["suite"] == "tico-19:pubmed", "run_id"].tolist()
+    with source.write() as con:  # a cross-lingual TICO-19 pool no question reads
+        con.execute(
+            "INSERT INTO query_metrics (run_id, query_id, query_lang, group_id, cand_lang, "
+            "setting, ap) VALUES (?, 'x', 'en', 'g', 'fr', 'crosslingual', 0.5)",
+            [tico[0]],
+        )
+        con.execute(
+            "INSERT INTO corpus_queries VALUES (?, 'x', 'en', 'g', 'a text')",
+            [runs["corpus_fp"].iloc[0]],
+        )
+    folder = tmp_path / "b"
+    bundle.open_bundle(folder)
+    for model, part in runs.groupby("model_id"):
+        bundle.export_piece(
+            folder, model.replace("/", "-"), model_ids=[model], run_ids=part["run_id"].tolist(),
+            store=source, run_detail=dict.fromkeys(part["run_id"], "questions"),
+        )  # fmt: skip
+    manifest = bundle.verify_bundle(folder)
+    assert not any(bundle._has_texts(c) for c in manifest["corpora"].values())
+    fresh = Store(tmp_path / "fresh.duckdb")
+    bundle.load_bundle(folder, fresh)
+    with fresh.read() as con:
+        cross = con.execute(
+            "SELECT count(*) FROM query_metrics WHERE setting = 'crosslingual' AND "
+            "list_contains(?, run_id)",
+            [tico],
+        ).fetchone()[0]
+        items = con.execute("SELECT count(*) FROM run_language_probe_items").fetchone()[0]
+        texts = con.execute("SELECT count(*) FROM corpus_queries").fetchone()[0]
+    assert cross == 0 and items > 0 and texts == 0
+    got = decide_questions(
+        question_runs(store=fresh), store_values(fresh), store_probe(fresh), n_resamples=300,
+        questions=["Q2"],
+    )  # fmt: skip
+    want = decide_questions(
+        runs, store_values(source), store_probe(source), n_resamples=300, questions=["Q2"]
+    )
+    for g, w in zip(got[0].rows, want[0].rows, strict=True):
+        assert g.reading == w.reading
+        assert g.effect == pytest.approx(w.effect, abs=1e-12, nan_ok=True)
+        assert g.ci_low == pytest.approx(w.ci_low, abs=1e-12, nan_ok=True)

@@ -99,6 +99,9 @@ def test_a_tiny_questions_study_evaluates_every_suite_and_fills_the_shared_bundl
     hybrid1 = manifest["pieces"]["repro-tiny-questions-sample-hybrid-s1"]
     # seed 1 is not shared: hybrid is evaluated on the suite and on the sample benchmark
     assert len(hybrid1["run_ids"]) == 2 and hybrid1["evals"] == ["sample[segments=test]", "sample"]
+    # what the questions read, no texts (the bundle limit): every run at 'questions' detail
+    assert set(hybrid1["run_detail"].values()) == {"questions"}
+    assert not any(bundle._has_texts(c) for c in manifest["corpora"].values())
     assert shipped["repro-tiny-questions-sample-hybrid-s1"] == [
         ("trained/repro-tiny-questions-sample-hybrid-s1", _benchmark_fp(artifacts, hybrid1))
     ]

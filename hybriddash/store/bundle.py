@@ -184,7 +184,7 @@ def bundle_bytes(folder: str | os.PathLike[str], manifest: dict[str, Any] | None
 #: dominance page says "not stored" for such a run); ``headline``: headline and pair
 #: metrics only. Every level keeps the suites' per-run summaries (bitext accuracy, language
 #: probe): a few rows each; ``verdicts`` and ``full`` also the probe's items (the questions'
-#: agnosticism row resamples them). A corpus whose runs in the piece are all ``headline`` ships
+#: agnosticism row resamples them); ``questions``: see its entry. A corpus whose runs in the piece are all ``headline`` ships
 #: without texts (its ``corpora`` row only).
 DETAIL_TABLES = {
     "full": frozenset(RUN_TABLES),
@@ -202,7 +202,22 @@ DETAIL_TABLES = {
     "headline": frozenset(
         {"run_headline", "run_pair_metrics", "run_bitext_accuracy", "run_language_probe"}
     ),
+    # what the research questions' verdicts and charts read (issue 24): per-query AP
+    # without TICO-19's cross-lingual pools (its questions read the pooled setting), the
+    # probe's items; no rank distance, no texts (a suite's texts are numbers-only here)
+    "questions": frozenset(
+        {
+            "run_headline",
+            "run_pair_metrics",
+            "run_bitext_accuracy",
+            "run_language_probe",
+            "run_language_probe_items",
+            "query_metrics",
+        }
+    ),
 }
+#: Levels whose corpora ship without texts (the corpus's catalogue row only).
+NO_TEXT_DETAILS = frozenset({"headline", "questions"})
 _SLIM_COLUMNS = ("ndcg_at_10", "recall_at_100", "first_relevant_rank", "n_relevant")
 
 
@@ -222,7 +237,12 @@ def _selection(table: str, topk_depth: int | None) -> str:
         slim = ", ".join(
             f"CASE WHEN list_contains($full, run_id) THEN {c} END AS {c}" for c in _SLIM_COLUMNS
         )
-        return f"SELECT * REPLACE ({slim}) FROM query_metrics WHERE {where}"
+        # 'questions' detail: TICO-19's cross-lingual rows stay out
+        tico_cross = (
+            "(list_contains($questions, run_id) AND setting = 'crosslingual' AND run_id IN "
+            "(SELECT run_id FROM runs WHERE dataset_id = 'tico-19'))"
+        )
+        return f"SELECT * REPLACE ({slim}) FROM query_metrics WHERE {where} AND NOT {tico_cross}"
     return f"SELECT * FROM {table} WHERE {where}"
 
 
@@ -344,6 +364,7 @@ def _export_piece_locked(
         "models": list(model_ids),
         "runs": list(run_ids),
         "full": [r for r, d in detail.items() if d == "full"],
+        "questions": [r for r, d in detail.items() if d == "questions"],
     }
     for table in RUN_TABLES:
         params[f"runs_{table}"] = [r for r, d in detail.items() if table in DETAIL_TABLES[d]]
@@ -373,7 +394,7 @@ def _export_piece_locked(
         for fp, fp_runs in corpus_runs:
             # texts only where a run keeps per-query rows to show them with: a corpus
             # of headline-only runs ships its catalogue row (name, languages, counts)
-            texts = any(detail[r] != "headline" for r in fp_runs)
+            texts = any(detail[r] not in NO_TEXT_DETAILS for r in fp_runs)
             held = manifest["corpora"].get(fp)
             if held is not None and (_has_texts(held) or not texts):
                 continue

@@ -25,7 +25,7 @@ from hybriddash.store.bundle import BundleError
 from hybriddash.store.db import Store
 
 #: Detail levels from most to least kept.
-LEVELS = ("full", "verdicts", "headline")
+LEVELS = ("full", "verdicts", "questions", "headline")
 #: Manifest entry keys that export_piece writes itself (everything else is carried over).
 _WRITTEN = frozenset({"model_ids", "run_ids", "files", "topk_depth", "run_detail"})
 _NOT_CARRIED = frozenset({"pieces", "corpora", "total_bytes", "updated", "created", "format"})

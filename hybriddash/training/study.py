@@ -221,7 +221,12 @@ def run_detail(piece: Piece, profile: Profile, correction: str = "") -> str:
     bundle: ``full`` for every run unless the profile slims the bundle; then ``full`` only
     for the first seed's uncorrected base / X-X-mono / X-Y / hybrid runs (what the other
     pages show), ``verdicts`` for the other uncorrected runs and for the corrected base and
-    hybrid runs that claim (f) compares, ``headline`` for the other corrected runs."""
+    hybrid runs that claim (f) compares, ``headline`` for the other corrected runs. A
+    questions profile (``profile.suites``) keeps ``questions`` detail for every run: what
+    its verdicts and charts read, without texts (13 pieces on the suites at ``full``
+    detail would be ~10x the repository's bundle limit)."""
+    if profile.suites:
+        return "questions"
     if not profile.slim_bundle:
         return "full"
     main = piece.sampler in (None, "mono", "cross") or piece.alpha == profile.alpha
