@@ -431,3 +431,29 @@ def test_language_gains_without_seed_spread_are_exact():
         gains = S.language_gains(study, loader, other="mono", by=by, n_boot=200)
         assert len(gains) == 2
         assert np.allclose(gains[["gain", "ci_low", "ci_high"]].to_numpy(), 0.03, atol=1e-12)
+
+
+def test_runs_a_questions_bundle_shipped_stay_out_of_the_standard_claims(tmp_path):
+    """A hybrid run loaded from a questions bundle (profile with suites) is not a sixth
+    seed of the standard study; the same run from a standard bundle would count."""
+    import json
+
+    store = build_study_store(tmp_path / "s.duckdb")
+    study = S.study_runs(store=store)
+    extra = study[study["label"] == "Hybrid"]["run_id"].iloc[0]
+
+    def ship(profile: dict) -> None:
+        manifest = {"profile": profile, "pieces": {"p": {"run_ids": [extra]}}}
+        with store.write() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO reference_bundles (bundle_id, path, manifest, loaded_at) "
+                "VALUES ('b', '/nowhere', ?, current_timestamp)",
+                [json.dumps(manifest)],
+            )
+
+    ship({"name": "standard"})
+    assert extra in set(S.study_runs(store=store)["run_id"])
+    ship({"name": "questions", "suites": ["xnli"]})
+    assert S.questions_bundle_runs(store=store) == {extra}
+    kept = S.study_runs(store=store)
+    assert extra not in set(kept["run_id"]) and len(kept) == len(study) - 1

@@ -67,6 +67,7 @@ from hybriddash.reports.study.roles import (
     Loader,
     classify_runs,
     paired_difference,
+    questions_bundle_runs,
     role_label,
     role_runs,
     seed_mean_values,
@@ -86,5 +87,5 @@ __all__ = [
     "learning_curve_markdown", "learning_curves", "paired_difference", "protocol_deviations",
     "reference_info", "register_claim", "role_label", "role_runs", "seed_mean_values",
     "seed_table", "select_study", "stable_order_budget", "store_loader", "study_markdown",
-    "study_report", "study_runs", "study_verdicts", "wall_time_markdown",
+    "questions_bundle_runs", "study_report", "study_runs", "study_verdicts", "wall_time_markdown",
 ]  # fmt: skip

@@ -196,16 +196,36 @@ def select_study(classified: pd.DataFrame) -> pd.DataFrame:
 def study_runs(*, store: Any = None) -> pd.DataFrame:
     """:func:`select_study` of the store's runs (classified), but those on the research
     questions' suites (TICO-19, XNLI, Tatoeba, TyDi QA: :data:`hybriddash.data.datasets.
-    DEFAULT_SUBSETS`): those runs answer the questions by their own rules and family
+    DEFAULT_SUBSETS`) and those a questions bundle shipped (:func:`questions_bundle_runs`):
+    those runs answer the questions by their own rules and family
     (:mod:`~hybriddash.reports.study.question_verdicts`); counted here they would add
-    corpora to claims (a)-(f) and change the claims' Bonferroni family."""
+    corpora or seeds to claims (a)-(f) and change the claims' Bonferroni family."""
     from hybriddash.data.datasets import DEFAULT_SUBSETS
     from hybriddash.store import reads
 
     runs = reads.list_runs(store=store)
     if "dataset_id" in runs:
         runs = runs[~runs["dataset_id"].isin(list(DEFAULT_SUBSETS))]
+    shipped = questions_bundle_runs(store=store)
+    if shipped and "run_id" in runs:
+        runs = runs[~runs["run_id"].isin(shipped)]
     return select_study(classify_runs(runs, reads.list_models(store=store)))
+
+
+def questions_bundle_runs(*, store: Any = None) -> set[str]:
+    """Run ids of the loaded reference bundles of a questions profile (one with
+    ``suites``): their XQuAD-R runs (hybrid seed 5, hybrid + domain pairs) answer the
+    questions; in claims (a)-(f) they would add a sixth hybrid seed that the standard
+    study's report (``reference/`` alone) does not have."""
+    from hybriddash.store.bundle import reference_bundles
+
+    return {
+        run
+        for manifest in reference_bundles(store)
+        if (manifest.get("profile") or {}).get("suites")
+        for piece in manifest.get("pieces", {}).values()
+        for run in piece.get("run_ids", [])
+    }
 
 
 def store_loader(store: Any = None) -> Loader:
