@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import tempfile
 import threading
 from pathlib import Path
 
@@ -77,6 +78,18 @@ def data_dir() -> Path:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # No test reads or writes the developer's store: a session without a configured one
+    # gets a temporary artifacts folder (the models folder shared, so provisioned models
+    # are not provisioned again). A read of an older store file upgrades its schema, and
+    # a study process writing it with the older code then stops.
+    if not os.environ.get("HYBRIDDASH_ARTIFACTS") and not os.environ.get("HYBRIDDASH_STORE"):
+        from hybriddash import config as hd_config
+
+        session = Path(tempfile.mkdtemp(prefix="hybriddash-tests-"))
+        models = hd_config.artifacts_dir() / "models"
+        models.mkdir(parents=True, exist_ok=True)
+        (session / "models").symlink_to(models, target_is_directory=True)
+        os.environ["HYBRIDDASH_ARTIFACTS"] = str(session)
     # Keep torch from oversubscribing the 2 cores when tests run beside other work.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # No first-use tuning of the real base model inside tests (tests/test_tuning.py
