@@ -314,6 +314,10 @@ def test_wall_time_counts_net_seconds_and_says_when_over_target():
         "would take 0.69 h" in text and "The 1 left at the median bring it to about 0.69 h" in text
     )
     assert "| s-mono-s0 | Test CPU (avx2) | 1.50 | 300 | 1000 | 400 | 600 |" in text
+    assert "\n- `" not in text  # no piece has a note
+    manifest["pieces"]["s-cross-s0"]["note"] = "the rerun reused the weights"
+    noted = "\n".join(wall_time_markdown(manifest, target_hours=0.5))
+    assert noted.endswith("\n- `s-cross-s0`: the rerun reused the weights")
     manifest["pieces"]["s-hybrid-s0"] = piece(1200.0)
     text = "\n".join(wall_time_markdown(manifest, target_hours=0.5))
     assert "**over** the 0.5-hour target by 0.33 h" in text and "left at the median" not in text

@@ -169,6 +169,10 @@ def wall_time_markdown(
             f"| {r['key']} | {r['cpu']} | {_f(r['load'], 2)} | {_f(r['train'], 0)} | "
             f"{r['wall']:.0f} | {r['paused']:.0f} | {r['net']:.0f} | {r['finished']} |"
         )
+    # what a piece's numbers do not show by themselves (a manifest entry's ``note``)
+    notes = [(k, p["note"]) for k, p in pieces.items() if p.get("note")]
+    if notes:
+        lines += ["", *(f"- `{key}`: {note}" for key, note in notes)]
     return lines
 
 
