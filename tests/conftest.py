@@ -103,3 +103,16 @@ def pytest_configure(config: pytest.Config) -> None:
     # test switch it on.
     os.environ.setdefault("HYBRIDDASH_UMAP_WARM_UP", "0")
     os.environ.setdefault("HYBRIDDASH_SHIP_ALIGNMENT", "0")  # study pieces: no UMAP
+
+
+@pytest.fixture(scope="session")
+def fresh_install(tmp_path_factory):
+    """A fresh store with the shipped reference bundles loaded, as a first start loads
+    them (one per session: loading takes ~8 s; tests only read it)."""
+    from hybriddash import config
+    from hybriddash.store import bundle
+    from hybriddash.store.db import Store
+
+    store = Store(tmp_path_factory.mktemp("fresh-install") / "hybriddash.duckdb")
+    assert bundle.ensure_reference(store, config.REPO_ROOT / "reference")
+    return store

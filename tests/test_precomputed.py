@@ -9,7 +9,6 @@ from study_toy_store import build_study_store
 
 from hybriddash import config
 from hybriddash.reports.study import page, precomputed
-from hybriddash.store import bundle
 from hybriddash.store.db import Store
 
 
@@ -79,13 +78,6 @@ def test_a_damaged_or_foreign_file_is_not_used(toy, tmp_path, monkeypatch):
     target.write_bytes(b"not parquet")
     want = _computed("findings_gains", ("cross", "pair"), toy)[0]
     pd.testing.assert_frame_equal(page.findings_gains("cross", "pair", store=toy), want)
-
-
-@pytest.fixture(scope="module")
-def fresh_install(tmp_path_factory) -> Store:
-    store = Store(tmp_path_factory.mktemp("fresh") / "hybriddash.duckdb")
-    assert bundle.ensure_reference(store, config.REPO_ROOT / "reference")
-    return store
 
 
 def test_the_shipped_results_answer_the_shipped_bundle(fresh_install, monkeypatch):

@@ -14,11 +14,9 @@ from hybriddash.store.db import Store
 SUITES = config.REPO_ROOT / "reference" / "suites"
 
 
-@pytest.fixture(scope="module")
-def fresh(tmp_path_factory) -> Store:
-    store = Store(tmp_path_factory.mktemp("fresh") / "hybriddash.duckdb")
-    assert bundle.ensure_reference(store, config.REPO_ROOT / "reference")
-    return store
+@pytest.fixture()
+def fresh(fresh_install) -> Store:
+    return fresh_install
 
 
 def test_every_suite_is_shipped_with_and_without_center_docs(fresh):
