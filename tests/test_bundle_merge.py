@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from study_toy_store import build_study_store
 
@@ -214,3 +215,33 @@ def test_the_merged_profile_takes_the_union_of_core_seeds():
     with pytest.raises(bundle.BundleError, match="the other none"):
         merged_profile(PROFILE, None, where="x")
     assert merged_profile(None, None, where="x") is None
+
+
+def test_a_dropped_piece_leaves_with_its_reason_and_cannot_be_merged_back(
+    source, owners, tmp_path, capsys
+):
+    keys = sorted(owners)
+    shard = _bundle(tmp_path / "shard", source, owners, keys)
+    out = _bundle(tmp_path / "out", source, owners, keys)
+    gone = keys[0]
+    before = bundle.read_manifest(out)
+    # an unknown piece: refused, nothing changed
+    assert main(["bundle", "drop", str(out), "no-such-piece", "--why", "x"]) != 0
+    assert bundle.read_manifest(out) == before
+    assert "no piece no-such-piece" in capsys.readouterr().err
+    assert main(["bundle", "drop", str(out), gone, "--why", "its data was misaligned"]) == 0
+    after = bundle.verify_bundle(out)  # every remaining sha256 still matches
+    assert gone not in after["pieces"] and not (out / "pieces" / gone).exists()
+    assert set(after["pieces"]) == set(keys) - {gone}
+    record = after["dropped"][-1]
+    assert record["piece"] == gone and record["why"] == "its data was misaligned"
+    assert after.get("complete") is not True
+    # every corpus left is one a remaining run uses
+    used = set()
+    for key in after["pieces"]:
+        used |= set(pd.read_parquet(out / "pieces" / key / "runs.parquet")["corpus_fp"])
+    assert set(after["corpora"]) <= used
+    # the stale copy in a shard is refused; a recomputed piece (other runs file) is not
+    with pytest.raises(bundle.BundleError, match="the very piece dropped"):
+        merge_bundles([shard], out)
+    assert bundle.read_manifest(out)["pieces"].keys() == after["pieces"].keys()

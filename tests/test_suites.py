@@ -19,9 +19,12 @@ from hybriddash.data.datasets import load_dataset, parse_dataset_ref
 from hybriddash.data.squad_pairs import SquadPairsFormatError
 from hybriddash.data.tatoeba import TatoebaFormatError, load_tatoeba
 from hybriddash.data.tico19 import (
+    LAST_MISALIGNED,
     Tico19FormatError,
     domain_of,
     load_tico19,
+    misaligned_documents,
+    numbers_of,
     read_tico19_segments,
     restrict_domain,
 )
@@ -191,6 +194,75 @@ def test_tico19_corpus_is_a_pooled_translation_task_with_self_exclusion(tmp_path
     assert {c.groups[0] for c in pubmed.candidates} == {"PubMed_1:1", "PubMed_1:2"}
     with pytest.raises(ValueError, match="unknown TICO-19 domain"):
         restrict_domain(corpus, "blogs")
+
+
+def _numbered_doc(
+    doc: str, n: int, *, shift: int = 0, start: int = 1
+) -> list[tuple[str, str, str]]:
+    """n segments of one document, each English segment with its own number; the target
+    of segment i carries segment i+shift's number (shift 1: the file is off by one)."""
+    return [
+        (f"{doc}:{i}", f"In 20{i:02d} there were {i + 100} cases.", f"En 20{i + shift:02d} : {i + shift + 100}")
+        for i in range(start, start + n)
+    ]  # fmt: skip
+
+
+def test_number_check_flags_a_shifted_document_and_keeps_an_aligned_one() -> None:
+    rows = _numbered_doc("PubMed_1", 12) + _numbered_doc("PubMed_2", 12, shift=1, start=20)
+    assert misaligned_documents(rows) == {"PubMed_2": (0, 12)}
+    # one missed number in an aligned document (a number spelled out) changes nothing
+    rows[0] = ("PubMed_1:1", "In 2001 there were 101 cases.", "En deux mille un : cent un")
+    assert misaligned_documents(rows) == {"PubMed_2": (0, 12)}
+
+
+def test_number_check_judges_short_documents_by_their_collection() -> None:
+    shifted = _numbered_doc("wiki_1", 10, shift=1) + _numbered_doc("wiki_2", 2, shift=1, start=40)
+    aligned = _numbered_doc("Wikinews_1", 10) + _numbered_doc("Wikinews_2", 2, start=40)
+    found = misaligned_documents([*shifted, *aligned])
+    assert found == {"wiki_1": (0, 10), "wiki_2": (0, 2)}  # wiki_2: too short alone
+    # a short document in a healthy collection is never flagged, whatever it holds
+    assert misaligned_documents(_numbered_doc("CMU_1", 3, shift=1)) == {}
+
+
+def test_numbers_compare_across_digit_scripts() -> None:
+    assert numbers_of("۱۲ مورد") == numbers_of("12 cases") == frozenset({12})
+    assert numbers_of("no digits") == frozenset()
+
+
+def test_tico19_leaves_out_misaligned_documents_unless_kept(tmp_path: Path) -> None:
+    units = dict(TICO_UNITS)
+    for i in range(1, 7):  # an sw document shifted by one segment
+        units[f"Wikinews_1:{i}"] = {
+            "en": f"{i} dead",
+            "fr": f"{i} morts",
+            "sw": f"{i + 1} wamekufa",
+        }
+    folder = tmp_path / "tico"
+    folder.mkdir()
+    for lang in ("fr", "sw"):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr(f"all.en-{lang}.tmx", tmx_bytes(lang, units))
+        (folder / f"all.en-{lang}.tmx.zip").write_bytes(buf.getvalue())
+    segments = read_tico19_segments(folder)
+    keys = {(s.tuid, s.lang) for s in segments}
+    assert ("Wikinews_1:3", "fr") in keys and ("Wikinews_1:3", "en") in keys
+    assert not any(t.startswith("Wikinews_1") and lang == "sw" for t, lang in keys)
+    assert LAST_MISALIGNED == {"all.en-sw.tmx.zip": {"Wikinews_1": (0, 6)}}
+    corpus = load_tico19(folder)
+    assert "Wikinews_1:3/sw" not in corpus.relevant["Wikinews_1:3/fr"]
+    assert any("sw: Wikinews_1" in note for note in corpus.notes)
+    kept = read_tico19_segments(folder, keep_misaligned=True)
+    assert len(kept) == len(segments) + 6 and LAST_MISALIGNED == {}
+
+
+def test_misaligned_keep_selector_is_tico_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match="misaligned= is known for tico-19 only"):
+        load_dataset("xnli[misaligned=keep]")
+    with pytest.raises(ValueError, match="with the value keep"):
+        load_dataset("tico-19[misaligned=drop]")
 
 
 def test_malformed_tmx_names_file_and_line(tmp_path: Path) -> None:
@@ -473,10 +545,26 @@ def test_real_suites_have_the_documented_counts() -> None:
         corpus = load_dataset(dataset_id)
         assert (len(corpus.queries), len(corpus.candidates)) == (spec.n_queries, spec.n_candidates)
         assert corpus.languages == sorted(spec.languages)
-    tico = load_dataset("tico-19")
-    assert {lang: n["queries"] for lang, n in tico.counts().items()} == dict.fromkeys(
+    # the README's counts with every document kept; the checked corpus less so's and
+    # fr's misaligned documents, exactly these (the number check on the real files)
+    everything = load_dataset("tico-19[misaligned=keep]")
+    assert {lang: n["queries"] for lang, n in everything.counts().items()} == dict.fromkeys(
         datasets.TICO19_LANGS, 3071
     )
+    tico = load_dataset("tico-19")
+    missing = {
+        lang: 3071 - n["queries"] for lang, n in tico.counts().items() if n["queries"] != 3071
+    }
+    assert missing == datasets.TICO19_MISALIGNED
+    from hybriddash.data.tico19 import read_tico19_segments
+
+    read_tico19_segments(config.data_dir() / "tico-19", ["fr", "so"])
+    from hybriddash.data.tico19 import LAST_MISALIGNED
+
+    assert sorted(LAST_MISALIGNED["all.en-fr.tmx.zip"]) == ["PubMed_8", "Wikinews_1", "Wikinews_3"]
+    so_docs = LAST_MISALIGNED["all.en-so.tmx.zip"]
+    assert all(d.startswith(("Wikipedia", "wiki_", "Wikivoyage", "Wikisource")) for d in so_docs)
+    assert "Wikipedia_handpicked_4" not in so_docs  # the one aligned document there
     from hybriddash.data.tico19 import DOMAIN_COUNTS
 
     for domain, n in DOMAIN_COUNTS.items():

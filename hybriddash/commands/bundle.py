@@ -8,7 +8,7 @@ import argparse
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bundle",
-        help="verify, merge or slim result bundles (e.g. the shards of a study)",
+        help="verify, merge, slim or drop pieces of result bundles (e.g. the shards of a study)",
         description="Result bundles hold a study's results (manifest.json + Parquet, no "
         "weights). 'merge' joins the bundles that the tasks of a sharded study wrote "
         "(reproduce --shard i/n --bundle DIR_i) into one; 'verify' checks every sha256.",
@@ -43,6 +43,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--pieces", default="", help="comma-separated shell patterns of piece keys (default: all)"
     )
     slim.set_defaults(func=_slim)
+    drop = sub.add_parser(
+        "drop",
+        help="take pieces out of a bundle (their inputs changed), saying why",
+        description="Remove the named pieces, and the corpora no other piece uses, from the "
+        "bundle; the manifest records each dropped piece with --why and the date. A study "
+        "resumed on the bundle computes them again. Refused, with nothing changed: an "
+        "unknown piece or no reason.",
+    )
+    drop.add_argument("folder", help="bundle folder")
+    drop.add_argument("pieces", nargs="+", metavar="PIECE", help="piece keys to remove")
+    drop.add_argument("--why", required=True, help="why they leave (kept in the manifest)")
+    drop.set_defaults(func=_drop)
     verify = sub.add_parser("verify", help="check every file of a bundle against its manifest")
     verify.add_argument("folder", help="bundle folder")
     verify.set_defaults(func=_verify)
@@ -90,6 +102,23 @@ def _slim(args: argparse.Namespace) -> int:
     print(
         f"{args.out}: {len(manifest.get('pieces', {}))} pieces at most at '{args.detail}', "
         f"{manifest.get('total_bytes', 0) / 1e6:.1f} MB"
+    )
+    return 0
+
+
+def _drop(args: argparse.Namespace) -> int:
+    from hybriddash.cli import UserError
+    from hybriddash.store.bundle import BundleError
+    from hybriddash.store.bundle_drop import drop_pieces
+
+    try:
+        summary = drop_pieces(args.folder, args.pieces, why=args.why)
+    except BundleError as exc:
+        raise UserError(f"bundle drop refused, {args.folder} left as it was: {exc}") from exc
+    print(
+        f"{args.folder}: dropped {len(summary.pieces)} piece(s) ({', '.join(summary.pieces)}) "
+        f"and {len(summary.corpora)} corpus(es) no other piece uses; "
+        f"{len(summary.manifest.get('pieces', {}))} pieces left"
     )
     return 0
 

@@ -13,6 +13,8 @@ task) ends with :func:`merge_bundles` into one folder, which may already be a bu
 - a piece key held by two bundles must have the same content: the same sha256 for every
   file, or, where the bytes differ (another Parquet writer, another registration
   time), the same rows in every table, timestamps aside. Otherwise the merge is refused, naming the piece, both bundles and the table;
+- a piece the target dropped (``bundle drop``) comes back only computed again: the same
+  key with the same runs file as the dropped record is refused;
 - a run id may belong to one piece only, and a model id too unless both pieces hold the
   same model row (the base model evaluated in several pieces); otherwise loading would
   let one silently replace the other;
@@ -180,6 +182,16 @@ def merged_profile(
     return out
 
 
+def _dropped_as(manifest: dict[str, Any], key: str, entry: dict[str, Any]) -> dict | None:
+    """The ``dropped`` record of ``manifest`` for this very piece (same key and the same
+    runs file), or None: a shard still holding a dropped piece must not bring it back."""
+    runs = entry.get("files", {}).get("runs", {}).get("sha256")
+    for record in manifest.get("dropped", []):
+        if record.get("piece") == key and runs and record.get("runs_sha256") == runs:
+            return record
+    return None
+
+
 def _merge_list(a: list[Any] | None, b: list[Any] | None) -> list[Any]:
     """Union of two lists, order kept (``a`` first)."""
     out = list(a or [])
@@ -259,6 +271,12 @@ def merge_bundles(
                         summary.identical.append(key)
                     continue
                 if section == "pieces":
+                    stale = _dropped_as(merged, key, entry)
+                    if stale is not None:
+                        raise BundleError(
+                            f"{where}: piece {key!r} is the very piece dropped from {out} "
+                            f"on {stale.get('date')} ({stale.get('why')}); compute it again"
+                        )
                     for kind in ("model_ids", "run_ids"):
                         for ident in entry.get(kind, []):
                             other = owner_of.get((kind, ident))
