@@ -284,3 +284,27 @@ def test_runs_without_the_probe_items_leave_the_agnosticism_row_without_interval
     assert row.effect == pytest.approx(-0.30) and math.isnan(row.ci_low)
     assert q2.verdict == "inconclusive"
     assert any("agnosticism" in d and "not stored" in d for d in q2.deviations)
+
+
+def test_tico_pools_that_lack_a_language_are_named_as_deviations():
+    import pandas as pd
+
+    from hybriddash.reports.study.question_verdicts import tico_pool_gaps
+
+    runs = pd.DataFrame(
+        {
+            "suite": [
+                "tico-19:wikipedia",
+                "tico-19:wikivoyage",
+                "tico-19:pubmed",
+                "xnli",
+                "tico-19:cmu",
+            ],
+            "languages": [["en", "fr", "so"], ["en", "fr"], "en,fr,so", ["en", "de"], pd.NA],
+        }
+    )
+    tico = ("tico-19:wikipedia", "tico-19:wikivoyage", "tico-19:pubmed", "tico-19:cmu")
+    gaps = tico_pool_gaps(runs, tico)  # cmu: languages not recorded, not a gap
+    assert len(gaps) == 1 and gaps[0].startswith("TICO-19 pools without so: wikivoyage")
+    assert tico_pool_gaps(runs, ("tico-19:wikipedia", "tico-19:pubmed")) == []
+    assert tico_pool_gaps(runs.drop(columns="languages"), ("tico-19:wikipedia",)) == []

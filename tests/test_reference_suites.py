@@ -48,3 +48,22 @@ def test_the_shipped_numbers_are_in_the_fresh_store(fresh):
         assert bitext >= 6
         probes = con.execute("SELECT count(DISTINCT run_id) FROM run_language_probe").fetchall()
         assert probes[0][0] >= 8
+
+
+@pytest.mark.slow
+def test_the_shipped_numbers_are_of_the_corpora_the_loaders_give_today():
+    """A loader change (TICO-19's misaligned documents left out) makes the shipped numbers
+    stale: each piece's runs must be of the corpus its default subset loads now."""
+    import pandas as pd
+
+    from hybriddash.data import datasets
+
+    if config.data_dir() is None or not (config.data_dir() / "tico-19").is_dir():
+        pytest.skip("the shared data folder is not available")
+    manifest = bundle.read_manifest(SUITES)
+    for suite, subset in DEFAULT_SUBSETS.items():
+        piece = f"suite-{suite}-base"
+        runs = pd.read_parquet(SUITES / "pieces" / piece / "runs.parquet")
+        assert set(runs["corpus_fp"]) == {datasets.load_dataset(subset).fingerprint}, suite
+        assert manifest["pieces"][piece]["eval_data"] == subset
+    datasets.clear_cache()
