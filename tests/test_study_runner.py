@@ -322,3 +322,22 @@ def test_wall_time_counts_net_seconds_and_says_when_over_target():
     text = "\n".join(wall_time_markdown(manifest, target_hours=0.5))
     assert "**over** the 0.5-hour target by 0.33 h" in text and "left at the median" not in text
     assert "target" not in "\n".join(wall_time_markdown(manifest, target_hours=None))
+
+
+def test_a_recomputed_piece_counts_its_first_full_run():
+    from hybriddash.reports.study import wall_time_markdown
+
+    machine = {"cpu": "Test CPU", "cpu_flags": ["avx2"], "load_at_start": [1.0]}
+    manifest = {
+        "plan": ["q-base", "q-mono-s3"],
+        "pieces": {
+            "q-base": {"wall_seconds": 34.0, "paused_seconds": 0.0, "machine": machine,
+                       "first_run": {"wall_seconds": 1170.0, "paused_seconds": 70.0}},
+            "q-mono-s3": {"wall_seconds": 900.0, "train_seconds": 300.0, "machine": machine},
+        },
+    }  # fmt: skip
+    text = "\n".join(wall_time_markdown(manifest, target_hours=5))
+    # 1100 + 900 = 2000 s = 0.56 h (the recomputation's 34 s is not the piece's cost)
+    assert "**0.56 h** of piece wall time for the 2 models" in text
+    assert "| q-base * | Test CPU (avx2) | 1.00 | – | 1170 | 70 | 1100 |" in text
+    assert "first, full run's times (`first_run` in the manifest)" in text

@@ -70,16 +70,18 @@ def study_report(
     return results, _readme_markdown(manifest, runs, claims, comps)
 
 
+def piece_seconds(piece: dict[str, Any]) -> tuple[float, float]:
+    """``(wall, stopped)`` seconds of a piece's full computation: its own, or, for a piece
+    recomputed from caches after an input changed, its ``first_run``'s (the recomputation
+    took seconds and says nothing of what the piece costs; its note says so)."""
+    src = piece.get("first_run") or piece
+    return float(src.get("wall_seconds") or 0), float(src.get("paused_seconds") or 0)
+
+
 def _piece_hours(manifest: dict[str, Any]) -> float:
     """Sum of the pieces' wall time, less the time a piece's process was stopped
     (SIGSTOP while the machine measured something else; the manifest says how long)."""
-    return (
-        sum(
-            float(p.get("wall_seconds") or 0) - float(p.get("paused_seconds") or 0)
-            for p in manifest.get("pieces", {}).values()
-        )
-        / 3600
-    )
+    return sum(w - s for w, s in map(piece_seconds, manifest.get("pieces", {}).values())) / 3600
 
 
 #: The wall-time budget of a standard study on the 2-core machine (issue 12).
@@ -102,12 +104,11 @@ def wall_time_markdown(
         return []
     rows = []
     for key, p in sorted(pieces.items(), key=lambda kv: kv[1].get("finished") or ""):
-        wall = float(p.get("wall_seconds") or 0)
-        paused = float(p.get("paused_seconds") or 0)
+        wall, paused = piece_seconds(p)
         machine = p.get("machine") or {}
         rows.append(
             {
-                "key": key,
+                "key": key + (" *" if p.get("first_run") else ""),
                 "cpu": _machine_label(machine),
                 "load": (machine.get("load_at_start") or [math.nan])[0],
                 "train": float(p["train_seconds"]) if p.get("train_seconds") else math.nan,
@@ -173,6 +174,12 @@ def wall_time_markdown(
     notes = [(k, p["note"]) for k, p in pieces.items() if p.get("note")]
     if notes:
         lines += ["", *(f"- `{key}`: {note}" for key, note in notes)]
+    if any(p.get("first_run") for p in pieces.values()):
+        lines += [
+            "",
+            "\\* recomputed from the caches after an input changed: the row gives its first, "
+            "full run's times (`first_run` in the manifest), which is what the piece costs.",
+        ]
     return lines
 
 
