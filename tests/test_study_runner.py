@@ -139,6 +139,7 @@ def resumed(tmp_path_factory, tiny_model_spec):
         "third": third,
         "rerun": rerun,
         "tmp": tmp_path,
+        "tiny": tiny_model_spec,
     }
 
 
@@ -341,3 +342,31 @@ def test_a_recomputed_piece_counts_its_first_full_run():
     assert "**0.56 h** of piece wall time for the 2 models" in text
     assert "| q-base * | Test CPU (avx2) | 1.00 | – | 1170 | 70 | 1100 |" in text
     assert "first, full run's times (`first_run` in the manifest)" in text
+
+
+@pytest.mark.slow
+def test_a_study_refuses_to_resume_on_pieces_of_changed_data(resumed, tmp_path, monkeypatch):
+    """Pieces evaluated on a corpus the loaders no longer give (a loader fixed) must leave
+    the bundle first: the resume names them and the command that takes them out."""
+    import shutil
+
+    from hybriddash.training import study
+
+    folder = tmp_path / "copy"
+    shutil.copytree(resumed["ref"], folder)
+    before = bundle.read_manifest(folder)
+    load = study.load_eval_corpus
+
+    def fixed_loader(spec, profile):  # one candidate fewer: another fingerprint
+        corpus = load(spec, profile)
+        gone = corpus.candidates[-1].id
+        return corpus.restrict(lambda c: c.id != gone, lambda q: True, {"fixed": 1})
+
+    monkeypatch.setattr(study, "load_eval_corpus", fixed_loader)
+    with pytest.raises(bundle.BundleError, match="bundle drop") as err:
+        _run(tmp_path, "e", resumed["tiny"], monkeypatch, folder)
+    assert all(key in str(err.value) for key in before["pieces"])
+    assert bundle.read_manifest(folder)["pieces"] == before["pieces"]  # nothing touched
+    monkeypatch.setattr(study, "load_eval_corpus", load)  # the data as it was: resumes
+    summary, _lines, _art = _run(tmp_path, "f", resumed["tiny"], monkeypatch, folder)
+    assert summary["done"] == [] and len(summary["skipped"]) == len(before["pieces"])

@@ -183,6 +183,44 @@ def load_eval_corpus(spec: str, profile: Profile) -> Any:
     return load_pair_source(spec)
 
 
+def stale_pieces(
+    manifest: dict[str, Any],
+    folder: str | Path,
+    corpus_of: Callable[[str], Any],
+    log: Callable[[str], None] = print,
+) -> dict[str, list[str]]:
+    """The finished pieces whose runs are not of the corpora their specs load today.
+
+    A loader change (TICO-19's misaligned documents left out) or other data under the same
+    name gives the same spec another corpus fingerprint; a resumed study would then mix
+    pieces of the old corpora with pieces of the new. Returns ``{piece: [specs whose
+    corpus changed]}``. ``corpus_of(spec)`` loads a spec (the study's own loader, so the
+    corpora are loaded once); a spec whose data is not here is skipped, saying so.
+    """
+    import pandas as pd
+
+    current: dict[str, str | None] = {}
+    out: dict[str, list[str]] = {}
+    for key, entry in sorted(manifest.get("pieces", {}).items()):
+        specs = list(entry.get("evals") or ([entry["eval_data"]] if entry.get("eval_data") else []))
+        runs = entry.get("files", {}).get("runs")
+        if not specs or runs is None:
+            continue
+        for spec in specs:
+            if spec not in current:
+                try:
+                    current[spec] = corpus_of(spec).fingerprint
+                except FileNotFoundError as exc:  # the data is not on this machine
+                    log(f"   cannot check the pieces of {spec} against the data: {exc}")
+                    current[spec] = None
+        frame = pd.read_parquet(Path(folder) / "pieces" / key / runs["path"], columns=["corpus_fp"])
+        have = set(frame["corpus_fp"].astype(str))
+        changed = [s for s in specs if current[s] is not None and current[s] not in have]
+        if changed:
+            out[key] = changed
+    return out
+
+
 def alpha_endpoints_identical(
     corpus: Any, profile: Profile, seed: int, *, val_fraction: float = 0.1
 ) -> dict[float, bool]:
@@ -306,6 +344,24 @@ def run_study(
         _update_manifest(bundle_dir, {"profile": _profile_dict(profile)})
         log(f"the study grows to seeds {wanted['seeds']} (the bundle held {held['seeds']})")
     finished = set(manifest.get("pieces", {}))
+    corpora: dict[str, Any] = {}
+
+    def corpus_of(spec: str) -> Any:
+        if spec not in corpora:
+            corpora[spec] = load_eval_corpus(spec, profile)
+        return corpora[spec]
+
+    stale = stale_pieces(manifest, bundle_dir, corpus_of, log) if finished else {}
+    if stale:
+        raise bundle.BundleError(
+            f"{bundle_dir}: {len(stale)} finished piece(s) were evaluated on corpora that "
+            "the data no longer gives ("
+            + "; ".join(f"{k}: {', '.join(v)}" for k, v in stale.items())
+            + "), and a resumed study would mix them with pieces of the new ones. Take them "
+            f"out and say why, then resume: python -m hybriddash bundle drop {bundle_dir} "
+            + " ".join(stale)
+            + " --why '<what changed>'"
+        )
     if finished:
         bundle.load_bundle(bundle_dir, store, reference=False)
         log(f"resuming: {len(finished)} finished piece(s) in {bundle_dir} loaded into the store")
@@ -350,7 +406,6 @@ def run_study(
 
     # the plan goes in first, so a report of a study still running knows what is left
     record_plan(finished)
-    corpora: dict[str, Any] = {}
     done: list[str] = []
     skipped = [p.key for p in plan if p.key in finished]
     for piece in chosen:
@@ -390,10 +445,8 @@ def run_study(
         detail: dict[str, str] = {}
         summaries: dict[str, Any] = {}
         for spec in piece.evals or (piece.eval_data,):
-            if spec not in corpora:
-                corpora[spec] = load_eval_corpus(spec, profile)
             summary, runs = _evaluate_with_corrections(
-                model, corpora[spec], piece, profile, corrections, store=store, progress=progress
+                model, corpus_of(spec), piece, profile, corrections, store=store, progress=progress
             )
             summaries[spec] = summary
             for run_id, (model_id, level) in runs.items():
