@@ -215,3 +215,33 @@ def test_slim_writes_the_same_pieces_coarser(source, tmp_path):
         slim_bundle(tmp_path / "b", tmp_path / "s", detail="headline")
     with pytest.raises(bundle.BundleError, match="no piece matches"):
         slim_bundle(tmp_path / "b", tmp_path / "t", detail="headline", pieces=["nothing*"])
+
+
+def test_a_coarser_copy_of_a_run_keeps_the_finer_rows_already_loaded(source, tmp_path):
+    """reference/questions ships the base's TyDi run with per-query rows, reference/suites
+    the same run at 'headline': whichever loads last, the store keeps the rows."""
+    runs = _table(source, "runs")
+    hybrid = runs[runs["model_id"] == "trained/toy-hybrid-a0.5-s1"]["run_id"].tolist()
+    for name, detail in (("fine", "verdicts"), ("coarse", "headline")):
+        bundle.open_bundle(tmp_path / name)
+        bundle.export_piece(
+            tmp_path / name,
+            "p",
+            model_ids=["trained/toy-hybrid-a0.5-s1"],
+            run_ids=hybrid,
+            store=source,
+            run_detail=dict.fromkeys(hybrid, detail),
+        )
+    want = _table(source, "query_metrics")
+    want = want[want["run_id"].isin(hybrid)]
+    for order in (("fine", "coarse"), ("coarse", "fine")):
+        fresh = Store(tmp_path / f"{'-'.join(order)}.duckdb")
+        for name in order:
+            bundle.load_bundle(tmp_path / name, fresh)
+        got = _table(fresh, "query_metrics")
+        assert len(got) == len(want) > 0, order
+        assert set(_table(fresh, "runs")["run_id"]) == set(hybrid)
+        assert len(_table(fresh, "run_headline")) == len(hybrid)  # replaced, not doubled
+    # loading the fine copy twice replaces its rows rather than adding them again
+    bundle.load_bundle(tmp_path / "fine", fresh)
+    assert len(_table(fresh, "query_metrics")) == len(want)

@@ -66,7 +66,7 @@ def test_another_store_or_changed_code_computes_afresh(toy, tmp_path, monkeypatc
         )
     page.findings_gains("mono", "query_lang", store=toy)
     assert calls == [("mono", "query_lang")]
-    monkeypatch.setattr(precomputed, "code_digest", lambda root=None: "another rule")
+    monkeypatch.setattr(precomputed, "code_digest", lambda root=None, sources=None: "another rule")
     other = build_study_store(tmp_path / "other.duckdb")
     page.findings_gains("mono", "pair", store=other)
     assert calls[-1] == ("mono", "pair")
@@ -93,3 +93,63 @@ def test_the_shipped_results_answer_the_shipped_bundle(fresh_install, monkeypatc
     shipped = page._result("findings_verdicts", (), store=fresh_install)
     for g, w in zip(shipped, _computed("findings_verdicts", (), fresh_install), strict=True):
         pd.testing.assert_frame_equal(g, w)
+
+
+def test_the_shipped_questions_decision_answers_the_shipped_bundles(fresh_install, monkeypatch):
+    """Fails when a questions piece landed, or the questions' deciding code changed,
+    without ``python -m hybriddash reproduce --profile questions --report``."""
+    from hybriddash.reports.study.question_runs import question_runs
+
+    monkeypatch.setenv("HYBRIDDASH_REFERENCE", str(config.REPO_ROOT / "reference"))
+    runs = question_runs(store=fresh_install)
+    if runs.empty:
+        pytest.skip("reference/questions holds no piece")
+    key = precomputed.result_key("findings_questions", (), runs, store=fresh_install)
+    got = precomputed.read(
+        precomputed.shipped_folder(), "findings_questions", (), page.QUESTION_PARTS, key
+    )
+    assert got is not None, "stale: rerun reproduce --profile questions --report"
+
+
+@pytest.mark.slow
+def test_the_shipped_questions_decision_equals_a_fresh_one(fresh_install, monkeypatch):
+    from hybriddash.reports.study.question_runs import question_runs
+
+    monkeypatch.setenv("HYBRIDDASH_REFERENCE", str(config.REPO_ROOT / "reference"))
+    runs = question_runs(store=fresh_install)
+    if runs.empty:
+        pytest.skip("reference/questions holds no piece")
+    shipped = page.findings_questions(store=fresh_install)
+    fresh = page._question_frames(runs, fresh_install)
+    for name, want in zip(page.QUESTION_PARTS, fresh, strict=True):
+        pd.testing.assert_frame_equal(
+            shipped[name].reset_index(drop=True), want.reset_index(drop=True), check_dtype=False
+        )
+
+
+def test_a_changed_questions_rule_is_not_answered_by_the_shipped_file(fresh_install, monkeypatch):
+    from hybriddash.reports.study.question_runs import question_runs
+
+    monkeypatch.setenv("HYBRIDDASH_REFERENCE", str(config.REPO_ROOT / "reference"))
+    runs = question_runs(store=fresh_install)
+    real = precomputed.code_digest
+    monkeypatch.setattr(
+        precomputed,
+        "code_digest",
+        lambda root=config.REPO_ROOT, sources=precomputed.SOURCES: (
+            "edited" if sources == precomputed.QUESTION_SOURCES else real(root, sources)
+        ),
+    )
+    key = precomputed.result_key("findings_questions", (), runs, store=fresh_install)
+    assert (
+        precomputed.read(
+            precomputed.shipped_folder(), "findings_questions", (), page.QUESTION_PARTS, key
+        )
+        is None
+    )
+    # the standard claims' files do not read the questions' code
+    std = precomputed.result_key("findings_verdicts", (), page.study_runs(store=fresh_install),
+                                 store=fresh_install)  # fmt: skip
+    assert precomputed.read(
+        precomputed.shipped_folder(), "findings_verdicts", (), ("claims", "comparisons"), std
+    )

@@ -224,6 +224,8 @@ def _questions_report(args: argparse.Namespace, folder: Path, shared: Path | Non
     import tempfile
 
     from hybriddash.config import REPO_ROOT
+    from hybriddash.reports.study import precomputed
+    from hybriddash.reports.study.page import write_shipped_questions
     from hybriddash.reports.study.question_markdown import questions_markdown, readme_answers
     from hybriddash.reports.study.question_verdicts import question_verdicts
     from hybriddash.store import bundle
@@ -232,12 +234,24 @@ def _questions_report(args: argparse.Namespace, folder: Path, shared: Path | Non
     manifest = bundle.verify_bundle(folder) if bundle.read_manifest(folder) else {}
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "report.duckdb")
+        # what a fresh install loads: the shared bundle and every bundle nested in it
+        # (its suites too), so the shipped decision's key answers the dashboard's store
+        loaded = []
         if shared is not None and bundle.read_manifest(shared):
-            bundle.verify_bundle(shared)
-            bundle.load_bundle(shared, store, reference=False)
-        if manifest.get("pieces"):
+            for nested in bundle.reference_folders(shared):
+                if (bundle.read_manifest(nested) or {}).get("pieces"):
+                    bundle.load_bundle(nested, store, reference=False)
+                    loaded.append(nested.resolve())
+        if manifest.get("pieces") and Path(folder).resolve() not in loaded:
             bundle.load_bundle(folder, store, reference=False)
         verdicts = question_verdicts(store=store)
+        if shared is not None and Path(folder).resolve() in loaded:
+            shipped = write_shipped_questions(
+                shared / precomputed.FOLDER, store=store, verdicts=verdicts
+            )
+            print(
+                f"wrote {len(shipped)} precomputed questions results to {shared / precomputed.FOLDER}"
+            )
     path = Path(args.results) if args.results else REPO_ROOT / "docs" / "results.md"
     _write_section(path, "questions_results", questions_markdown(manifest, verdicts), before=None)
     print(f"wrote the questions' verdicts into {path} (bundle {folder})")

@@ -535,7 +535,12 @@ def load_bundle(
 ) -> dict[str, Any]:
     """Insert every piece and corpus of the bundle into ``store`` in one transaction.
 
-    Rows of the same runs, models and corpora are replaced. With ``reference`` the
+    Rows of the same runs, models and corpora are replaced, table by table, where the
+    bundle holds rows of them: a run (or corpus) the bundle ships at a coarser detail
+    than the store already holds keeps its finer rows (one run id is one computation, so
+    both copies agree). Without that, loading ``reference/suites`` (the base model's
+    runs at ``headline`` detail) after ``reference/questions`` (the same runs with their
+    per-query rows) deleted the rows the questions' verdicts read. With ``reference`` the
     manifest goes into ``reference_bundles`` (the dashboard's "reference results" label).
     Returns the manifest.
     """
@@ -545,23 +550,30 @@ def load_bundle(
     with store.write() as con:
         for fp, entry in manifest.get("corpora", {}).items():
             for table in CORPUS_TABLES:
-                con.execute(f"DELETE FROM {table} WHERE corpus_fp = ?", [fp])
-                if table in entry["files"]:
+                if table in entry["files"]:  # a corpus shipped without texts keeps them
+                    con.execute(f"DELETE FROM {table} WHERE corpus_fp = ?", [fp])
                     _insert_parquet(
                         con, table, folder / "corpora" / fp / entry["files"][table]["path"]
                     )
         for key, entry in manifest.get("pieces", {}).items():
             for run_id in entry["run_ids"]:
-                for table in (*RUN_TABLES, "runs"):
-                    con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+                con.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
             for model_id in entry["model_ids"]:
-                for table in MODEL_TABLES:
-                    con.execute(f"DELETE FROM {table} WHERE model_id = ?", [model_id])
+                con.execute("DELETE FROM models WHERE model_id = ?", [model_id])
             for table in PIECE_TABLES:
-                if table in entry["files"]:
-                    _insert_parquet(
-                        con, table, folder / "pieces" / key / entry["files"][table]["path"]
+                f = entry["files"].get(table)
+                if f is None:
+                    continue
+                path = folder / "pieces" / key / f["path"]
+                if table not in ("runs", "models"):
+                    if not f.get("rows"):
+                        continue  # nothing of this table here: the store keeps its rows
+                    ident = "model_id" if table in MODEL_TABLES else "run_id"
+                    con.execute(
+                        f"DELETE FROM {table} WHERE {ident} IN "
+                        f"(SELECT DISTINCT {ident} FROM read_parquet('{path}'))"
                     )
+                _insert_parquet(con, table, path)
         if reference:
             con.execute(
                 "INSERT OR REPLACE INTO reference_bundles (bundle_id, path, manifest, loaded_at) "

@@ -257,6 +257,49 @@ def question_rows_display(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=cols)
 
 
+#: The frames of the questions' decision, as shipped in ``reference/derived``.
+QUESTION_PARTS = ("verdicts", "rows", "points")
+
+
+def _question_frames(runs: pd.DataFrame, store: Any = None) -> list[pd.DataFrame]:
+    """The questions' decision on ``runs`` as the frames of :data:`QUESTION_PARTS`."""
+    from hybriddash.reports.study.question_verdicts import (
+        decide_questions,
+        store_probe,
+        store_values,
+    )
+
+    return question_frames(decide_questions(runs, store_values(store), store_probe(store)))
+
+
+def question_frames(verdicts: Sequence[Any]) -> list[pd.DataFrame]:
+    """The frames of :data:`QUESTION_PARTS` from decided questions."""
+    from hybriddash.reports.study.question_verdicts import rows_frame, verdicts_frame
+
+    points = [v.points for v in verdicts if not v.points.empty]
+    return [
+        verdicts_frame(verdicts),
+        rows_frame(verdicts),
+        pd.concat(points, ignore_index=True) if points else pd.DataFrame(),
+    ]
+
+
+def write_shipped_questions(
+    folder: Path, *, store: Any = None, verdicts: Sequence[Any] | None = None
+) -> list[Path]:
+    """Write the research questions' decision on ``store`` (``verdicts`` when already
+    decided there) as the frames the Findings page reads (:data:`QUESTION_PARTS`) to
+    ``folder``, with their key (``reproduce --profile questions --report``, into
+    ``reference/derived``)."""
+    from hybriddash.reports.study.question_runs import question_runs
+
+    runs = question_runs(store=store)
+    parts = question_frames(verdicts) if verdicts is not None else _question_frames(runs, store)
+    frames = dict(zip(QUESTION_PARTS, parts, strict=True))
+    key = precomputed.result_key("findings_questions", (), runs, store=store)
+    return precomputed.write(folder, "findings_questions", (), frames, key)
+
+
 def findings_questions(*, store: Any = None) -> dict[str, pd.DataFrame]:
     """Everything the page's questions sections draw, from one decision: ``verdicts``
     (one row per question), ``rows`` (raw comparison rows), ``display`` (the rows as
@@ -272,22 +315,17 @@ def findings_questions(*, store: Any = None) -> dict[str, pd.DataFrame]:
         xnli_projections,
     )
     from hybriddash.reports.study.question_runs import question_runs
-    from hybriddash.reports.study.question_verdicts import (
-        decide_questions,
-        rows_frame,
-        store_probe,
-        store_values,
-        verdicts_frame,
-    )
+    from hybriddash.reports.study.question_verdicts import store_values
 
     runs = question_runs(store=store)
+    # the decision (seconds: B = 10,000 per row) ships precomputed with the reference
+    verdicts, rows, points_frame = precomputed.cached(
+        "findings_questions", (), QUESTION_PARTS, runs, lambda: _question_frames(runs, store),
+        store=store,
+    )  # fmt: skip
     values = store_values(store)
-    verdicts = decide_questions(runs, values, store_probe(store))
-    rows = rows_frame(verdicts)
-    points = [v.points for v in verdicts if not v.points.empty]
-    points_frame = pd.concat(points, ignore_index=True) if points else pd.DataFrame()
     return {
-        "verdicts": verdicts_frame(verdicts),
+        "verdicts": verdicts,
         "rows": rows,
         "display": question_rows_display(rows),
         "points": points_frame,

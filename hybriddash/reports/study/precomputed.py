@@ -52,26 +52,57 @@ RUN_COLUMNS = (
 _KEY = b"hybriddash_key"
 
 
-def code_digest(root: Path = REPO_ROOT) -> str:
-    """sha256 of the :data:`SOURCES` files' bytes, in order."""
+#: The same for the research questions' verdicts (``reproduce --profile questions --report``).
+QUESTION_SOURCES = (
+    "hybriddash/reports/questions.py",
+    "hybriddash/reports/study/hierarchical_bootstrap.py",
+    "hybriddash/reports/study/question_engine.py",
+    "hybriddash/reports/study/question_runs.py",
+    "hybriddash/reports/study/question_verdicts.py",
+    "hybriddash/reports/study/roles.py",
+    "hybriddash/store/reads.py",
+)
+#: The question runs' columns a questions result depends on: the study's, plus the role
+#: and suite each run plays and the languages of its corpus.
+QUESTION_RUN_COLUMNS = (*RUN_COLUMNS, "role", "suite", "corpus_name", "languages")
+
+
+def code_digest(root: Path = REPO_ROOT, sources: Sequence[str] = SOURCES) -> str:
+    """sha256 of the ``sources`` files' bytes, in order."""
     digest = hashlib.sha256()
-    for rel in SOURCES:
+    for rel in sources:
         digest.update(rel.encode() + b"\0" + (root / rel).read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def inputs_digest(runs: pd.DataFrame, *, store: Any = None) -> str:
-    """sha256 of the study's runs (:data:`RUN_COLUMNS`, sorted by run id) and of each
-    run's per-query row counts (``query_metrics``, ``query_bias``)."""
+def inputs_digest(
+    runs: pd.DataFrame,
+    *,
+    store: Any = None,
+    columns: Sequence[str] = RUN_COLUMNS,
+    tables: Sequence[str] = ("query_metrics", "query_bias"),
+) -> str:
+    """sha256 of the study's runs (``columns``, sorted by run id) and of each run's
+    per-query row counts (``tables``)."""
     from hybriddash.store.reads import reading
 
-    cols = [c for c in RUN_COLUMNS if c in runs.columns]
+    cols = [c for c in columns if c in runs.columns]
     frame = runs[cols].sort_values("run_id").reset_index(drop=True) if len(runs) else runs
+    for col in cols:  # lists (a corpus's languages) as text, so the CSV below is stable
+        if frame[col].map(lambda v: isinstance(v, list | tuple | np.ndarray)).any():
+            frame = frame.assign(
+                **{
+                    col: [
+                        ",".join(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else ""
+                        for v in frame[col]
+                    ]
+                }
+            )
     ids = sorted(str(r) for r in runs.get("run_id", []))
-    counts: dict[str, list[int]] = {r: [0, 0] for r in ids}
+    counts: dict[str, list[int]] = {r: [0] * len(tables) for r in ids}
     if ids:
         with reading(store) as con:
-            for i, table in enumerate(("query_metrics", "query_bias")):
+            for i, table in enumerate(tables):
                 for run_id, n in con.execute(
                     f"SELECT run_id, count(*) FROM {table} WHERE run_id IN "
                     "(SELECT unnest(?::VARCHAR[])) GROUP BY run_id",
@@ -83,9 +114,27 @@ def inputs_digest(runs: pd.DataFrame, *, store: Any = None) -> str:
     return digest.hexdigest()
 
 
+#: What each result's key reads: the code files, the run columns, the per-query tables.
+KEY_INPUTS: dict[str, tuple[Sequence[str], Sequence[str], Sequence[str]]] = {
+    "findings_questions": (
+        QUESTION_SOURCES,
+        QUESTION_RUN_COLUMNS,
+        ("query_metrics", "run_language_probe_items"),
+    ),
+}
+
+
 def result_key(name: str, args: Sequence[Any], runs: pd.DataFrame, *, store: Any = None) -> str:
     """The key of one result: entry name, arguments, code, inputs (module docstring)."""
-    parts = [name, json.dumps(list(args)), code_digest(), inputs_digest(runs, store=store)]
+    sources, columns, tables = KEY_INPUTS.get(
+        name, (SOURCES, RUN_COLUMNS, ("query_metrics", "query_bias"))
+    )
+    parts = [
+        name,
+        json.dumps(list(args)),
+        code_digest(sources=sources),
+        inputs_digest(runs, store=store, columns=columns, tables=tables),
+    ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
