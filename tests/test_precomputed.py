@@ -120,7 +120,7 @@ def test_the_shipped_questions_decision_equals_a_fresh_one(fresh_install, monkey
     if runs.empty:
         pytest.skip("reference/questions holds no piece")
     shipped = page.findings_questions(store=fresh_install)
-    fresh = page._question_frames(runs, fresh_install)
+    fresh = page._decide_question_frames(runs, fresh_install)
     for name, want in zip(page.QUESTION_PARTS, fresh, strict=True):
         pd.testing.assert_frame_equal(
             shipped[name].reset_index(drop=True), want.reset_index(drop=True), check_dtype=False

@@ -261,7 +261,7 @@ def question_rows_display(rows: pd.DataFrame) -> pd.DataFrame:
 QUESTION_PARTS = ("verdicts", "rows", "points")
 
 
-def _question_frames(runs: pd.DataFrame, store: Any = None) -> list[pd.DataFrame]:
+def _decide_question_frames(runs: pd.DataFrame, store: Any = None) -> list[pd.DataFrame]:
     """The questions' decision on ``runs`` as the frames of :data:`QUESTION_PARTS`."""
     from hybriddash.reports.study.question_verdicts import (
         decide_questions,
@@ -294,7 +294,9 @@ def write_shipped_questions(
     from hybriddash.reports.study.question_runs import question_runs
 
     runs = question_runs(store=store)
-    parts = question_frames(verdicts) if verdicts is not None else _question_frames(runs, store)
+    parts = (
+        question_frames(verdicts) if verdicts is not None else _decide_question_frames(runs, store)
+    )
     frames = dict(zip(QUESTION_PARTS, parts, strict=True))
     key = precomputed.result_key("findings_questions", (), runs, store=store)
     return precomputed.write(folder, "findings_questions", (), frames, key)
@@ -320,7 +322,7 @@ def findings_questions(*, store: Any = None) -> dict[str, pd.DataFrame]:
     runs = question_runs(store=store)
     # the decision (seconds: B = 10,000 per row) ships precomputed with the reference
     verdicts, rows, points_frame = precomputed.cached(
-        "findings_questions", (), QUESTION_PARTS, runs, lambda: _question_frames(runs, store),
+        "findings_questions", (), QUESTION_PARTS, runs, lambda: _decide_question_frames(runs, store),
         store=store,
     )  # fmt: skip
     values = store_values(store)
