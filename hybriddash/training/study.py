@@ -351,6 +351,8 @@ def run_study(
             corpora[spec] = load_eval_corpus(spec, profile)
         return corpora[spec]
 
+    if finished:  # loads the pieces' corpora (a minute for the questions' suites): say so
+        log(f"checking {len(finished)} finished piece(s) against the corpora the data gives now")
     stale = stale_pieces(manifest, bundle_dir, corpus_of, log) if finished else {}
     if stale:
         raise bundle.BundleError(
