@@ -342,6 +342,24 @@ def test_a_recomputed_piece_counts_its_first_full_run():
     assert "**0.56 h** of piece wall time for the 2 models" in text
     assert "| q-base * | Test CPU (avx2) | 1.00 | – | 1170 | 70 | 1100 |" in text
     assert "first, full run's times (`first_run` in the manifest)" in text
+    assert "earlier, stopped process" not in text
+
+
+def test_a_piece_finished_by_a_second_process_counts_the_first_ones_work():
+    from hybriddash.reports.study import wall_time_markdown
+
+    machine = {"cpu": "Test CPU", "cpu_flags": ["avx2"], "load_at_start": [1.0]}
+    manifest = {
+        "pieces": {
+            "q-mono-s4": {"wall_seconds": 700.0, "paused_seconds": 100.0, "machine": machine,
+                          "train_seconds": 300.0, "earlier_process_seconds": 380.0},
+        },
+    }  # fmt: skip
+    text = "\n".join(wall_time_markdown(manifest, target_hours=5))
+    # 700 + 380 - 100 = 980 s: the reused work is the piece's cost too
+    assert "| q-mono-s4 † | Test CPU (avx2) | 1.00 | 300 | 1080 | 100 | 980 |" in text
+    assert "**0.27 h** of piece wall time" in text
+    assert "an earlier, stopped process" in text
 
 
 @pytest.mark.slow
@@ -370,3 +388,41 @@ def test_a_study_refuses_to_resume_on_pieces_of_changed_data(resumed, tmp_path, 
     monkeypatch.setattr(study, "load_eval_corpus", load)  # the data as it was: resumes
     summary, _lines, _art = _run(tmp_path, "f", resumed["tiny"], monkeypatch, folder)
     assert summary["done"] == [] and len(summary["skipped"]) == len(before["pieces"])
+
+
+@pytest.mark.slow
+def test_a_piece_stopped_part_way_counts_the_stopped_process_work(
+    tiny_model_spec, tmp_path, monkeypatch
+):
+    """A study killed after a piece's training (a session's end, a preempted job) reuses
+    the saved model on resume; the piece's manifest entry counts the training anyway."""
+    from hybriddash.reports.study.markdown import piece_seconds
+    from hybriddash.training import study
+    from hybriddash.training.piece_progress import ledger_path, read_progress
+
+    folder = tmp_path / "bundle"
+    evaluate = study._evaluate_with_corrections
+
+    def killed_after_training(model, corpus, piece, *args, **kwargs):
+        if piece.sampler is not None:
+            raise KeyboardInterrupt("the session ended")
+        return evaluate(model, corpus, piece, *args, **kwargs)
+
+    monkeypatch.setattr(study, "_evaluate_with_corrections", killed_after_training)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, "g", tiny_model_spec, monkeypatch, folder)
+    artifacts = tmp_path / "artifacts-g"
+    ledger = read_progress(ledger_path(folder, artifacts=artifacts))
+    assert ledger is not None and [c.step for c in ledger.checkpoints] == ["train"]
+    trained_for = ledger.checkpoints[0].net_seconds
+    assert trained_for > 0
+    monkeypatch.setattr(study, "_evaluate_with_corrections", evaluate)
+    summary, _lines, _art = _run(tmp_path, "g", tiny_model_spec, monkeypatch, folder)
+    pieces = bundle.read_manifest(folder)["pieces"]
+    stopped = pieces[ledger.piece]
+    assert stopped["earlier_process_seconds"] == pytest.approx(trained_for, abs=0.1)
+    assert "an earlier process, stopped part-way" in stopped["note"]
+    assert piece_seconds(stopped)[0] == pytest.approx(stopped["wall_seconds"] + trained_for)
+    # the pieces that ran in one go say nothing of earlier work; the ledger is gone
+    assert sum("earlier_process_seconds" in p for p in pieces.values()) == 1
+    assert not ledger_path(folder, artifacts=artifacts).exists()

@@ -315,6 +315,8 @@ def run_study(
     from hybriddash.store import bundle
     from hybriddash.store.bundle_merge import FREE_PROFILE_KEYS
     from hybriddash.store.db import Store
+    from hybriddash.store.reads import get_run
+    from hybriddash.training.piece_progress import PieceLedger, ledger_path
     from hybriddash.training.trainer import train
 
     started = time.time()
@@ -417,6 +419,11 @@ def run_study(
         if stop_after is not None and len(done) >= stop_after:
             break
         t0 = time.time()
+        ledger = PieceLedger(
+            ledger_path(bundle_dir),
+            piece.key,
+            has_run=lambda run_id: get_run(run_id, store=store) is not None,
+        )
         card = None
         if piece.sampler is None:
             model: Any = base_spec
@@ -442,6 +449,7 @@ def run_study(
                 store=store,
             )
             model, card = result.model_id, result.card
+            ledger.checkpoint("train", _net_since(t0), model_dirs=[result.folder])
         run_ids: list[str] = []
         model_ids: list[str] = []
         detail: dict[str, str] = {}
@@ -456,6 +464,7 @@ def run_study(
                 if model_id not in model_ids:
                     model_ids.append(model_id)
                 detail[run_id] = level
+            ledger.checkpoint(f"evaluate {spec}", _net_since(t0), run_ids=list(runs))
         bundle.export_piece(
             bundle_dir,
             piece.key,
@@ -467,8 +476,10 @@ def run_study(
             info={
                 **_piece_info(piece, t0, card),
                 **({"evals": list(piece.evals)} if piece.evals else {}),
+                **_earlier_work(ledger.earlier),
             },
         )
+        ledger.finish()
         # the alignment page's view of the benchmark (and of XNLI: question 2's UMAP)
         # while the weights exist: a bundle ships none
         _ship_alignment(
@@ -585,6 +596,30 @@ def _code_version_at_start() -> str:
     from hybriddash.store import bundle
 
     return bundle.code_version()
+
+
+def _net_since(t0: float) -> float:
+    """Seconds since ``t0`` that this process ran (less the time it was stopped)."""
+    from hybriddash.training.pauses import pause_log, stopped_seconds
+
+    now = time.time()
+    return now - t0 - stopped_seconds(pause_log(), t0, now)
+
+
+def _earlier_work(seconds: float) -> dict[str, Any]:
+    """The manifest keys for work an earlier, stopped process did for a piece (none when
+    it did none): counted in the piece's time by the wall-time table."""
+    if seconds <= 0:
+        return {}
+    return {
+        "earlier_process_seconds": round(seconds, 1),
+        "note": (
+            f"finished by a resumed study: an earlier process, stopped part-way, had spent "
+            f"{seconds:.0f} s net on this piece (its training and the evaluations it finished, "
+            "reused from the caches); the wall time counts them (its ledger's last "
+            "checkpoint whose results were still there)"
+        ),
+    }
 
 
 def _piece_info(piece: Piece, t0: float, card: dict[str, Any] | None) -> dict[str, Any]:

@@ -73,9 +73,15 @@ def study_report(
 def piece_seconds(piece: dict[str, Any]) -> tuple[float, float]:
     """``(wall, stopped)`` seconds of a piece's full computation: its own, or, for a piece
     recomputed from caches after an input changed, its ``first_run``'s (the recomputation
-    took seconds and says nothing of what the piece costs; its note says so)."""
+    took seconds and says nothing of what the piece costs; its note says so).
+
+    ``earlier_process_seconds`` (an estimate, with the piece's note saying how it was made)
+    is added to the wall time: work an earlier process did for this piece before it was
+    stopped, which the finishing process reused from the caches instead of repeating.
+    """
     src = piece.get("first_run") or piece
-    return float(src.get("wall_seconds") or 0), float(src.get("paused_seconds") or 0)
+    wall = float(src.get("wall_seconds") or 0) + float(piece.get("earlier_process_seconds") or 0)
+    return wall, float(src.get("paused_seconds") or 0)
 
 
 def _piece_hours(manifest: dict[str, Any]) -> float:
@@ -108,7 +114,9 @@ def wall_time_markdown(
         machine = p.get("machine") or {}
         rows.append(
             {
-                "key": key + (" *" if p.get("first_run") else ""),
+                "key": key
+                + (" *" if p.get("first_run") else "")
+                + (" †" if p.get("earlier_process_seconds") else ""),
                 "cpu": _machine_label(machine),
                 "load": (machine.get("load_at_start") or [math.nan])[0],
                 "train": float(p["train_seconds"]) if p.get("train_seconds") else math.nan,
@@ -179,6 +187,13 @@ def wall_time_markdown(
             "",
             "\\* recomputed from the caches after an input changed: the row gives its first, "
             "full run's times (`first_run` in the manifest), which is what the piece costs.",
+        ]
+    if any(p.get("earlier_process_seconds") for p in pieces.values()):
+        lines += [
+            "",
+            "† its wall time includes an estimate of the work an earlier, stopped process did "
+            "for it and the finishing process reused (`earlier_process_seconds` in the "
+            "manifest; the note says how it was estimated).",
         ]
     return lines
 

@@ -97,10 +97,10 @@ APPLICATION_NOTES = (
     "TICO-19 segment has one domain) while a model's seed draw is shared by every suite; "
     "Q5 draws groups within each language (the languages level is drawn on top); the "
     "per-language intervals of Q5 and of the TyDi chart are descriptive 95%. The "
-    "agnosticism row has no interval: the store keeps the probe's accuracy per language, "
-    "not the per-row out-of-fold results the rule resamples (listed as a deviation). Q2's "
-    "bitext row reads runs on `xnli[split=test]` (the aligned rows), one of the profile's "
-    "suites.",
+    "agnosticism row resamples the language-ID probe's per-item out-of-fold hits by group "
+    "and seed like any other row (a run stored without those items, before schema 6, "
+    "leaves the row inconclusive and says why). Q2's bitext row reads runs on "
+    "`xnli[split=test]` (the aligned rows), one of the profile's suites.",
 )
 
 
