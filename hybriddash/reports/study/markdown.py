@@ -75,9 +75,11 @@ def piece_seconds(piece: dict[str, Any]) -> tuple[float, float]:
     recomputed from caches after an input changed, its ``first_run``'s (the recomputation
     took seconds and says nothing of what the piece costs; its note says so).
 
-    ``earlier_process_seconds`` (an estimate, with the piece's note saying how it was made)
-    is added to the wall time: work an earlier process did for this piece before it was
-    stopped, which the finishing process reused from the caches instead of repeating.
+    ``earlier_process_seconds`` is added to the wall time: the net seconds (its stopped
+    time already left out) of the work an earlier process did for this piece before it was
+    stopped, which the finishing process reused from the caches instead of repeating (the
+    runner's ledger, :mod:`hybriddash.training.piece_progress`, or an estimate that the
+    piece's note explains).
     """
     src = piece.get("first_run") or piece
     wall = float(src.get("wall_seconds") or 0) + float(piece.get("earlier_process_seconds") or 0)
@@ -191,9 +193,9 @@ def wall_time_markdown(
     if any(p.get("earlier_process_seconds") for p in pieces.values()):
         lines += [
             "",
-            "† its wall time includes an estimate of the work an earlier, stopped process did "
-            "for it and the finishing process reused (`earlier_process_seconds` in the "
-            "manifest; the note says how it was estimated).",
+            "† its wall time includes the work an earlier, stopped process did for it and the "
+            "finishing process reused (`earlier_process_seconds` in the manifest, net of that "
+            "process's stopped time; the note says how it was measured or estimated).",
         ]
     return lines
 
