@@ -83,6 +83,7 @@ def test_a_tiny_questions_study_evaluates_every_suite_and_fills_the_shared_bundl
         "write_piece_alignment",
         lambda _bundle, key, pairs, store=None: shipped.setdefault(key, pairs),
     )
+    lines: list[str] = []
     summary = run_study(
         QUESTIONS,
         tmp_path / "questions",
@@ -90,10 +91,15 @@ def test_a_tiny_questions_study_evaluates_every_suite_and_fills_the_shared_bundl
         directions=(("sample", "sample"),),
         store=Store(artifacts / "store.duckdb"),
         progress=False,
-        log=lambda line: None,
+        log=lines.append,
         shared_bundle=shared,
     )
     assert not summary["remaining"] and len(summary["done"]) == 1 + 2 * 4
+    # each piece's line names the run whose headline it prints
+    assert any(
+        line.startswith("   X-X-mono seed 0 on sample[segments=test]: multi") for line in lines
+    )
+    assert any(line.startswith("   Hybrid seed 1 on sample: multi") for line in lines)
     manifest = bundle.verify_bundle(tmp_path / "questions")
     assert manifest["profile"]["suites"] == ["sample[segments=test]"]
     hybrid1 = manifest["pieces"]["repro-tiny-questions-sample-hybrid-s1"]

@@ -506,9 +506,11 @@ def run_study(
             )
         done.append(piece.key)
         size = bundle.bundle_bytes(bundle_dir)
+        # the headline of the piece's benchmark where it ran on it, else of its last suite
+        shown = piece.eval_data if piece.eval_data in summaries else list(summaries)[-1]
         log(
-            f"   {piece.role} seed {piece.seed} on {piece.eval_data}: "
-            f"multi {summary.headline.get('multilingual', float('nan')):.3f}, "
+            f"   {piece.role} seed {piece.seed} on {shown}: "
+            f"multi {summaries[shown].headline.get('multilingual', float('nan')):.3f}, "
             f"{time.time() - t0:.0f} s (piece {piece.key} written; bundle {size / 1e6:.1f} MB)"
         )
         if size > bundle.MAX_BUNDLE_BYTES:
