@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -85,20 +85,7 @@ def read_progress(path: Path) -> PieceProgress | None:
 def write_progress(path: Path, progress: PieceProgress) -> None:
     """Replace the ledger atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data: dict[str, Any] = {
-        "version": LEDGER_VERSION,
-        "piece": progress.piece,
-        "pid": progress.pid,
-        "checkpoints": [
-            {
-                "step": c.step,
-                "net_seconds": round(c.net_seconds, 1),
-                "model_dirs": list(c.model_dirs),
-                "run_ids": list(c.run_ids),
-            }
-            for c in progress.checkpoints
-        ],
-    }
+    data: dict[str, Any] = {"version": LEDGER_VERSION, **asdict(progress)}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, path)
@@ -128,8 +115,8 @@ def earlier_seconds(
 
 
 class PieceLedger:
-    """The running piece's ledger: :meth:`start` reads what earlier processes left,
-    :meth:`checkpoint` records each step, :meth:`finish` removes it once the piece is in
+    """The running piece's ledger: made when the piece starts, it reads what earlier
+    attempts left (``earlier``); :meth:`checkpoint` records each step, :meth:`finish` removes it once the piece is in
     the bundle."""
 
     def __init__(self, path: Path, piece: str, *, has_run: Callable[[str], bool]) -> None:
@@ -150,7 +137,7 @@ class PieceLedger:
         self.progress.checkpoints.append(
             Checkpoint(
                 step,
-                self.earlier + own_net_seconds,
+                round(self.earlier + own_net_seconds, 1),
                 tuple(str(Path(d).resolve()) for d in model_dirs),
                 tuple(run_ids),
             )
