@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from hybriddash import config
+from hybriddash.atomic_json import write_json_atomically
 from hybriddash.cpu import cpu_model_name, has_vnni, kernel_flags
 
 ENCODE_MODES = (
@@ -172,10 +173,7 @@ class TuningRecord:
 def save_record(record: TuningRecord) -> Path:
     """Write ``record`` atomically under its key; returns the path."""
     path = record_path(record.key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(asdict(record), indent=2) + "\n")
-    os.replace(tmp, path)
+    write_json_atomically(path, asdict(record), indent=2)
     return path
 
 

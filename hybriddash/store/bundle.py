@@ -42,6 +42,7 @@ import pandas as pd
 from filelock import FileLock
 
 from hybriddash import config
+from hybriddash.atomic_json import write_json_atomically
 from hybriddash.store.db import SCHEMA_VERSION, Store
 from hybriddash.store.writes import RUN_TABLES
 
@@ -123,9 +124,7 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     """Replace the manifest atomically (updating ``updated`` and ``total_bytes``)."""
     manifest["updated"] = _now()
     manifest["total_bytes"] = bundle_bytes(folder, manifest)
-    tmp = folder / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, folder / MANIFEST)
+    write_json_atomically(folder / MANIFEST, manifest, sort_keys=True)
 
 
 def new_manifest(

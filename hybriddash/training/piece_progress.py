@@ -23,7 +23,8 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+
+from hybriddash.atomic_json import write_json_atomically
 
 LEDGER_VERSION = 1
 
@@ -84,11 +85,7 @@ def read_progress(path: Path) -> PieceProgress | None:
 
 def write_progress(path: Path, progress: PieceProgress) -> None:
     """Replace the ledger atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data: dict[str, Any] = {"version": LEDGER_VERSION, **asdict(progress)}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json_atomically(path, {"version": LEDGER_VERSION, **asdict(progress)})
 
 
 def earlier_seconds(
