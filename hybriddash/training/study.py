@@ -600,12 +600,19 @@ def _code_version_at_start() -> str:
     return bundle.code_version()
 
 
-def _net_since(t0: float) -> float:
-    """Seconds since ``t0`` that this process ran (less the time it was stopped)."""
+def _wall_and_stopped(t0: float) -> tuple[float, float]:
+    """Seconds since ``t0``, and how many of them the pause log says this process was
+    stopped for a measurement that had to run alone (``HYBRIDDASH_PAUSE_LOG``)."""
     from hybriddash.training.pauses import pause_log, stopped_seconds
 
     now = time.time()
-    return now - t0 - stopped_seconds(pause_log(), t0, now)
+    return now - t0, stopped_seconds(pause_log(), t0, now)
+
+
+def _net_since(t0: float) -> float:
+    """Seconds since ``t0`` that this process ran (wall less stopped)."""
+    wall, stopped = _wall_and_stopped(t0)
+    return wall - stopped
 
 
 def _earlier_work(seconds: float) -> dict[str, Any]:
@@ -626,8 +633,7 @@ def _earlier_work(seconds: float) -> dict[str, Any]:
 
 def _piece_info(piece: Piece, t0: float, card: dict[str, Any] | None) -> dict[str, Any]:
     """What a piece's manifest entry says besides its files."""
-    from hybriddash.training.pauses import pause_log, stopped_seconds
-
+    wall, stopped = _wall_and_stopped(t0)
     return {
         "role": piece.role,
         "sampler": piece.sampler,
@@ -635,9 +641,8 @@ def _piece_info(piece: Piece, t0: float, card: dict[str, Any] | None) -> dict[st
         "seed": piece.seed,
         "train_data": piece.train_data,
         "eval_data": piece.eval_data,
-        "wall_seconds": round(time.time() - t0, 1),
-        # stopped for a measurement that had to run alone (HYBRIDDASH_PAUSE_LOG)
-        "paused_seconds": round(stopped_seconds(pause_log(), t0, time.time()), 1),
+        "wall_seconds": round(wall, 1),
+        "paused_seconds": round(stopped, 1),
         "train_seconds": (card or {}).get("wall_seconds"),
         "machine": machine_info(),
         # a study may span sessions and commits: each piece says which code ran it
