@@ -123,6 +123,9 @@ def test_long_tail_slope_is_the_constructed_one(default):
     tat = points[(points["suite"] == "Tatoeba") & (points["comparator"] == "X-Y")].set_index("lang")
     assert tat.loc["ha", "ci_low"] > 0 and tat.loc["ru", "gain"] < 0
     assert "gaining" in default["Q5"].summary and "ha" in default["Q5"].summary
+    # the summary states the effect behind each comparator's reading: its slopes
+    tatoeba_slope = next(r for r in slopes if r.model_b == "X-Y" and r.suite == "Tatoeba")
+    assert f"Tatoeba {tatoeba_slope.effect:+.3f}" in default["Q5"].summary
 
 
 def test_missing_runs_say_not_run_yet_and_name_the_pieces():

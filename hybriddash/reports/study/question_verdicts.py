@@ -483,7 +483,19 @@ def _q5(eng: _Engine) -> QuestionVerdict:
         verdict = values.pop()
     else:
         verdict = "; ".join(f"vs {ROLE_LABELS[o]}: {v}" for o, v in per_comp.items())
-    parts = [f"vs {ROLE_LABELS[o]}: {v}" for o, v in per_comp.items()]
+    parts = []
+    for other, reading in per_comp.items():
+        # the effect behind the reading: each suite's slope (negative = more help low down)
+        slopes = ", ".join(
+            f"{r.suite.split(' ')[0]} {_fmt(r.effect)}"
+            for r in rows
+            if r.model_b == ROLE_LABELS[other] and r.measure.startswith("slope")
+            and math.isfinite(r.effect)
+        )  # fmt: skip
+        parts.append(
+            f"vs {ROLE_LABELS[other]}: {reading}"
+            + (f" (slope of gain per decade of CC-100 size: {slopes})" if slopes else "")
+        )
     if not frame.empty:
         for (suite, comp), grp in frame.groupby(["suite", "comparator"], sort=False):
             gain = ", ".join(grp.loc[grp["ci_low"] > 0, "lang"]) or "none"
