@@ -311,3 +311,31 @@ def test_tico_pools_that_lack_a_language_are_named_as_deviations():
     assert len(gaps) == 1 and gaps[0].startswith("TICO-19 pools without so: wikivoyage")
     assert tico_pool_gaps(runs, ("tico-19:wikipedia", "tico-19:pubmed")) == []
     assert tico_pool_gaps(runs.drop(columns="languages"), ("tico-19:wikipedia",)) == []
+
+
+def test_domain_data_verdict_names_non_inferiority_when_tost_stays_open():
+    """H+B's XQuAD-R seeds at -0.004, +0.004, +0.012 over H (mean +0.004): the interval
+    reaches above +0.01, so TOST cannot show equivalence, but its worst end lies above
+    -0.01: no general cost beyond the margin. Seeds at -0.04, +0.004, +0.048 (the same
+    mean) reach below -0.01: the cost is not settled."""
+
+    def narrow(role, seed, suite):
+        if role == "hybrid+pairs" and suite == "xquad-r":
+            return {3: -0.004, 4: 0.004, 5: 0.012}[seed]
+        return 0.0
+
+    def wide(role, seed, suite):
+        if role == "hybrid+pairs" and suite == "xquad-r":
+            return {3: -0.04, 4: 0.004, 5: 0.048}[seed]
+        return 0.0
+
+    open_tost = _decide(build_questions(seed=3, seed_shift=narrow), ["Q3"])["Q3"]
+    row = open_tost.rows[2]
+    assert row.reading == "inconclusive" and -0.01 < row.ci_low < 0 < 0.01 < row.ci_high
+    assert open_tost.verdict.startswith("helps the biomedical domain at no general cost beyond")
+    assert "non-inferior" in open_tost.summary
+    unsettled = _decide(build_questions(seed=3, seed_shift=wide), ["Q3"])["Q3"]
+    assert unsettled.rows[2].ci_low < -0.01
+    assert unsettled.rows[2].effect == pytest.approx(row.effect, abs=1e-9)
+    assert unsettled.verdict == "helps the biomedical domain (general cost not settled)"
+    assert "non-inferior" not in unsettled.summary
