@@ -113,8 +113,8 @@ def earlier_seconds(
 
 class PieceLedger:
     """The running piece's ledger: made when the piece starts, it reads what earlier
-    attempts left (``earlier``); :meth:`checkpoint` records each step, :meth:`finish` removes it once the piece is in
-    the bundle."""
+    attempts left (``earlier``); :meth:`checkpoint` records each step, :meth:`finish`
+    removes it once the piece is in the bundle."""
 
     def __init__(self, path: Path, piece: str, *, has_run: Callable[[str], bool]) -> None:
         self.path = path

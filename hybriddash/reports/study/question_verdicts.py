@@ -332,13 +332,17 @@ def _q3(eng: _Engine) -> QuestionVerdict:
 
 
 def _non_inferior(row: QuestionRow) -> bool:
-    """The row's worst interval end lies above ``-margin`` and the row is decided by its
-    interval (not made inconclusive by too few seeds or missing runs)."""
+    """The rule's non-inferiority (:func:`hybriddash.reports.questions.non_inferior`) on
+    the row's interval, for a row decided by its interval (not made inconclusive by too
+    few seeds or missing runs)."""
     if row.reading == NOT_RUN or row.reason.startswith("too few seeds"):
         return False
     if not (math.isfinite(row.ci_low) and math.isfinite(row.ci_high)):
         return False
-    return min(row.direction * row.ci_low, row.direction * row.ci_high) > -row.margin
+    interval = hb.Interval(
+        row.effect, row.ci_low, row.ci_high, row.level, row.se, row.p, row.seed_diffs
+    )
+    return Q.non_inferior(interval, margin=row.margin, direction=row.direction)
 
 
 def _q4(eng: _Engine) -> QuestionVerdict:
